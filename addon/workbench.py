@@ -1,0 +1,34 @@
+"""What the workbench does when FreeCAD loads and activates it."""
+
+from __future__ import annotations
+
+from freecad_spatial import RESOURCES
+
+TOOLBAR = "Spatial"
+
+
+def icon_path() -> str:
+    return str(RESOURCES / "icons" / "freecad_spatial.svg")
+
+
+def command_names() -> list[str]:
+    """Commands registered so far; later issues add theirs here."""
+    from freecad_spatial.commands import registry
+
+    return registry.register_all()
+
+
+def initialize(workbench) -> None:
+    names = command_names()
+    if names:
+        workbench.appendToolbar(TOOLBAR, names)
+        workbench.appendMenu(TOOLBAR, names)
+    import FreeCAD
+
+    FreeCAD.Console.PrintLog("FreeCAD Spatial: workbench initialised\n")
+
+
+def activated() -> None:
+    import FreeCAD
+
+    FreeCAD.Console.PrintLog("FreeCAD Spatial: workbench activated\n")

@@ -1,0 +1,21 @@
+"""The one place that registers the workbench's GUI commands."""
+
+from __future__ import annotations
+
+import importlib
+
+# Module paths of command modules; each defines NAME and a Command class.
+COMMAND_MODULES: list[str] = [
+    "freecad_spatial.commands.show_tools",
+]
+
+
+def register_all() -> list[str]:
+    import FreeCADGui
+
+    names = []
+    for path in COMMAND_MODULES:
+        module = importlib.import_module(path)
+        FreeCADGui.addCommand(module.NAME, module.Command())
+        names.append(module.NAME)
+    return names

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian/Ubuntu machine (see README):
+#   ./setup.sh demo   install everything, then run the main job on the bundled sample parts
+#   ./setup.sh test   install everything, then run the whole test suite
+# Both leave .venv/bin/freecad-spatial behind. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+MODE=${1:-demo}
+case "$MODE" in demo|test|install) ;; *) echo "usage: ./setup.sh demo|test|install" >&2; exit 2;; esac
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# FreeCAD's Python module, and the interpreter it was built for.
+find_freecad_lib() {
+  for d in "${FREECAD_LIB:-}" /usr/lib/freecad/lib /usr/lib/freecad-python3/lib /usr/local/lib/freecad/lib /opt/freecad/lib; do
+    [ -n "$d" ] && [ -e "$d/FreeCAD.so" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+apt_install() {
+  if ! command -v apt-get >/dev/null; then echo "setup.sh: no apt-get here; install $* by hand" >&2; exit 2; fi
+  if [ -z "${APT_UPDATED:-}" ]; then $SUDO apt-get update -q; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@"
+}
+
+NEED=()
+if ! FREECAD_LIB_DIR=$(find_freecad_lib); then
+  say "FreeCAD not found: installing it from the OS packages"
+  NEED+=(freecad)
+fi
+PY=${FREECAD_PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || NEED+=(python3)
+"$PY" -c 'import ensurepip, venv' 2>/dev/null || NEED+=(python3-venv)
+if [ "$MODE" = test ]; then
+  command -v Xvfb >/dev/null || NEED+=(xvfb)
+  command -v xauth >/dev/null || NEED+=(xauth)
+  command -v freecad >/dev/null || NEED+=(freecad)
+  dpkg -s fonts-dejavu-core >/dev/null 2>&1 || NEED+=(fonts-dejavu-core)
+fi
+if [ ${#NEED[@]} -gt 0 ]; then
+  say "installing OS packages: ${NEED[*]}"
+  apt_install "${NEED[@]}"
+fi
+FREECAD_LIB_DIR=$(find_freecad_lib) || { echo "setup.sh: FreeCAD is still not importable; set FREECAD_LIB to the folder holding FreeCAD.so" >&2; exit 2; }
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import FreeCAD' 2>/dev/null; then
+  say "creating .venv with $PY (the interpreter FreeCAD was built for)"
+  rm -rf .venv
+  "$PY" -m venv --system-site-packages .venv
+  SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$FREECAD_LIB_DIR" > "$SITE/freecad_lib.pth"
+fi
+say "installing the Python dependencies into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+EXTRAS="assistant"; [ "$MODE" = test ] && EXTRAS="assistant,test"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${EXTRAS}]"
+
+MOD_DIR=$(.venv/bin/python -c 'import FreeCAD; print(FreeCAD.getUserAppDataDir())')Mod
+mkdir -p "$MOD_DIR"
+if [ "$(readlink -f "$MOD_DIR/FreeCADSpatial" 2>/dev/null)" != "$ROOT" ]; then
+  say "linking the addon into $MOD_DIR/FreeCADSpatial"
+  rm -rf "$MOD_DIR/FreeCADSpatial"
+  ln -s "$ROOT" "$MOD_DIR/FreeCADSpatial"
+fi
+[ -x .venv/bin/freecad-spatial ] || { echo "setup.sh: .venv/bin/freecad-spatial was not installed" >&2; exit 2; }
+
+case "$MODE" in
+  demo)
+    say "running the main job on the bundled sample parts"
+    .venv/bin/freecad-spatial tour resources/samples/*.FCStd resources/samples/*.step
+    ;;
+  test)
+    say "ruff"
+    .venv/bin/python -m ruff check .
+    say "the whole test suite"
+    .venv/bin/python -m pytest -q -ra
+    ;;
+esac

@@ -1,0 +1,1 @@
+"""The headless core: tool schema, kernel adapters, CLI. No Qt, no FreeCADGui."""

@@ -1,0 +1,132 @@
+"""The one backend interface and the provider-neutral conversation it speaks.
+
+The agent loop talks only in these types; each backend converts them to its
+wire format (Anthropic Messages, OpenAI chat completions) and back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict | None  # None when the model's JSON did not parse
+    raw_arguments: str = ""  # exactly what the model sent, for error messages
+
+
+@dataclass
+class Message:
+    """One turn. role 'tool' carries a result for ``tool_call_id``."""
+
+    role: Literal["user", "assistant", "tool"]
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    is_error: bool = False
+
+
+@dataclass
+class SystemSection:
+    """A named block of the system prompt; ``cache`` marks a prompt-caching breakpoint."""
+
+    name: str
+    text: str
+    cache: bool = False
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_input_tokens += other.cache_read_input_tokens
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens
+
+
+@dataclass
+class ModelTurn:
+    """What one model call returned, fully accumulated."""
+
+    text: str
+    tool_calls: list[ToolCall]
+    stop_reason: str  # "end_turn" | "tool_use" | "max_tokens" | "cancelled" | ...
+    usage: Usage
+    model: str = ""
+
+
+# Stream events handed to ``on_event`` as they arrive (for the chat dock).
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ToolCallStarted:
+    id: str
+    name: str
+
+
+@dataclass
+class ToolCallArgumentsDelta:
+    id: str
+    partial_json: str
+
+
+@dataclass
+class Retrying:
+    attempt: int
+    delay_s: float
+    reason: str
+
+
+StreamEvent = TextDelta | ToolCallStarted | ToolCallArgumentsDelta | Retrying
+
+
+class CancelToken:
+    """Set from any thread; backends check it between chunks and close the stream."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleeps up to ``seconds``; True when cancelled meanwhile."""
+        return self._event.wait(seconds)
+
+
+class Backend(Protocol):
+    name: str  # "anthropic" | "openai"
+    base_url: str
+    model: str
+
+    def complete(
+        self,
+        system: list[SystemSection],
+        messages: list[Message],
+        tools: list[dict],  # Anthropic-style definitions {name, description, input_schema}
+        *,
+        cancel: CancelToken | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+        max_tokens: int = 4096,
+    ) -> ModelTurn:
+        """Streams one model call; raises backends.errors.BackendError subclasses on failure."""
+        ...
+
+

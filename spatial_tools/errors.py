@@ -1,0 +1,52 @@
+"""Every failure kind a tool can report, mapped to envelope codes in one place."""
+
+from __future__ import annotations
+
+
+class ToolError(Exception):
+    """A failure the caller (or the model) can act on."""
+
+    code = "tool_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def envelope(self) -> dict:
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+
+
+class BadArguments(ToolError):
+    code = "bad_arguments"
+
+
+class BadReference(ToolError):
+    code = "bad_reference"
+
+
+class UnknownTool(ToolError):
+    code = "unknown_tool"
+
+
+class NoDocument(ToolError):
+    code = "no_document"
+
+
+class GeometryError(ToolError):
+    """The kernel could not answer (invalid shape, failed boolean...)."""
+
+    code = "geometry_error"
+
+
+class UnreadableFile(ToolError):
+    code = "unreadable_file"
+
+
+class NotApplicable(ToolError):
+    """The question does not apply to these elements (angle of two spheres...)."""
+
+    code = "not_applicable"
+
+
+class InternalError(ToolError):
+    code = "internal_error"

@@ -1,0 +1,77 @@
+"""Finds FreeCAD's Python modules so a plain Python can use the kernel.
+
+``freecadcmd`` exits 0 on exceptions and opens stray arguments as files, so
+the CLI and tests run in an ordinary Python that imports FreeCAD as a library.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from pathlib import Path
+
+ENV_VAR = "FREECAD_LIB"
+
+# Where FreeCAD.so / FreeCAD.pyd lives on common installs.
+CANDIDATES = [
+    "/usr/lib/freecad/lib",
+    "/usr/lib/freecad-python3/lib",
+    "/usr/lib/freecad-daily/lib",
+    "/usr/local/lib/freecad/lib",
+    "/usr/local/lib",
+    "/opt/freecad/lib",
+    "/snap/freecad/current/usr/lib/freecad/lib",
+    "/Applications/FreeCAD.app/Contents/Resources/lib",
+    "C:/Program Files/FreeCAD 1.0/bin",
+    "C:/Program Files/FreeCAD 0.21/bin",
+]
+
+
+class FreeCADNotFound(RuntimeError):
+    """No importable FreeCAD was found."""
+
+
+def _has_module(directory: str) -> bool:
+    return any(glob.glob(os.path.join(directory, pattern)) for pattern in ("FreeCAD.so", "FreeCAD*.pyd", "FreeCAD.*.so"))
+
+
+def candidate_dirs() -> list[str]:
+    dirs = []
+    if os.environ.get(ENV_VAR):
+        dirs.append(os.environ[ENV_VAR])
+    if os.environ.get("CONDA_PREFIX"):
+        dirs.append(str(Path(os.environ["CONDA_PREFIX"]) / "lib"))
+    dirs += CANDIDATES
+    dirs += sorted(glob.glob("/squashfs-root/usr/lib"))  # extracted AppImage
+    return dirs
+
+
+def find_lib_dir() -> str | None:
+    if os.environ.get(ENV_VAR) and not _has_module(os.environ[ENV_VAR]):
+        raise FreeCADNotFound(f"{ENV_VAR}={os.environ[ENV_VAR]} holds no FreeCAD module (FreeCAD.so)")
+    for directory in candidate_dirs():
+        if _has_module(directory):
+            return directory
+    return None
+
+
+def load():
+    """Imports and returns the FreeCAD module (FreeCAD before Part, or Part crashes)."""
+    if "FreeCAD" in sys.modules:
+        return sys.modules["FreeCAD"]
+    try:
+        import FreeCAD  # noqa: F401 - already on the path (inside FreeCAD, or a .pth)
+    except ImportError:
+        directory = find_lib_dir()
+        if directory is None:
+            raise FreeCADNotFound(
+                "FreeCAD was not found. Install it (Debian/Ubuntu: apt install freecad) "
+                f"or set {ENV_VAR} to the folder that holds FreeCAD.so"
+            ) from None
+        if directory not in sys.path:
+            sys.path.append(directory)
+        import FreeCAD  # noqa: F401
+    import Part  # noqa: F401 - must follow FreeCAD
+
+    return sys.modules["FreeCAD"]

@@ -1,0 +1,131 @@
+"""Element references (tools.md): ``Plate``, ``Plate.Face7``, ``Body.Pad.Face2``, ``{"point": [...]}``.
+
+Every tool resolves references here, so a bad reference gets the same clear
+error everywhere and every shape comes back in global coordinates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BadReference
+
+ELEMENT_RE = re.compile(r"^(Face|Edge|Vertex)([1-9][0-9]*)$")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+KIND_ATTR = {"Face": "Faces", "Edge": "Edges", "Vertex": "Vertexes"}
+
+
+@dataclass
+class Element:
+    """A resolved reference: the object, the element, its shape in global mm."""
+
+    ref: str  # canonical "Object.Face7" (or "point(x,y,z)")
+    obj: Any  # FreeCAD document object, None for a point
+    kind: str | None  # "Face" | "Edge" | "Vertex" | "Point" | None for a whole object
+    index: int | None  # 1-based
+    shape: Any  # Part.Shape in global coordinates
+
+    @property
+    def is_point(self) -> bool:
+        return self.kind == "Point"
+
+
+def element_ref(obj: Any, kind: str, index: int) -> str:
+    return f"{obj.Name}.{kind}{index}"
+
+
+def parent_placement(obj: Any):
+    """Placement of the containers above ``obj`` (Body, App::Part, links)."""
+    import FreeCAD
+
+    if not hasattr(obj, "getGlobalPlacement") or not hasattr(obj, "Placement"):
+        return FreeCAD.Placement()
+    return obj.getGlobalPlacement().multiply(obj.Placement.inverse())
+
+
+def global_shape(obj: Any):
+    """The object's shape placed where the user sees it in the 3D view."""
+    import Part
+
+    try:
+        shape = Part.getShape(obj, "", needSubElement=False, transform=True)
+    except Exception as exc:  # Part raises its own error types
+        raise BadReference(f"object '{obj.Name}' has no usable shape: {exc}") from exc
+    if shape is None or shape.isNull():
+        raise BadReference(f"object '{obj.Name}' ({obj.TypeId}) has no shape")
+    outer = parent_placement(obj)
+    if not outer.isIdentity():
+        shape = shape.copy()
+        shape.Placement = outer.multiply(shape.Placement)
+    return shape
+
+
+def get_object(document: Any, name: str) -> Any:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise BadReference(f"'{name}' is not an object name (names are like Plate, Body, Pad001)")
+    obj = document.getObject(name)
+    if obj is None:
+        labelled = [o.Name for o in document.Objects if o.Label == name]
+        hint = f" (an object is labelled '{name}': use its Name '{labelled[0]}')" if labelled else ""
+        raise BadReference(f"no object named '{name}' in document '{document.Name}'{hint}")
+    return obj
+
+
+def _is_inside(parent: Any, child: Any) -> bool:
+    if child in getattr(parent, "OutListRecursive", []):
+        return True
+    return child in getattr(parent, "Group", [])
+
+
+def resolve(document: Any, ref: Any) -> Element:
+    """Resolves one reference or raises BadReference naming what was wrong."""
+    import FreeCAD
+    import Part
+
+    if isinstance(ref, dict):
+        point = ref.get("point")
+        if (
+            set(ref) != {"point"}
+            or not isinstance(point, (list, tuple))
+            or len(point) != 3
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)
+        ):
+            raise BadReference(f'a point reference is {{"point": [x, y, z]}} in mm, got {ref!r:.80}')
+        vector = FreeCAD.Vector(*map(float, point))
+        return Element(
+            ref="point({:g}, {:g}, {:g})".format(*point), obj=None, kind="Point", index=None, shape=Part.Vertex(vector)
+        )
+    if not isinstance(ref, str) or not ref.strip():
+        raise BadReference(f"a reference is a string like 'Plate.Face7' or a point, got {ref!r:.80}")
+    tokens = ref.strip().split(".")
+    kind = index = None
+    match = ELEMENT_RE.match(tokens[-1])
+    if match:
+        kind, index = match.group(1), int(match.group(2))
+        tokens = tokens[:-1]
+    elif len(tokens) > 1 and re.match(r"^(Face|Edge|Vertex)", tokens[-1]):
+        raise BadReference(f"'{tokens[-1]}' in '{ref}' is not an element name (Face1, Edge3, Vertex2: 1-based)")
+    if not tokens:
+        raise BadReference(f"'{ref}' names no object")
+    objects = [get_object(document, name) for name in tokens]
+    for parent, child in zip(objects, objects[1:], strict=False):
+        if not _is_inside(parent, child):
+            raise BadReference(f"'{child.Name}' is not inside '{parent.Name}' in '{ref}'")
+    obj = objects[-1]
+    shape = global_shape(obj)
+    if kind is None:
+        return Element(ref=obj.Name, obj=obj, kind=None, index=None, shape=shape)
+    count = len(getattr(shape, KIND_ATTR[kind]))
+    if index > count:
+        raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {kind}{index}")
+    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=shape.getElement(f"{kind}{index}"))
+
+
+def resolve_object(document: Any, name: Any) -> Element:
+    """Resolves a reference that must name a whole object."""
+    element = resolve(document, name)
+    if element.kind is not None:
+        raise BadReference(f"'{name}' must name a whole object, not a {element.kind.lower()}")
+    return element

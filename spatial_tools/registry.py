@@ -1,0 +1,194 @@
+"""The one registry of spatial tools: function, argument schema, result schema.
+
+Argument schemas are derived from each function's signature so the two cannot
+drift apart; descriptions are data in ``resources/prompts/tools.toml``. The
+registry exports Anthropic and OpenAI tool definitions and turns every call
+into the result envelope of tools.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import tomllib
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, get_type_hints
+
+from freecad_spatial import RESOURCES
+
+from . import errors
+from .schema import schema_for, validate
+
+DESCRIPTIONS_FILE = RESOURCES / "prompts" / "tools.toml"
+
+# Modules that define the built-in tools; importing one registers its tools.
+BUILTIN_TOOL_MODULES = [
+    "freecad_spatial.spatial_tools.tools.query_feature_tree",
+    "freecad_spatial.spatial_tools.tools.get_selection",
+    "freecad_spatial.spatial_tools.tools.select_region",
+    "freecad_spatial.spatial_tools.tools.measure_distance",
+    "freecad_spatial.spatial_tools.tools.measure_angle",
+    "freecad_spatial.spatial_tools.tools.measure_thickness",
+    "freecad_spatial.spatial_tools.tools.mass_properties",
+    "freecad_spatial.spatial_tools.tools.check_interference",
+    "freecad_spatial.spatial_tools.tools.find_features",
+]
+
+
+@cache
+def _descriptions() -> dict:
+    with open(DESCRIPTIONS_FILE, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    function: Callable[..., dict]
+    description: str
+    input_schema: dict
+    result_schema: dict
+    raw_geometry: bool = False  # returns coordinates/meshes: may be turned off in cloud tier
+    needs_document: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def anthropic(self) -> dict:
+        return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
+
+    def openai(self) -> dict:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.input_schema},
+        }
+
+    def full(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema,
+            "result_schema": self.result_schema,
+            "raw_geometry": self.raw_geometry,
+        }
+
+
+def _input_schema(function: Callable) -> dict:
+    hints = get_type_hints(function, include_extras=True)
+    properties: dict[str, dict] = {}
+    required: list[str] = []
+    params = list(inspect.signature(function).parameters.values())[1:]  # first is the context
+    for param in params:
+        if param.name not in hints:
+            raise TypeError(f"{function.__name__}: argument '{param.name}' has no type hint")
+        properties[param.name] = schema_for(hints[param.name])
+        if param.default is inspect.Parameter.empty:
+            required.append(param.name)
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+
+    def register(self, spec: ToolSpec) -> None:
+        if spec.name in self._tools and self._tools[spec.name].function is not spec.function:
+            raise ValueError(f"tool '{spec.name}' registered twice")
+        self._tools[spec.name] = spec
+
+    def tool(
+        self,
+        *,
+        result: dict,
+        raw_geometry: bool = False,
+        needs_document: bool = True,
+        name: str | None = None,
+    ) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
+        """Decorator: registers ``function(ctx, **arguments) -> result dict``."""
+
+        def wrap(function: Callable[..., dict]) -> Callable[..., dict]:
+            tool_name = name or function.__name__
+            entry = _descriptions().get("tools", {}).get(tool_name)
+            if not entry or not entry.get("description"):
+                raise KeyError(f"tool '{tool_name}' has no description in {DESCRIPTIONS_FILE.name}")
+            self.register(
+                ToolSpec(
+                    name=tool_name,
+                    function=function,
+                    description=entry["description"].strip(),
+                    input_schema=_input_schema(function),
+                    result_schema=result,
+                    raw_geometry=raw_geometry,
+                    needs_document=needs_document,
+                )
+            )
+            return function
+
+        return wrap
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def specs(self) -> list[ToolSpec]:
+        return [self._tools[n] for n in self.names()]
+
+    def get(self, name: str) -> ToolSpec:
+        if name not in self._tools:
+            raise errors.UnknownTool(f"no tool named '{name}' (tools: {', '.join(self.names())})")
+        return self._tools[name]
+
+    def anthropic_tools(self, allowed: Callable[[ToolSpec], bool] | None = None) -> list[dict]:
+        return [s.anthropic() for s in self.specs() if allowed is None or allowed(s)]
+
+    def openai_tools(self, allowed: Callable[[ToolSpec], bool] | None = None) -> list[dict]:
+        return [s.openai() for s in self.specs() if allowed is None or allowed(s)]
+
+    def call(self, name: str, arguments: Any, ctx: Any) -> dict:
+        """Runs a tool and returns the envelope; never raises for a tool's failure."""
+        try:
+            spec = self.get(name)
+            if arguments is None:
+                arguments = {}
+            problems = validate(arguments, spec.input_schema)
+            if problems:
+                raise errors.BadArguments(f"{name}: " + "; ".join(problems))
+            if spec.needs_document and getattr(ctx, "document", None) is None:
+                raise errors.NoDocument(f"{name} needs an open document")
+            result = spec.function(ctx, **arguments)
+            return {"ok": True, "result": clean(result)}
+        except errors.ToolError as exc:
+            return exc.envelope()
+        except Exception as exc:  # a kernel failure must not look like a pass, nor crash the caller
+            kind = type(exc).__name__
+            if kind in ("OCCError", "FreeCADError", "CADKernelError", "Base.FreeCADError"):
+                return errors.GeometryError(f"{name}: the kernel failed: {exc}").envelope()
+            detail = traceback.format_exception_only(exc)[-1].strip()
+            return errors.InternalError(f"{name} failed: {detail}").envelope()
+
+
+def clean(value: Any) -> Any:
+    """Makes a result JSON-safe: vectors to lists, tiny float noise rounded off."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        rounded = round(value, 9)
+        return 0.0 if rounded == 0 else rounded
+    if hasattr(value, "x") and hasattr(value, "y") and hasattr(value, "z"):
+        return [clean(float(value.x)), clean(float(value.y)), clean(float(value.z))]
+    return value
+
+
+REGISTRY = Registry()
+tool = REGISTRY.tool
+
+
+def load_builtin_tools() -> Registry:
+    for module in BUILTIN_TOOL_MODULES:
+        importlib.import_module(module)
+    return REGISTRY

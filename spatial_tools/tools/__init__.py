@@ -1,0 +1,1 @@
+"""One module per tool; importing a module registers its tool (see registry.BUILTIN_TOOL_MODULES)."""

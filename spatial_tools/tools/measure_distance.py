@@ -1,0 +1,1 @@
+"""Placeholder until the tool lands; the registry test fails while it registers nothing."""
