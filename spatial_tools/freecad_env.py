@@ -48,8 +48,6 @@ def candidate_dirs() -> list[str]:
 
 
 def find_lib_dir() -> str | None:
-    if os.environ.get(ENV_VAR) and not _has_module(os.environ[ENV_VAR]):
-        raise FreeCADNotFound(f"{ENV_VAR}={os.environ[ENV_VAR]} holds no FreeCAD module (FreeCAD.so)")
     for directory in candidate_dirs():
         if _has_module(directory):
             return directory
@@ -57,11 +55,19 @@ def find_lib_dir() -> str | None:
 
 
 def load():
-    """Imports and returns the FreeCAD module (FreeCAD before Part, or Part crashes)."""
+    """Imports and returns the FreeCAD module (FreeCAD before Part, or Part crashes).
+
+    ``FREECAD_LIB`` wins over everything else, so a user can point at another build.
+    """
     if "FreeCAD" in sys.modules:
         return sys.modules["FreeCAD"]
+    chosen = os.environ.get(ENV_VAR)
+    if chosen:
+        if not _has_module(chosen):
+            raise FreeCADNotFound(f"{ENV_VAR}={chosen} holds no FreeCAD module (FreeCAD.so)")
+        sys.path.insert(0, chosen)
     try:
-        import FreeCAD  # noqa: F401 - already on the path (inside FreeCAD, or a .pth)
+        import FreeCAD  # noqa: F401 - on the path already (inside FreeCAD, a .pth, or FREECAD_LIB)
     except ImportError:
         directory = find_lib_dir()
         if directory is None:
@@ -69,8 +75,7 @@ def load():
                 "FreeCAD was not found. Install it (Debian/Ubuntu: apt install freecad) "
                 f"or set {ENV_VAR} to the folder that holds FreeCAD.so"
             ) from None
-        if directory not in sys.path:
-            sys.path.append(directory)
+        sys.path.append(directory)
         import FreeCAD  # noqa: F401
     import Part  # noqa: F401 - must follow FreeCAD
 
