@@ -70,7 +70,7 @@ fi
 case "$MODE" in
   demo)
     say "running the main job on the bundled sample parts"
-    .venv/bin/freecad-spatial tour resources/samples/*.FCStd resources/samples/*.step
+    .venv/bin/freecad-spatial tour resources/samples/*.FCStd resources/samples/*.step resources/samples/*.brep
     ;;
   test)
     say "ruff"

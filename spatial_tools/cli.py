@@ -98,6 +98,14 @@ def cmd_encode(args: argparse.Namespace) -> int:
 # Later issues add their sub-commands here: name -> (configure parser, run).
 EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 
+from . import check_cli  # noqa: E402 - after the dict it joins
+
+EXTRA_COMMANDS["check"] = (check_cli.configure, check_cli.run)
+
+from . import tour  # noqa: E402 - registered right after the table it fills
+
+EXTRA_COMMANDS["tour"] = (tour.configure, tour.run)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="freecad-spatial", description="Spatial tools on FreeCAD's kernel, headless.")

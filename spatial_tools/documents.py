@@ -25,6 +25,22 @@ def _new_document(stem: str):
     return app.newDocument(f"{name}_{_counter}")
 
 
+def _check_fcstd_archive(p: Path) -> None:
+    """Raises UnreadableFile unless ``p`` is a zip holding a well-formed Document.xml."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(p) as archive:
+            if "Document.xml" not in archive.namelist():
+                raise UnreadableFile(f"{p}: not an FCStd file (no Document.xml inside the archive)")
+            ElementTree.fromstring(archive.read("Document.xml"))
+    except zipfile.BadZipFile:
+        raise UnreadableFile(f"{p}: not an FCStd file (not a zip archive, or a damaged one)") from None
+    except ElementTree.ParseError as exc:
+        raise UnreadableFile(f"{p}: its Document.xml is not well-formed XML ({exc})") from None
+
+
 def open_document(path: str | os.PathLike) -> Any:
     """Returns an App.Document; raises UnreadableFile with a reason a user understands."""
     app = freecad_env.load()
@@ -41,6 +57,7 @@ def open_document(path: str | os.PathLike) -> Any:
     if p.stat().st_size == 0:
         raise UnreadableFile(f"{p}: the file is empty")
     if kind == "fcstd":
+        _check_fcstd_archive(p)  # FreeCAD prints, and opens an empty document, on a broken one
         try:
             doc = app.openDocument(str(p))
         except Exception as exc:
@@ -65,7 +82,10 @@ def open_document(path: str | os.PathLike) -> Any:
         obj = doc.addObject("Part::Feature", "Part")
         obj.Shape = solids[0] if solids and len(shape.Faces) == len(solids[0].Faces) else shape
         obj.Label = p.stem
-    doc.recompute()
+    # No recompute: it would replace each imported shape by a kernel copy, and some
+    # valid STEP solids (NIST stc_07) come out of that copy failing BRepCheck.
+    for obj in doc.Objects:
+        obj.purgeTouched()
     return doc
 
 

@@ -79,4 +79,20 @@ def load():
         import FreeCAD  # noqa: F401
     import Part  # noqa: F401 - must follow FreeCAD
 
+    _add_workbench_folder(sys.modules["FreeCAD"])
     return sys.modules["FreeCAD"]
+
+
+def _add_workbench_folder(app) -> None:
+    """Puts FreeCAD's ``Mod`` folder on ``sys.path`` when FreeCAD did not.
+
+    Debian links /usr/lib/freecad/lib to /usr/lib/freecad-python3/lib, so the
+    home path FreeCAD derives has no ``Mod`` and Python packages such as
+    ``PartDesign`` (needed to create or restore a Body) are not importable.
+    """
+    for base in (app.getHomePath(), app.getResourceDir()):
+        folder = os.path.join(base, "Mod")
+        if os.path.isdir(os.path.join(folder, "PartDesign")):
+            if folder not in sys.path:
+                sys.path.append(folder)
+            return

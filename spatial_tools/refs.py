@@ -26,6 +26,7 @@ class Element:
     kind: str | None  # "Face" | "Edge" | "Vertex" | "Point" | None for a whole object
     index: int | None  # 1-based
     shape: Any  # Part.Shape in global coordinates
+    owner: Any = None  # the whole object's shape in global coordinates (None for a point)
 
     @property
     def is_point(self) -> bool:
@@ -40,9 +41,11 @@ def parent_placement(obj: Any):
     """Placement of the containers above ``obj`` (Body, App::Part, links)."""
     import FreeCAD
 
-    if not hasattr(obj, "getGlobalPlacement") or not hasattr(obj, "Placement"):
+    # Asked of the container, not of obj: App::Link has no getGlobalPlacement in 0.20.
+    group = obj.getParentGeoFeatureGroup() if hasattr(obj, "getParentGeoFeatureGroup") else None
+    if group is None:
         return FreeCAD.Placement()
-    return obj.getGlobalPlacement().multiply(obj.Placement.inverse())
+    return group.getGlobalPlacement()
 
 
 def global_shape(obj: Any):
@@ -57,18 +60,19 @@ def global_shape(obj: Any):
         raise BadReference(f"object '{obj.Name}' ({obj.TypeId}) has no shape")
     outer = parent_placement(obj)
     if not outer.isIdentity():
-        shape = shape.copy()
+        # getShape returns a new wrapper: moving it leaves obj.Shape alone, so no copy is needed.
         shape.Placement = outer.multiply(shape.Placement)
     return shape
 
 
 def get_object(document: Any, name: str) -> Any:
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise BadReference(f"'{name}' is not an object name (names are like Plate, Body, Pad001)")
-    obj = document.getObject(name)
+    obj = document.getObject(name) if isinstance(name, str) and NAME_RE.match(name) else None
     if obj is None:
-        labelled = [o.Name for o in document.Objects if o.Label == name]
+        # Labels may hold spaces or accents, so look for one before judging the name's form.
+        labelled = [o.Name for o in document.Objects if o.Label == name] if isinstance(name, str) else []
         hint = f" (an object is labelled '{name}': use its Name '{labelled[0]}')" if labelled else ""
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise BadReference(f"'{name}' is not an object name (names are like Plate, Body, Pad001){hint}")
         raise BadReference(f"no object named '{name}' in document '{document.Name}'{hint}")
     return obj
 
@@ -105,7 +109,7 @@ def resolve(document: Any, ref: Any) -> Element:
     if match:
         kind, index = match.group(1), int(match.group(2))
         tokens = tokens[:-1]
-    elif len(tokens) > 1 and re.match(r"^(Face|Edge|Vertex)", tokens[-1]):
+    elif len(tokens) > 1 and re.match(r"^(Face|Edge|Vertex)", tokens[-1], re.I) and document.getObject(tokens[-1]) is None:
         raise BadReference(f"'{tokens[-1]}' in '{ref}' is not an element name (Face1, Edge3, Vertex2: 1-based)")
     if not tokens:
         raise BadReference(f"'{ref}' names no object")
@@ -116,11 +120,11 @@ def resolve(document: Any, ref: Any) -> Element:
     obj = objects[-1]
     shape = global_shape(obj)
     if kind is None:
-        return Element(ref=obj.Name, obj=obj, kind=None, index=None, shape=shape)
-    count = len(getattr(shape, KIND_ATTR[kind]))
+        return Element(ref=obj.Name, obj=obj, kind=None, index=None, shape=shape, owner=shape)
+    count = shape.countElement(kind)  # counts without building a Python list of every face
     if index > count:
         raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {kind}{index}")
-    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=shape.getElement(f"{kind}{index}"))
+    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=shape.getElement(f"{kind}{index}"), owner=shape)
 
 
 def resolve_object(document: Any, name: Any) -> Element:

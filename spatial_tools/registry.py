@@ -21,7 +21,7 @@ from typing import Any, get_type_hints
 from freecad_spatial import RESOURCES
 
 from . import errors
-from .schema import schema_for, validate
+from .schema import REF_SCHEMA, schema_for, validate
 
 DESCRIPTIONS_FILE = RESOURCES / "prompts" / "tools.toml"
 
@@ -36,6 +36,7 @@ BUILTIN_TOOL_MODULES = [
     "freecad_spatial.spatial_tools.tools.mass_properties",
     "freecad_spatial.spatial_tools.tools.check_interference",
     "freecad_spatial.spatial_tools.tools.find_features",
+    "freecad_spatial.spatial_tools.tools.run_dfm",
 ]
 
 
@@ -153,6 +154,8 @@ class Registry:
                 arguments = {}
             problems = validate(arguments, spec.input_schema)
             if problems:
+                if _only_references(problems, spec.input_schema):
+                    raise errors.BadReference(f"{name}: " + "; ".join(problems))
                 raise errors.BadArguments(f"{name}: " + "; ".join(problems))
             if spec.needs_document and getattr(ctx, "document", None) is None:
                 raise errors.NoDocument(f"{name} needs an open document")
@@ -166,6 +169,14 @@ class Registry:
                 return errors.GeometryError(f"{name}: the kernel failed: {exc}").envelope()
             detail = traceback.format_exception_only(exc)[-1].strip()
             return errors.InternalError(f"{name} failed: {detail}").envelope()
+
+
+def _only_references(problems: list[str], schema: dict) -> bool:
+    """True when every problem is in a reference argument: a malformed ref such as
+    {"point": [x, y]} is a bad reference (tools.md), whichever check caught it."""
+    refs = {k for k, s in schema.get("properties", {}).items() if s.get("anyOf") == REF_SCHEMA["anyOf"]}
+    names = {p.split(":", 1)[0].split("[", 1)[0].partition(".")[2].split(".", 1)[0] for p in problems}
+    return bool(refs) and names <= refs
 
 
 def clean(value: Any) -> Any:

@@ -17,7 +17,7 @@ ORACLES = SHARED / "oracles"
 from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
 
 FreeCAD = freecad_env.load()
-import Part  # noqa: E402
+import Part  # noqa: E402, F401 - re-exported to the tests
 
 from freecad_spatial.spatial_tools.context import ToolContext  # noqa: E402
 from freecad_spatial.spatial_tools.registry import load_builtin_tools  # noqa: E402

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from conftest import V, FreeCAD, Part, add_shape, error, ok
+from conftest import FreeCAD, Part, V, add_shape, error, ok
 
 
 def test_box_volume_area_com_mass(doc):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 
 @dataclass
@@ -29,6 +29,9 @@ class Message:
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
     is_error: bool = False
+    # A prompt-caching breakpoint after this message (e.g. the document-context block):
+    # Anthropic puts cache_control on its last content block; other backends ignore it.
+    cache: bool = False
 
 
 @dataclass

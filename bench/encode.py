@@ -1,0 +1,166 @@
+"""Scene encoder benchmark: encode time and tokens, next to a naive dump of every property.
+
+    .venv/bin/python bench/encode.py [--features 500] [--repeat 7]
+
+Prints one JSON object. Documents: the bundled samples (resources/samples) and
+a generated PartDesign body of N real features (a plate pad, then cycles of
+boss pad, fillet of the boss's top edge, hole pocket; see
+tests/scene_builders.grid_body). The body is built in the run, once: every
+feature is a real boolean on a growing solid, so 500 features take 15-40
+minutes on two shared cores. It is not cached as a file because reopening it
+is slower still (OCC's TopTools_LocationSet::Read on 500 stored solids ran for
+over 20 minutes). Only encoding is timed.
+
+- ``encode_ms.cold``: first encode, shape-summary cache empty (volume, area,
+  surface types computed; BRepCheck runs only up to validity_max_faces faces).
+- ``encode_ms.warm_median``: median of --repeat encodes of the unchanged
+  document (shape numbers come from the cache; everything else is recomputed).
+- tokens: tokens.estimate_tokens (its rule is printed under ``token_estimate``).
+- naive dumps: every property of every object, ``str(value)``, as JSON
+  ``{object: {property: text}}`` and as ``Object.Property = text`` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # scene_builders: the same bodies the tests build
+
+from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
+
+FreeCAD = freecad_env.load()
+
+from freecad_spatial import RESOURCES  # noqa: E402
+from freecad_spatial.spatial_tools import encoder, encoder_shapes, tokens  # noqa: E402
+from freecad_spatial.spatial_tools.documents import CAD_SUFFIXES, open_document  # noqa: E402
+
+TARGET_RATIO = 5.0
+TARGET_WARM_MS = 200.0
+BUDGETS = (1000, 4000, 16000)
+
+
+def naive_json(document) -> str:
+    dump = {}
+    for obj in document.Objects:
+        props = {}
+        for name in obj.PropertiesList:
+            try:
+                props[name] = str(getattr(obj, name))
+            except Exception as exc:  # an unreadable property still costs its error text
+                props[name] = f"<{type(exc).__name__}>"
+        dump[obj.Name] = props
+    return json.dumps(dump)
+
+
+def naive_lines(document) -> str:
+    rows = []
+    for obj in document.Objects:
+        for name in obj.PropertiesList:
+            try:
+                value = str(getattr(obj, name))
+            except Exception as exc:  # as above
+                value = f"<{type(exc).__name__}>"
+            rows.append(f"{obj.Name}.{name} = {value}")
+    return "\n".join(rows)
+
+
+def timed(function, repeat: int) -> tuple[float, list[float]]:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        runs.append((time.perf_counter() - start) * 1000)
+    return statistics.median(runs), runs
+
+
+def measure(document, repeat: int) -> dict:
+    encoder_shapes.clear_cache()
+    start = time.perf_counter()
+    text = encoder.encode_json(document)
+    cold = (time.perf_counter() - start) * 1000
+    warm, runs = timed(lambda: encoder.encode_json(document), repeat)
+    assert encoder.encode_json(document) == text, "encoding is not deterministic"
+    encoded = tokens.estimate_tokens(text)
+    dump_json = tokens.estimate_tokens(naive_json(document))
+    dump_lines = tokens.estimate_tokens(naive_lines(document))
+    budgets = []
+    for budget in BUDGETS:
+        ms, _ = timed(lambda b=budget: encoder.encode_json(document, budget_tokens=b), max(1, repeat // 2))
+        fitted = encoder.encode_json(document, budget_tokens=budget)
+        used = tokens.estimate_tokens(fitted)
+        budgets.append({
+            "budget": budget,
+            "tokens": used,
+            "fits": used <= budget,
+            "omitted_entries": len(json.loads(fitted).get("omitted", [])),
+            "ms_median": round(ms, 1),
+        })
+    return {
+        "objects": len(document.Objects),
+        "encode_ms": {"cold": round(cold, 1), "warm_median": round(warm, 1), "warm_runs": [round(r, 1) for r in runs]},
+        "bytes": len(text.encode()),
+        "tokens": encoded,
+        "naive_dump_tokens": {"json": dump_json, "lines": dump_lines},
+        "ratio": {"json": round(dump_json / encoded, 2), "lines": round(dump_lines / encoded, 2)},
+        "budget_mode": budgets,
+    }
+
+
+def grid_document(features: int):
+    from scene_builders import grid_body
+
+    document = FreeCAD.newDocument(f"Grid{features}")
+    start = time.perf_counter()
+    body = grid_body(document, features)
+    build_s = time.perf_counter() - start
+    bad = [o.Name for o in body.Group if not o.isValid()]
+    if bad:
+        raise SystemExit(f"the generated body has invalid features: {bad[:5]}")
+    return document, round(build_s, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--features", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    report: dict = {
+        "token_estimate": " ".join(" ".join(tokens.__doc__.split("\n\n")[1:4]).split()),
+        "targets": {"ratio_vs_naive_dump_min": TARGET_RATIO, "warm_encode_ms_max": TARGET_WARM_MS},
+        "machine": {"cpus": os.cpu_count(), "freecad": ".".join(FreeCAD.Version()[:3])},
+    }
+    samples_dir = RESOURCES / "samples"
+    files = sorted(p for p in samples_dir.glob("*") if p.suffix.lower() in CAD_SUFFIXES) if samples_dir.is_dir() else []
+    if files:
+        report["samples"] = {p.name: measure(open_document(p), args.repeat) for p in files}
+    else:
+        report["samples"] = f"no samples in {samples_dir}: only the generated body was measured"
+
+    document, build_s = grid_document(args.features)
+    grid = measure(document, args.repeat)
+    body = document.getObject("Body")
+    grid["features"] = sum(1 for o in body.Group if not o.TypeId.startswith("Sketcher::"))
+    grid["build_s"] = build_s
+    grid["body_faces"] = len(body.Shape.Faces)
+    report[f"grid_body_{args.features}"] = grid
+    report["met"] = {
+        "ratio_json": grid["ratio"]["json"] >= TARGET_RATIO,
+        "ratio_lines": grid["ratio"]["lines"] >= TARGET_RATIO,
+        "warm_encode_ms": grid["encode_ms"]["warm_median"] < TARGET_WARM_MS,
+        "cold_encode_ms": grid["encode_ms"]["cold"] < TARGET_WARM_MS,
+        "budgets_fit": all(b["fits"] for b in grid["budget_mode"]),
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

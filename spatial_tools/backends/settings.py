@@ -1,0 +1,93 @@
+"""Backend settings: defaults from resources/backends.toml, overridable per call site.
+
+Timeouts, retry policy, endpoints and models are data so a deployment (or a
+test) can change them without touching code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import cache
+from typing import Any
+
+from freecad_spatial import RESOURCES
+
+DEFAULTS_FILE = RESOURCES / "backends.toml"
+PROVIDERS = ("anthropic", "openai")
+
+
+@cache
+def defaults() -> dict:
+    """The parsed backends.toml (read once)."""
+    with open(DEFAULTS_FILE, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds. ``read_s`` is the longest silence before headers or between chunks."""
+
+    connect_s: float
+    read_s: float
+    write_s: float
+    pool_s: float
+
+    @classmethod
+    def from_defaults(cls) -> Timeouts:
+        return cls(**{f.name: float(defaults()["timeouts"][f.name]) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_delay_s: float
+    max_delay_s: float
+    jitter: float
+    max_retry_after_s: float
+    retry_on_timeout: bool
+    retry_on_protocol_error: bool
+
+    @classmethod
+    def from_defaults(cls) -> RetryPolicy:
+        return cls(**{f.name: defaults()["retry"][f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Everything needed to build one backend, except the key (see keys.py)."""
+
+    provider: str
+    model: str
+    base_url: str
+    timeouts: Timeouts = field(default_factory=Timeouts.from_defaults)
+    retry: RetryPolicy = field(default_factory=RetryPolicy.from_defaults)
+
+    @classmethod
+    def for_provider(cls, provider: str, overrides: Mapping[str, Any] | None = None) -> BackendSettings:
+        """Defaults for ``provider`` with ``overrides`` applied.
+
+        Overrides are flat: ``model``, ``base_url``, any Timeouts field
+        (``read_s``...) or any RetryPolicy field (``max_attempts``...).
+        """
+        if provider not in PROVIDERS:
+            raise ValueError(f"unknown backend provider '{provider}' (known: {', '.join(PROVIDERS)})")
+        overrides = dict(overrides or {})
+        timeout_names = {f.name for f in fields(Timeouts)}
+        retry_names = {f.name for f in fields(RetryPolicy)}
+        unknown = set(overrides) - timeout_names - retry_names - {"model", "base_url"}
+        if unknown:
+            raise ValueError(f"unknown backend setting(s): {', '.join(sorted(unknown))}")
+        section = defaults()[provider]
+        timeouts = replace(Timeouts.from_defaults(), **{k: float(v) for k, v in overrides.items() if k in timeout_names})
+        retry = replace(RetryPolicy.from_defaults(), **{k: v for k, v in overrides.items() if k in retry_names})
+        if retry.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        return cls(
+            provider=provider,
+            model=str(overrides.get("model") or section["model"]),
+            base_url=str(overrides.get("base_url") or section["base_url"]).rstrip("/"),
+            timeouts=timeouts,
+            retry=retry,
+        )

@@ -1,0 +1,1 @@
+"""Headless batch checks (``freecad-spatial check``): worker processes, reports in four formats."""

@@ -1,0 +1,341 @@
+"""Checks many files in worker processes, each file under a time limit.
+
+Every file runs in a worker process, never in the caller: a file that hangs
+the kernel is killed after ``timeout`` seconds and reported as "timed out",
+one that crashes it (OpenCASCADE can segfault) as "the checker process died",
+and the batch goes on with a fresh worker. Workers are reused between files
+so FreeCAD is imported once per worker, not once per file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from ..dfm.finding import Finding
+
+DEFAULT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What to check each file for; plain data so it crosses to worker processes."""
+
+    process: str
+    profile: str | None = None  # path of a user profile file
+    material: str | None = None
+    pull_direction: tuple[float, float, float] | None = None
+    build_direction: tuple[float, float, float] | None = None
+    render: bool = False  # also draw each part (for the HTML report)
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass
+class FileResult:
+    """The outcome for one input file (one entry of report@1's ``files``)."""
+
+    path: str
+    status: str  # "ok" | "error"
+    error: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    not_checked: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    rules_run: list[str] = field(default_factory=list)
+    not_implemented: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    svg: str | None = None  # the part drawn with numbered markers (HTML report only)
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"path": self.path, "status": self.status}
+        if self.error is not None:
+            data["error"] = self.error
+        data["findings"] = [f.to_dict() for f in self.findings]
+        data["checked"] = list(self.checked)
+        data["not_checked"] = list(self.not_checked)
+        data["skipped"] = list(self.skipped)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+    @classmethod
+    def failed(cls, path: str, reason: str, seconds: float = 0.0) -> FileResult:
+        return cls(path=path, status="error", error=reason, seconds=seconds)
+
+
+def check_file(path: str, options: CheckOptions) -> FileResult:
+    """Opens and checks one file in this process; every failure becomes a reason."""
+    from ..dfm.engine import check_document
+    from ..documents import close_document, open_document
+    from ..errors import ToolError
+
+    started = time.monotonic()
+    document = None
+    try:
+        document = open_document(path)
+        result = check_document(
+            document,
+            options.process,
+            profile=options.profile,
+            material=options.material,
+            pull_direction=options.pull_direction,
+            build_direction=options.build_direction,
+        )
+        outcome = FileResult(
+            path=path,
+            status="ok",
+            findings=result.findings,
+            checked=result.checked,
+            not_checked=result.not_checked,
+            skipped=result.skipped,
+            rules_run=result.rules_run,
+            not_implemented=result.not_implemented,
+        )
+        if result.not_checked:
+            outcome.status = "error"
+            outcome.error = "; ".join(n["reason"] for n in result.not_checked)
+        elif not result.checked:
+            outcome.status = "error"
+            outcome.error = "the file holds no solid part to check"
+        if options.render:
+            from .render_svg import render_document
+
+            try:
+                outcome.svg = render_document(document, result.checked + [n["object"] for n in result.not_checked], outcome.findings)
+            except Exception as exc:  # a picture that cannot be drawn must not hide the findings
+                outcome.svg = None
+                outcome.skipped.append({"rule": None, "object": None, "reason": f"picture not drawn: {exc}"})
+    except ToolError as exc:
+        reason = exc.message
+        for prefix in (f"{path}: ", f"{Path(path)}: "):
+            reason = reason.removeprefix(prefix)
+        outcome = FileResult.failed(path, reason)
+    except Exception as exc:  # an unexpected failure on one file must not stop the batch
+        outcome = FileResult.failed(path, f"internal error: {traceback.format_exception_only(exc)[-1].strip()}")
+    finally:
+        if document is not None:
+            close_document(document)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+Checker = Callable[[str, CheckOptions], FileResult]
+
+
+def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -> None:
+    """Worker loop: says "ready", then receives (index, path) and sends (index, FileResult)."""
+    # The kernel prints to stdout/stderr; keep it out of the report and the user's terminal.
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    from .. import freecad_env
+    from ..dfm.engine import check_document  # noqa: F401 - imported before the clock starts
+
+    freecad_env.load()
+    conn.send("ready")
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        index, path = task
+        conn.send((index, checker(path, options)))
+
+
+class _Slot:
+    """One worker process and the file it is working on."""
+
+    def __init__(self, context: Any, options: CheckOptions, checker: Checker, tmpdir: str, number: int):
+        self.log_path = os.path.join(tmpdir, f"worker{number}.log")
+        parent, child = context.Pipe()
+        self.conn = parent
+        self.process = context.Process(target=_worker, args=(child, options, self.log_path, checker), daemon=True)
+        self.born = time.monotonic()
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.task: tuple[int, str] | None = None
+        self.started = 0.0
+
+    def give(self, task: tuple[int, str]) -> None:
+        self.task = task
+        self.started = time.monotonic()
+        self.conn.send(task)
+
+    def deadline(self, timeout: float) -> float:
+        return (self.started if self.ready else self.born) + timeout
+
+    def last_words(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+                lines = [ln.strip() for ln in fh.read().splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return lines[-1][:200] if lines else ""
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[-40:]:<40}")
+    if done == total:
+        sys.stderr.write("\r" + " " * (width + 50) + "\r")
+    sys.stderr.flush()
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process could not start (FreeCAD missing, broken install)."""
+
+
+def run_batch(
+    paths: list[str],
+    options: CheckOptions,
+    jobs: int = 1,
+    progress: bool | None = None,
+    checker: Checker = check_file,
+) -> list[FileResult]:
+    """Checks ``paths`` with ``jobs`` worker processes; results come back in input order.
+
+    ``checker`` runs in the workers (a module-level function); the clock of each
+    file starts when a ready worker receives it, so start-up time never counts.
+    Raises WorkerStartError when no worker can start at all.
+    """
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    context = multiprocessing.get_context("spawn")
+    results: list[FileResult | None] = [None] * len(paths)
+    queue = deque(enumerate(paths))
+    done = 0
+    with tempfile.TemporaryDirectory(prefix="freecad-spatial-check-") as tmpdir:
+        counter = 0
+
+        def new_slot() -> _Slot:
+            nonlocal counter
+            counter += 1
+            return _Slot(context, options, checker, tmpdir, counter)
+
+        slots = [new_slot() for _ in range(min(jobs, len(paths)))]
+
+        def finish(slot: _Slot, result: FileResult) -> None:
+            nonlocal done
+            assert slot.task is not None
+            results[slot.task[0]] = result
+            slot.task = None
+            done += 1
+            if progress:
+                _progress(done, len(paths), result.path)
+
+        def replace(i: int, reason: str | None) -> None:
+            """Ends slot i's worker (failing its file with ``reason``) and starts another if needed."""
+            slot = slots[i]
+            if slot.task is not None and reason is not None:
+                finish(slot, FileResult.failed(slot.task[1], reason, time.monotonic() - slot.started))
+            slot.stop(kill=True)
+            slots[i] = new_slot() if queue else slot
+
+        try:
+            while done < len(paths):
+                for slot in slots:
+                    if slot.ready and slot.task is None and queue and slot.process.is_alive():
+                        slot.give(queue.popleft())
+                live = [s for s in slots if s.process.is_alive() and (s.task is not None or not s.ready)]
+                if not live:
+                    raise WorkerStartError("no checker process is running")
+                wait_for = max(0.0, min(s.deadline(options.timeout) for s in live) - time.monotonic())
+                ready = wait([s.conn for s in live] + [s.process.sentinel for s in live], timeout=wait_for)
+                for i, slot in enumerate(list(slots)):
+                    if slot not in live:
+                        continue
+                    message = None
+                    if slot.conn in ready:
+                        try:
+                            message = slot.conn.recv()
+                        except (EOFError, OSError):
+                            message = None
+                    if message == "ready":
+                        slot.ready = True
+                        continue
+                    if message is not None:
+                        finish(slot, message[1])
+                        continue
+                    if slot.process.sentinel in ready or not slot.process.is_alive():
+                        slot.process.join(timeout=5)
+                        words = slot.last_words()
+                        if not slot.ready:
+                            raise WorkerStartError(
+                                f"the checker process could not start (exit status {slot.process.exitcode})"
+                                + (f": {words}" if words else "")
+                            )
+                        reason = f"the checker process died (exit status {slot.process.exitcode})"
+                        replace(i, reason + (f": {words}" if words else ""))
+                    elif time.monotonic() >= slot.deadline(options.timeout):
+                        if not slot.ready:
+                            raise WorkerStartError(f"the checker process did not start within {options.timeout:g} s")
+                        replace(i, f"timed out after {options.timeout:g} s")
+        finally:
+            for slot in slots:
+                if slot.process.is_alive():
+                    slot.stop(kill=slot.task is not None or not slot.ready)
+    return [r for r in results if r is not None]
+
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+@dataclass
+class Report:
+    """A finished batch: what every report format renders."""
+
+    process: str
+    profile: dict  # Profile.to_dict()
+    fail_on: str  # "error" | "warning"
+    files: list[FileResult]
+    rules_run: list[str] = field(default_factory=list)
+    not_implemented: list[str] = field(default_factory=list)
+    rule_levels: dict[str, str] = field(default_factory=dict)  # rule id -> its default severity
+
+    def failing(self, finding: Finding) -> bool:
+        return finding.severity.at_least(self.fail_on)
+
+    def counts(self) -> dict:
+        counts = {"files": len(self.files), "files_ok": 0, "files_error": 0, "error": 0, "warning": 0, "info": 0}
+        for result in self.files:
+            counts["files_ok" if result.status == "ok" else "files_error"] += 1
+            for finding in result.findings:
+                counts[finding.severity.value] += 1
+        return counts
+
+    def exit_status(self) -> int:
+        """tools.md: 2 when a file could not be checked, 1 when a finding reaches fail-on, else 0."""
+        if any(r.status != "ok" for r in self.files):
+            return EXIT_UNUSABLE
+        if any(self.failing(f) for r in self.files for f in r.findings):
+            return EXIT_FINDINGS
+        return EXIT_OK

@@ -1,0 +1,136 @@
+"""One self-contained HTML report: each part drawn with numbered findings, and a table.
+
+Everything is inline (CSS, the SVG pictures from render_svg, a few lines of
+script to jump from a marker to its row), so the file can be mailed or kept
+as a CI artifact. Severities map to explicit colours; anything else is drawn
+in a loud "unknown" style, never in a reassuring one.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from freecad_spatial import __version__
+
+from ..dfm.rules import describe
+from .batch import Report
+
+TEMPLATE = r"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>DFM report — {{ report.process }}</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1180px; padding: 16px 24px; color: #1d232b; }
+  h1 { font-size: 1.5em; margin: 0.2em 0; }
+  h2 { font-size: 1.15em; margin: 0; word-break: break-all; }
+  .meta { color: #56606d; font-size: 0.9em; }
+  .summary span { display: inline-block; margin-right: 1.2em; }
+  .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 0.8em; font-weight: 600; color: #fff; }
+  .sev-error { background: #d73a49; }
+  .sev-warning { background: #e38c09; }
+  .sev-info { background: #0366d6; }
+  .sev-unknown { background: #7800a0; outline: 2px dashed #000; }
+  .status-ok { background: #56606d; }
+  .status-error { background: #1d232b; }
+  section.file { border: 1px solid #d8dee4; border-radius: 6px; margin: 18px 0; padding: 12px 16px; }
+  .file-head { display: flex; align-items: center; gap: 10px; margin-bottom: 8px; }
+  .reason { background: #fff1f0; border-left: 4px solid #d73a49; padding: 6px 10px; margin: 6px 0; }
+  .body { display: flex; gap: 18px; align-items: flex-start; flex-wrap: wrap; }
+  .picture { flex: 0 1 460px; }
+  .picture svg { border: 1px solid #e4e8ec; border-radius: 4px; width: 100%; height: auto; }
+  .picture .marker { cursor: pointer; }
+  table { border-collapse: collapse; font-size: 0.88em; flex: 1 1 560px; }
+  th, td { text-align: left; vertical-align: top; padding: 4px 6px; border-bottom: 1px solid #eaeef2; }
+  th { background: #f4f6f8; }
+  td.num { font-weight: 700; text-align: center; }
+  tr.flash { background: #fff8c5; }
+  code { font-size: 0.95em; }
+  .note { color: #56606d; font-size: 0.85em; }
+  .none { color: #56606d; font-style: italic; }
+</style>
+</head>
+<body>
+<h1>DFM report — {{ report.process }}</h1>
+<div class="meta">freecad-spatial {{ version }} · {{ generated }} · material <b>{{ report.profile.get("material", "?") }}</b>
+{%- if report.process == "injection-molding" and report.profile.get("pull_direction") %} · pull direction {{ report.profile.pull_direction | vec }}{% endif %}
+{%- if report.process == "fdm" and report.profile.get("build_direction") %} · build direction {{ report.profile.build_direction | vec }}{% endif %}
+ · profile {{ report.profile.get("sources", []) | join(" + ") }} · fails on <b>{{ report.fail_on }}</b></div>
+<p class="summary">
+  <span>{{ counts.files }} file(s): {{ counts.files_ok }} checked, {{ counts.files_error }} not checked</span>
+  <span><span class="badge sev-error">{{ counts.error }} error</span></span>
+  <span><span class="badge sev-warning">{{ counts.warning }} warning</span></span>
+  <span><span class="badge sev-info">{{ counts.info }} info</span></span>
+</p>
+{% if report.not_implemented %}<p class="note">Not implemented yet, so not checked: {% for r in report.not_implemented %}<code>{{ r }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
+{% for file in report.files %}{% set fileloop = loop %}
+<section class="file" id="file-{{ loop.index }}">
+  <div class="file-head"><span class="badge status-{{ 'ok' if file.status == 'ok' else 'error' }}">{{ file.status }}</span><h2>{{ file.path }}</h2><span class="meta">{{ '%.2f' | format(file.seconds) }} s</span></div>
+  {% if file.error %}<div class="reason">{{ file.error }}</div>{% endif %}
+  <div class="body">
+    {% if file.svg %}<div class="picture">{{ file.svg | safe }}</div>{% endif %}
+    {% if file.findings %}
+    <table>
+      <tr><th>#</th><th>severity</th><th>rule</th><th>finding</th><th>where</th><th>measured</th></tr>
+      {% for f in file.findings %}
+      <tr id="file-{{ fileloop.index }}-finding-{{ loop.index }}" data-finding="{{ loop.index }}">
+        <td class="num">{{ loop.index }}</td>
+        <td><span class="badge {{ severity_class.get(f.severity.value, 'sev-unknown') }}">{{ f.severity.value }}</span></td>
+        <td><code title="{{ rules[f.rule].title }}">{{ f.rule }}</code></td>
+        <td>{{ f.message }}{% if f.suggestion %}<div class="note">{{ f.suggestion }}</div>{% endif %}</td>
+        <td>{% for ref in f.refs[:6] %}<code>{{ ref }}</code>{% if not loop.last %}, {% endif %}{% endfor %}{% if f.refs | length > 6 %} … (+{{ f.refs | length - 6 }}){% endif %}
+            {% if f.location %}<div class="note">at {{ f.location | vec }} mm</div>{% endif %}</td>
+        <td>{% if f.measured is not none %}{{ '%.4g' | format(f.measured) }}{% if f.unit %} {{ f.unit }}{% endif %}{% if f.limit is not none %}<div class="note">limit {{ '%.4g' | format(f.limit) }}</div>{% endif %}{% endif %}</td>
+      </tr>
+      {% endfor %}
+    </table>
+    {% elif file.status == "ok" %}<p class="none">No findings for the rules that ran.</p>{% endif %}
+  </div>
+</section>
+{% endfor %}
+<script>
+document.querySelectorAll("section.file").forEach(function (section) {
+  section.querySelectorAll(".picture .marker").forEach(function (marker) {
+    marker.addEventListener("click", function () {
+      var row = section.querySelector('tr[data-finding="' + marker.getAttribute("data-finding") + '"]');
+      if (!row) return;
+      row.scrollIntoView({behavior: "smooth", block: "center"});
+      row.classList.add("flash");
+      setTimeout(function () { row.classList.remove("flash"); }, 1500);
+    });
+  });
+});
+</script>
+</body>
+</html>
+"""
+
+SEVERITY_CLASS = {"error": "sev-error", "warning": "sev-warning", "info": "sev-info"}
+
+
+class MissingDependency(RuntimeError):
+    """jinja2 is not installed."""
+
+
+def require_jinja2():
+    """The jinja2 module, or MissingDependency saying how to install it."""
+    try:
+        import jinja2
+    except ImportError:
+        raise MissingDependency("the HTML report needs jinja2: pip install jinja2") from None
+    return jinja2
+
+
+def render(report: Report, now: datetime.datetime | None = None) -> str:
+    jinja2 = require_jinja2()
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["vec"] = lambda v: "({})".format(", ".join(f"{c:.4g}" for c in v))
+    rule_ids = {f.rule for file in report.files for f in file.findings}
+    return env.from_string(TEMPLATE).render(
+        report=report,
+        counts=report.counts(),
+        rules={r: describe(r) for r in rule_ids},
+        severity_class=SEVERITY_CLASS,
+        version=__version__,
+        generated=(now or datetime.datetime.now()).strftime("%Y-%m-%d %H:%M"),
+    )

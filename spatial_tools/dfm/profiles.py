@@ -1,0 +1,424 @@
+"""Process profiles: every DFM threshold as data, loaded and validated once.
+
+A profile is a TOML file under ``resources/profiles/`` (one per process). A
+user profile (a file or a dict) may override any value of it; it cannot add
+keys the built-in profile does not have, so a misspelt key is an error that
+names it instead of a silent default. Materials pick per-material or
+per-group overrides of a rule's values (``by_material`` / ``by_group``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from freecad_spatial import RESOURCES
+
+from ..errors import BadArguments
+from .finding import Severity
+
+SCHEMA = "freecad-spatial/profile@1"
+PROFILES_DIR = RESOURCES / "profiles"
+TOP_KEYS = {"schema", "process", "title", "material", "materials", "rules", "pull_direction", "build_direction"}
+MATERIAL_KEYS = {"group": str, "label": str, "density": float}
+STRING_KEYS = {"unit", "source", "drill_table"}
+UNITS = {"mm", "deg", "ratio", "%", "mm3"}
+OVERRIDE_TABLES = ("by_group", "by_material")
+DEFAULT_DIRECTION = (0.0, 0.0, 1.0)
+
+
+class ProfileError(BadArguments):
+    """A profile that cannot be used; the message names the file and the key."""
+
+
+def processes() -> list[str]:
+    """Names of the built-in processes (one profile file each)."""
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def _key(path: str, key: str) -> str:
+    return f'{path}."{key}"' if "." in key else f"{path}.{key}" if path else key
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_severity_key(key: str) -> bool:
+    return key == "severity" or key.endswith("_severity")
+
+
+def _is_threshold_key(key: str) -> bool:
+    return any(part in key for part in ("warn_above", "warn_below", "error_above", "error_below"))
+
+
+def _check_value(where: str, key: str, value: Any) -> None:
+    """Raises ProfileError unless ``value`` has the type the key's name promises."""
+    name = _key(where, key)
+    if key == "enabled":
+        if not isinstance(value, bool):
+            raise ProfileError(f"{name} must be true or false, got {value!r}")
+    elif _is_severity_key(key):
+        if value not in {s.value for s in Severity}:
+            raise ProfileError(f"{name} must be one of error, warning, info, got {value!r}")
+    elif key in STRING_KEYS:
+        if not isinstance(value, str) or not value.strip():
+            raise ProfileError(f"{name} must be a non-empty string, got {value!r}")
+        if key == "unit" and value not in UNITS:
+            raise ProfileError(f"{name} must be one of {', '.join(sorted(UNITS))}, got {value!r}")
+    elif key == "press_fits":
+        if not isinstance(value, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) and n for n in p) for p in value
+        ):
+            raise ProfileError(f'{name} must be a list of object-name pairs like [["Pin", "Plate"]], got {value!r:.80}')
+    elif _is_threshold_key(key):
+        if not _is_number(value):
+            raise ProfileError(f"{name} must be a number, got {value!r:.60}")
+    elif not (_is_number(value) or isinstance(value, bool)):
+        raise ProfileError(f"{name} must be a number or true/false, got {value!r:.60}")
+
+
+def _check_order(where: str, values: Mapping[str, Any]) -> None:
+    """error_* limits must lie beyond their warn_* twins, and a warn range must not be empty."""
+    for key, value in values.items():
+        for kind, beyond in (("error_above", lambda e, w: e >= w), ("error_below", lambda e, w: e <= w)):
+            if kind in key:
+                twin = key.replace(kind, kind.replace("error", "warn"))
+                if twin in values and not beyond(value, values[twin]):
+                    raise ProfileError(
+                        f"{_key(where, key)} = {value} must be {'≥' if 'above' in kind else '≤'} "
+                        f"{_key(where, twin)} = {values[twin]}"
+                    )
+        if "warn_below" in key:
+            twin = key.replace("warn_below", "warn_above")
+            if twin in values and value > values[twin]:
+                raise ProfileError(f"{_key(where, key)} = {value} is above {_key(where, twin)} = {values[twin]}")
+
+
+def _direction(value: Any, name: str) -> tuple[float, float, float]:
+    if isinstance(value, str):
+        parts = value.split(",")
+        try:
+            value = [float(p) for p in parts]
+        except ValueError:
+            raise ProfileError(f"{name} must be three numbers like 0,0,1, got {value!r}") from None
+    if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(_is_number(c) for c in value):
+        raise ProfileError(f"{name} must be three numbers like [0, 0, 1], got {value!r:.60}")
+    length = math.sqrt(sum(c * c for c in value))
+    if length < 1e-9:
+        raise ProfileError(f"{name} must not be the zero vector")
+    return tuple(float(c) / length for c in value)
+
+
+def _validate(data: dict, origin: str) -> None:
+    """Checks a complete (built-in or merged) profile; errors name ``origin`` and the key."""
+    from .rules import CATALOGUE
+
+    def fail(message: str) -> None:
+        raise ProfileError(f"profile {origin}: {message}")
+
+    try:
+        unknown = set(data) - TOP_KEYS
+        if unknown:
+            fail(f"unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(TOP_KEYS))})")
+        for key in ("schema", "process", "material", "materials", "rules"):
+            if key not in data:
+                fail(f"missing key {key!r}")
+        if data["schema"] != SCHEMA:
+            fail(f"schema must be {SCHEMA!r}, got {data['schema']!r}")
+        materials = data["materials"]
+        if not isinstance(materials, dict) or not materials:
+            fail("materials must be a table of at least one material")
+        for name, entry in materials.items():
+            if not isinstance(entry, dict):
+                fail(f"{_key('materials', name)} must be a table")
+            for key, value in entry.items():
+                if key not in MATERIAL_KEYS:
+                    fail(f"unknown key {_key(_key('materials', name), key)} (allowed: {', '.join(MATERIAL_KEYS)})")
+                ok = _is_number(value) if MATERIAL_KEYS[key] is float else isinstance(value, str) and value
+                if not ok:
+                    fail(f"{_key(_key('materials', name), key)} has a bad value {value!r:.60}")
+            if "group" not in entry:
+                fail(f"{_key('materials', name)} has no 'group'")
+        if data["material"] not in materials:
+            fail(f"material {data['material']!r} is not one of the profile's materials ({', '.join(materials)})")
+        groups = {m["group"] for m in materials.values()}
+        for key in ("pull_direction", "build_direction"):
+            if key in data:
+                _direction(data[key], key)
+        if not isinstance(data["rules"], dict):
+            fail("rules must be a table of rule ids")
+        for rule_id, table in data["rules"].items():
+            where = _key("rules", rule_id)
+            if rule_id not in CATALOGUE:
+                fail(f"unknown rule {where} (rules are the ids of dfm-rules.md, e.g. cnc.deep_hole)")
+            if not isinstance(table, dict):
+                fail(f"{where} must be a table")
+            flat = {k: v for k, v in table.items() if k not in OVERRIDE_TABLES}
+            for key, value in flat.items():
+                _check_value(where, key, value)
+            _check_order(where, flat)
+            for kind, names in ((OVERRIDE_TABLES[0], groups), (OVERRIDE_TABLES[1], set(materials))):
+                for name, override in table.get(kind, {}).items():
+                    sub = _key(_key(where, kind), name)
+                    if name not in names:
+                        what = "material group" if kind == "by_group" else "material"
+                        fail(f"{sub}: no {what} {name!r} in this profile ({', '.join(sorted(names))})")
+                    if not isinstance(override, dict):
+                        fail(f"{sub} must be a table")
+                    for key, value in override.items():
+                        if key not in flat:
+                            fail(f"{_key(sub, key)} overrides nothing: {where} has no {key!r}")
+                        _check_value(sub, key, value)
+                    _check_order(sub, {**flat, **override})
+    except ProfileError as exc:
+        if exc.message.startswith("profile "):
+            raise
+        raise ProfileError(f"profile {origin}: {exc.message}") from None
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.exists():
+        raise ProfileError(f"profile {path}: no such file")
+    if path.is_dir():
+        raise ProfileError(f"profile {path}: is a directory, not a TOML file")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path}: cannot be read ({exc})") from None
+
+
+@cache
+def _builtin(process: str) -> dict:
+    if process not in processes():
+        raise ProfileError(f"unknown process {process!r} (processes: {', '.join(processes())})")
+    path = PROFILES_DIR / f"{process}.toml"
+    data = _read_toml(path)
+    _validate(data, path.name)
+    if data["process"] != process:
+        raise ProfileError(f"profile {path.name}: process is {data['process']!r}, expected {process!r}")
+    return data
+
+
+def _merge(base: dict, user: dict, origin: str) -> dict:
+    """``base`` with every value of ``user`` laid over it; unknown keys are errors."""
+    merged = copy.deepcopy(base)
+
+    def fail(message: str) -> None:
+        raise ProfileError(f"profile {origin}: {message}")
+
+    for key, value in user.items():
+        if key not in TOP_KEYS:
+            fail(f"unknown key {key!r} (allowed: {', '.join(sorted(TOP_KEYS))})")
+        if key in ("schema", "process") and value != base[key]:
+            fail(f"{key} is {value!r} but the process checked is {base['process']!r}" if key == "process" else f"schema must be {SCHEMA!r}, got {value!r}")
+        if key == "materials":
+            if not isinstance(value, dict):
+                fail("materials must be a table")
+            for name, entry in value.items():
+                if not isinstance(entry, dict):
+                    fail(f"{_key('materials', name)} must be a table")
+                merged["materials"].setdefault(name, {}).update(entry)
+        elif key == "rules":
+            if not isinstance(value, dict):
+                fail("rules must be a table of rule ids")
+            for rule_id, table in value.items():
+                where = _key("rules", rule_id)
+                if rule_id not in merged["rules"]:
+                    from .rules import CATALOGUE
+
+                    if rule_id in CATALOGUE:
+                        fail(f"{where} is not a rule of process {base['process']!r}")
+                    fail(f"unknown rule {where} (rules of {base['process']}: {', '.join(merged['rules'])})")
+                if not isinstance(table, dict):
+                    fail(f"{where} must be a table")
+                target = merged["rules"][rule_id]
+                for k, v in table.items():
+                    if k in OVERRIDE_TABLES:
+                        if not isinstance(v, dict):
+                            fail(f"{_key(where, k)} must be a table")
+                        for name, override in v.items():
+                            if not isinstance(override, dict):
+                                fail(f"{_key(_key(where, k), name)} must be a table")
+                            target.setdefault(k, {}).setdefault(name, {}).update(override)
+                        continue
+                    if k not in target and k != "enabled":
+                        known = ", ".join(x for x in target if x not in OVERRIDE_TABLES)
+                        fail(f"unknown key {_key(where, k)} (keys of {rule_id}: {known}, enabled)")
+                    if k in target and isinstance(target[k], bool) != isinstance(v, bool):
+                        fail(f"{_key(where, k)} must be {'true or false' if isinstance(target[k], bool) else 'a number'}, got {v!r}")
+                    target[k] = v
+        else:
+            merged[key] = value
+    _validate(merged, origin)
+    return merged
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """The effective values of one rule for the profile's material."""
+
+    rule: str
+    values: Mapping[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.values:
+            raise ProfileError(f'rules."{self.rule}" has no value {key!r} in this profile')
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def number(self, key: str) -> float:
+        return float(self[key])
+
+    def severity(self, key: str = "severity") -> Severity:
+        return Severity.parse(self[key])
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.values.get("enabled", True))
+
+    def default_severity(self) -> Severity:
+        """The most severe level this rule can report (for report rule tables)."""
+        levels = [Severity.parse(v) for k, v in self.values.items() if _is_severity_key(k)]
+        if any(k.startswith("error_") or "_error_" in k for k in self.values):
+            levels.append(Severity.ERROR)
+        if any(k.startswith("warn_") or "_warn_" in k for k in self.values):
+            levels.append(Severity.WARNING)
+        return max(levels, key=lambda s: s.rank, default=Severity.WARNING)
+
+    def grade(self, measured: float, direction: str, prefix: str = "") -> tuple[Severity, float] | None:
+        """(severity, limit) of the first of ``{prefix}error_{direction}``, ``{prefix}warn_{direction}`` that
+        ``measured`` passes; None when it passes neither. ``direction`` is "above" or "below"."""
+        if direction not in ("above", "below"):
+            raise ValueError(f"direction must be 'above' or 'below', got {direction!r}")
+        for severity, level in ((Severity.ERROR, "error"), (Severity.WARNING, "warn")):
+            key = f"{prefix}{level}_{direction}"
+            if key in self.values:
+                limit = float(self.values[key])
+                if (measured > limit) if direction == "above" else (measured < limit):
+                    return severity, limit
+        return None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A process profile resolved for one material and set of directions."""
+
+    process: str
+    title: str
+    material: str
+    material_group: str
+    pull_direction: tuple[float, float, float]
+    build_direction: tuple[float, float, float]
+    rules: dict[str, RuleSettings]
+    sources: tuple[str, ...] = field(default=())  # profile files or "inline", in the order applied
+
+    def settings(self, rule_id: str) -> RuleSettings:
+        if rule_id not in self.rules:
+            raise ProfileError(f"process {self.process!r} has no rule {rule_id!r}")
+        return self.rules[rule_id]
+
+    def enabled_rules(self) -> list[str]:
+        return [r for r, s in self.rules.items() if s.enabled]
+
+    def to_dict(self) -> dict:
+        return {
+            "process": self.process,
+            "material": self.material,
+            "pull_direction": list(self.pull_direction),
+            "build_direction": list(self.build_direction),
+            "sources": list(self.sources),
+        }
+
+
+def _resolve(data: dict, sources: tuple[str, ...]) -> Profile:
+    material = data["material"]
+    group = data["materials"][material]["group"]
+    rules = {}
+    for rule_id, table in data["rules"].items():
+        values = {k: v for k, v in table.items() if k not in OVERRIDE_TABLES}
+        values.update(table.get("by_group", {}).get(group, {}))
+        values.update(table.get("by_material", {}).get(material, {}))
+        rules[rule_id] = RuleSettings(rule_id, values)
+    return Profile(
+        process=data["process"],
+        title=data.get("title", data["process"]),
+        material=material,
+        material_group=group,
+        pull_direction=_direction(data.get("pull_direction", DEFAULT_DIRECTION), "pull_direction"),
+        build_direction=_direction(data.get("build_direction", DEFAULT_DIRECTION), "build_direction"),
+        rules=rules,
+        sources=sources,
+    )
+
+
+def load_profile(
+    process: str,
+    user: str | os.PathLike | Mapping[str, Any] | None = None,
+    *,
+    material: str | None = None,
+    pull_direction: Any = None,
+    build_direction: Any = None,
+) -> Profile:
+    """The built-in profile of ``process`` with ``user`` (a TOML path or a dict) and the
+    explicit arguments laid over it, in that order. Raises ProfileError naming the bad key."""
+    if not isinstance(process, str):
+        raise ProfileError(f"process must be a name like 'cnc-3axis', got {process!r:.40}")
+    data = _builtin(process)
+    sources: tuple[str, ...] = (f"{process}.toml",)
+    if user is not None:
+        if isinstance(user, Mapping):
+            origin, overrides = "(inline)", dict(user)
+        else:
+            path = Path(user)
+            origin, overrides = str(path), _read_toml(path)
+        data = _merge(data, overrides, origin)
+        sources += (origin,)
+    explicit = {}
+    if material is not None:
+        if material not in data["materials"]:
+            raise ProfileError(f"unknown material {material!r} for {process} (materials: {', '.join(data['materials'])})")
+        explicit["material"] = material
+    if pull_direction is not None:
+        explicit["pull_direction"] = list(_direction(pull_direction, "pull direction"))
+    if build_direction is not None:
+        explicit["build_direction"] = list(_direction(build_direction, "build direction"))
+    if explicit:
+        data = {**data, **explicit}
+    return _resolve(data, sources)
+
+
+@cache
+def drill_sizes(table: str = "drill_sizes_metric.toml") -> tuple[float, ...]:
+    """Standard drill diameters (mm, ascending) of a table under ``resources/`` or at a path."""
+    path = Path(table) if os.path.isabs(table) else RESOURCES / table
+    data = _read_toml(path)
+    sizes: set[float] = set()
+    for i, series in enumerate(data.get("series", [])):
+        where = f"drill table {path.name}: series[{i}]"
+        if not all(_is_number(series.get(k)) for k in ("from", "to", "step")):
+            raise ProfileError(f"{where} needs numbers from, to, step")
+        start, stop, step = series["from"], series["to"], series["step"]
+        if step <= 0 or stop < start:
+            raise ProfileError(f"{where}: needs step > 0 and to ≥ from")
+        count = int(round((stop - start) / step))
+        sizes.update(round(start + k * step, 4) for k in range(count + 1))
+    extra = data.get("extra", [])
+    if not isinstance(extra, list) or not all(_is_number(x) and x > 0 for x in extra):
+        raise ProfileError(f"drill table {path.name}: extra must be a list of positive numbers")
+    sizes.update(round(float(x), 4) for x in extra)
+    if not sizes:
+        raise ProfileError(f"drill table {path.name}: holds no sizes")
+    return tuple(sorted(sizes))

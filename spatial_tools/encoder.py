@@ -1,0 +1,557 @@
+"""The scene encoder: a FreeCAD document (and the selection) as the canonical JSON the model sees.
+
+One node per document object, nested the way FreeCAD's tree nests them (Body ->
+features in order with the Tip marked, App::Part, groups). A node carries what
+defines the object and nothing a model cannot use: name, label (when it differs
+from the name), TypeId, state and error, visibility (``"visible": false`` only;
+features of a Body show through the Body's Tip, so theirs is left out), then
+
+- ``placement`` (position, axis, angle in degrees; absent when identity),
+  ``attachment`` (support refs, map mode, offset), ``link`` (what an App::Link shows)
+  and ``params``: user-visible properties that differ from a new object's value,
+  plus the key parameters of resources/encoder.toml even at their default;
+  quantities in FreeCAD's internal units (``"10 mm"``, ``"30 deg"``);
+- ``sketch``: geometry counts, named constraints with type and value, the number
+  of unnamed ones, full constraint;
+- ``expressions`` (property -> expression) and ``spreadsheet`` aliases with values;
+- ``shape``: volume mm³, area mm², global bbox mm, solids, faces by surface type,
+  BRepCheck validity — for Bodies and objects outside a Body (a feature's own
+  shape comes through query_feature_tree or the selection).
+
+Determinism: fixed key order, every number rounded to 6 significant digits, no
+document name, file path, time or memory address. ``encode_json`` is compact JSON.
+With ``budget_tokens`` the encoder returns the most useful part that fits (see
+encoder_budget.py) and lists what it left out in ``omitted``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import encoder_shapes
+from . import encoder_values as ev
+from .errors import BadArguments, BadReference, ToolError
+
+SCHEMA = "freecad-spatial/scene@1"
+UNITS = {"length": "mm", "angle": "deg", "area": "mm^2", "volume": "mm^3"}
+# The detail parts of a node, in the order their keys appear; budget mode drops them one by one.
+PARTS = ("parameters", "constraints", "expressions", "aliases", "shape")
+_STATES = {"Touched": "touched", "Invalid": "invalid", "Error": "error", "PartialObject": "partial"}
+_ORIGIN_TYPES = {"App::Line", "App::Plane", "App::Point"}
+
+
+@dataclass
+class Node:
+    """One document object in the tree, with its encoded core and detail parts."""
+
+    obj: Any
+    path: str
+    parent: Node | None
+    in_body: bool
+    depth: int
+    children: list[Node] = field(default_factory=list)
+    core: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)  # part name -> keys merged into the node
+    selected: bool = False
+
+    @property
+    def prominent(self) -> bool:
+        """Visible, not suppressed (a Body's features count as visible with their Body)."""
+        return "visible" not in self.core and not self.core.get("suppressed")
+
+
+@dataclass
+class Scene:
+    document: Any
+    roots: list[Node]
+    nodes: list[Node]  # depth-first, tree order
+    selection: list[dict]
+
+    def node(self, name: str) -> Node | None:
+        for n in self.nodes:
+            if n.obj.Name == name:
+                return n
+        return None
+
+
+# --- tree ---------------------------------------------------------------------------------------
+
+
+def _is_origin(obj: Any) -> bool:
+    if obj.TypeId == "App::Origin":
+        return True
+    return obj.TypeId in _ORIGIN_TYPES and any(p.TypeId == "App::Origin" for p in obj.InList)
+
+
+def _children(obj: Any) -> list | None:
+    """The objects FreeCAD's tree shows under ``obj``, in order; None when it is no container."""
+    if "Group" in obj.PropertiesList and obj.getTypeIdOfProperty("Group") == "App::PropertyLinkList":
+        return [c for c in obj.Group if c is not None]
+    if "ElementList" in obj.PropertiesList:  # App::LinkGroup members, the elements of a link array
+        return [c for c in obj.ElementList if c is not None]
+    return None
+
+
+def _build_tree(document: Any) -> tuple[list[Node], list[Node]]:
+    objects = [o for o in document.Objects if not _is_origin(o)]
+    names = {o.Name for o in objects}
+    children_of: dict[str, list] = {}
+    contained: set[str] = set()
+    for o in objects:
+        kids = _children(o)
+        if kids is not None:
+            kids = [k for k in kids if k.Name in names]
+            children_of[o.Name] = kids
+            contained.update(k.Name for k in kids)
+    nodes: list[Node] = []
+    placed: set[str] = set()
+
+    def build(obj: Any, parent: Node | None) -> Node:
+        path = obj.Name if parent is None else f"{parent.path}.{obj.Name}"
+        in_body = parent is not None and parent.obj.TypeId == "PartDesign::Body"
+        node = Node(obj=obj, path=path, parent=parent, in_body=in_body, depth=0 if parent is None else parent.depth + 1)
+        placed.add(obj.Name)
+        nodes.append(node)
+        for kid in children_of.get(obj.Name, []):
+            if kid.Name not in placed:  # an object shows once, under its first container
+                node.children.append(build(kid, node))
+        return node
+
+    roots = [build(o, None) for o in objects if o.Name not in contained and o.Name not in placed]
+    # Objects only reachable through a container cycle still appear, at the top.
+    roots += [build(o, None) for o in objects if o.Name not in placed]
+    return roots, nodes
+
+
+# --- node details -------------------------------------------------------------------------------
+
+
+def _text(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _core(node: Node) -> dict:
+    obj = node.obj
+    core: dict = {"name": obj.Name}
+    if obj.Label != obj.Name:
+        core["label"] = obj.Label
+    core["type"] = obj.TypeId
+    parent = node.parent
+    if parent is not None and parent.obj.TypeId == "PartDesign::Body":
+        tip = parent.obj.Tip
+        if tip is not None and tip.Name == obj.Name:
+            core["tip"] = True
+    if not node.in_body and not getattr(obj, "Visibility", True):
+        core["visible"] = False
+    if getattr(obj, "Suppressed", False) is True:
+        core["suppressed"] = True
+    state = [_STATES[s] for s in obj.State if s in _STATES]
+    if state:
+        core["state"] = state
+    if not obj.isValid():
+        core["error"] = _text(obj.getStatusString())
+    return core
+
+
+_defaults_cache: dict[str, dict] = {}
+
+
+def _load_defaults(type_ids: set[str]) -> None:
+    """Encoded property values of a new object of each type, made once in a hidden scratch document."""
+    import FreeCAD
+
+    missing = sorted(t for t in type_ids if t not in _defaults_cache)
+    if not missing:
+        return
+    active = FreeCAD.ActiveDocument
+    scratch = FreeCAD.newDocument("SpatialEncoderDefaults", hidden=True, temp=True)
+    try:
+        for type_id in missing:
+            try:
+                obj = scratch.addObject(type_id, "Probe")
+            except Exception:  # abstract or unknown types: every visible property counts
+                _defaults_cache[type_id] = {}
+                continue
+            defaults = {}
+            for p in obj.PropertiesList:
+                try:
+                    defaults[p] = ev.value(getattr(obj, p), obj.getTypeIdOfProperty(p))
+                except Exception:  # a property that cannot be read has no default to compare
+                    continue
+            _defaults_cache[type_id] = defaults
+    finally:
+        FreeCAD.closeDocument(scratch.Name)
+        if active is not None and active.Name in FreeCAD.listDocuments():
+            FreeCAD.setActiveDocument(active.Name)
+
+
+_candidates: dict[tuple, list[tuple[str, str]]] = {}
+
+
+def _candidate_properties(obj: Any) -> list[tuple[str, str]]:
+    """(name, property TypeId) of the properties that may be parameters: not skipped by name or
+    type. Remembered per TypeId and property list; it is about half the cost of a node."""
+    names = obj.PropertiesList
+    key = (obj.TypeId, tuple(names))
+    found = _candidates.get(key)
+    if found is None:
+        skip = ev.config()["skip"]
+        found = []
+        for p in names:
+            if p in skip["names"] or p[0] == "_":
+                continue
+            type_id = obj.getTypeIdOfProperty(p)
+            if type_id not in skip["types"]:
+                found.append((p, type_id))
+        _candidates[key] = found
+    return found
+
+
+def _params(obj: Any) -> dict:
+    keys = ev.config()["key_parameters"].get(obj.TypeId, [])
+    defaults = _defaults_cache.get(obj.TypeId, {})
+    found: dict = {}
+    for p, type_id in _candidate_properties(obj):
+        mode = obj.getEditorMode(p)
+        if mode and ("Hidden" in mode or "ReadOnly" in mode):
+            continue
+        try:
+            raw = getattr(obj, p)
+        except Exception as exc:  # shown, not dropped: the model should know it is unreadable
+            found[p] = f"<unreadable: {type(exc).__name__}>"
+            continue
+        value = ev.value(raw, type_id)
+        if value is None and raw is not None:
+            continue  # no faithful JSON form (e.g. a Python object)
+        if p in keys and (not (value is False or value is None) or defaults.get(p, value) != value):
+            found[p] = value  # key parameters show even at their default, but for an unset flag
+        elif p in defaults:
+            if defaults[p] != value:
+                found[p] = value
+        elif value not in (None, "", [], {}):
+            found[p] = value
+    ordered = {k: found[k] for k in keys if k in found}
+    ordered.update((k, found[k]) for k in sorted(found) if k not in ordered)
+    return ordered
+
+
+def _attachment(obj: Any) -> dict | None:
+    mode = getattr(obj, "MapMode", None)
+    if mode is None or mode == "Deactivated":
+        return None
+    support = "AttachmentSupport" if "AttachmentSupport" in obj.PropertiesList else "Support"
+    attachment: dict = {"support": ev.link_sub_list(getattr(obj, support, None)), "mode": mode}
+    offset = ev.placement(obj.AttachmentOffset) if "AttachmentOffset" in obj.PropertiesList else None
+    if offset:
+        attachment["offset"] = offset
+    if getattr(obj, "MapReversed", False):
+        attachment["reversed"] = True
+    return attachment
+
+
+def _parameters(obj: Any) -> dict:
+    part: dict = {}
+    attachment = _attachment(obj)
+    if "Placement" in obj.PropertiesList and "Hidden" not in obj.getEditorMode("Placement"):
+        placement = ev.placement(obj.Placement)
+        # An attached object's placement follows from its attachment; say it only when it adds.
+        if placement and not (attachment and placement == attachment.get("offset")):
+            part["placement"] = placement
+    if attachment:
+        part["attachment"] = attachment
+    if "LinkedObject" in obj.PropertiesList:
+        target = obj.LinkedObject
+        if isinstance(target, tuple):
+            target = target[0]
+        if target is not None:
+            same_doc = target.Document.Name == obj.Document.Name
+            part["link"] = target.Name if same_doc else f"{target.Document.Label}#{target.Name}"
+    params = _params(obj)
+    if params:
+        part["params"] = params
+    return part
+
+
+def _constraint(c: Any) -> dict:
+    entry: dict = {"type": c.Type}
+    if c.Type in ("Distance", "DistanceX", "DistanceY", "Radius", "Diameter"):
+        entry["value"] = f"{ev.number(c.Value)} mm"
+    elif c.Type == "Angle":
+        entry["value"] = f"{ev.number(math.degrees(c.Value))} deg"
+    elif c.Type in ("SnellsLaw", "Weight"):
+        entry["value"] = ev.number(c.Value)
+    if not c.Driving:
+        entry["driving"] = False
+    if getattr(c, "IsActive", True) is False:
+        entry["active"] = False
+    return entry
+
+
+def _sketch(obj: Any) -> dict:
+    if "Constraints" not in obj.PropertiesList or "Geometry" not in obj.PropertiesList:
+        return {}
+    geometry = Counter(type(g).__name__ for g in obj.Geometry)
+    named: dict = {}
+    unnamed = 0
+    for c in obj.Constraints:
+        if c.Name:
+            named[c.Name] = _constraint(c)
+        else:
+            unnamed += 1
+    sketch: dict = {"geometry": dict(sorted(geometry.items()))}
+    if named:
+        sketch["named_constraints"] = named
+    sketch["unnamed_constraints"] = unnamed
+    if "FullyConstrained" in obj.PropertiesList:
+        sketch["fully_constrained"] = bool(obj.FullyConstrained)
+    return {"sketch": sketch}
+
+
+def _expressions(obj: Any) -> dict:
+    engine = getattr(obj, "ExpressionEngine", None) or []
+    expressions = {path.lstrip("."): expr for path, expr in engine}
+    return {"expressions": dict(sorted(expressions.items()))} if expressions else {}
+
+
+def _aliases(obj: Any) -> dict:
+    if obj.TypeId != "Spreadsheet::Sheet":
+        return {}
+    aliases: dict = {}
+    cells = ET.fromstring(obj.cells.Content).iter("Cell")
+    count = 0
+    for cell in cells:
+        count += 1
+        address, content, alias = cell.get("address"), cell.get("content", ""), cell.get("alias")
+        if not alias:
+            continue
+        try:
+            raw = obj.get(address)
+        except ValueError:  # not computed yet: the content is all there is
+            raw = content
+        entry: dict = {"cell": address, "value": ev.value(raw)}
+        if content.startswith("="):
+            entry["formula"] = content
+        aliases[alias] = entry
+    sheet: dict = {"cells": count}
+    if aliases:
+        sheet["aliases"] = dict(sorted(aliases.items()))
+    return {"spreadsheet": sheet}
+
+
+def _has_shape_summary(node: Node) -> bool:
+    """Bodies and objects outside a Body; a feature inside one shows its shape on request."""
+    obj = node.obj
+    if node.in_body or obj.TypeId in ("App::Part", "App::DocumentObjectGroup", "Spreadsheet::Sheet"):
+        return False
+    if obj.TypeId.startswith("Sketcher::"):
+        return False
+    return "Shape" in obj.PropertiesList or "LinkedObject" in obj.PropertiesList
+
+
+def _shape(obj: Any, validity: str) -> dict:
+    shape = encoder_shapes.global_shape(obj)
+    if shape is None or shape.ShapeType in ("Vertex", "Edge", "Wire"):
+        return {}
+    summary = encoder_shapes.summary(shape, validity)
+    return {"shape": summary} if summary["faces"] else {}
+
+
+def _detail(node: Node, with_shape: bool, validity: str = "auto") -> None:
+    obj = node.obj
+    node.core = _core(node)
+    node.parts = {
+        "parameters": _parameters(obj),
+        "constraints": _sketch(obj),
+        "expressions": _expressions(obj),
+        "aliases": _aliases(obj),
+        "shape": _shape(obj, validity) if with_shape else {},
+    }
+
+
+# --- selection ----------------------------------------------------------------------------------
+
+
+def _element_summary(element: Any) -> dict:
+    shape = element.shape
+    if element.kind == "Face":
+        surface = shape.Surface
+        out = {"surface": type(surface).__name__, "area": ev.number(shape.Area)}
+        if hasattr(surface, "Radius"):
+            out["radius"] = ev.number(surface.Radius)
+        return out
+    if element.kind == "Edge":
+        curve = shape.Curve
+        out = {"curve": type(curve).__name__, "length": ev.number(shape.Length)}
+        if hasattr(curve, "Radius"):
+            out["radius"] = ev.number(curve.Radius)
+        return out
+    if element.kind == "Vertex":
+        return {"point": ev.vector(shape.Point)}
+    return {}
+
+
+def _selection(document: Any, selection: list | None, by_name: dict) -> list[dict]:
+    from .refs import resolve
+
+    items = []
+    for i, item in enumerate(selection or []):
+        if isinstance(item, str):
+            item = {"ref": item, "picked_point": None}
+        if not isinstance(item, dict) or "ref" not in item:
+            raise BadArguments(f"selection[{i}] must be {{'ref': 'Plate.Face7', 'picked_point': [x, y, z]}}, got {item!r:.80}")
+        entry: dict = {"ref": item["ref"]}
+        try:
+            element = resolve(document, item["ref"])
+        except ToolError as exc:
+            entry["error"] = exc.message
+        else:
+            if element.obj is not None and element.obj.Name in by_name:
+                node = by_name[element.obj.Name]
+                node.selected = True
+                entry["object"] = node.path
+            entry.update(_element_summary(element))
+        point = item.get("picked_point")
+        if point is not None:
+            if (
+                not isinstance(point, (list, tuple))
+                or len(point) != 3
+                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)
+            ):
+                raise BadArguments(f"selection[{i}].picked_point must be [x, y, z] in mm, got {point!r:.80}")
+            entry["picked_point"] = [ev.number(c) for c in point]
+        items.append(entry)
+    return items
+
+
+# --- assembly -----------------------------------------------------------------------------------
+
+
+def scene(document: Any, selection: list | None = None, details: bool = True) -> Scene:
+    """Walks the document once; with ``details`` encodes every node's core and parts."""
+    if document is None:
+        raise BadArguments("no document to encode")
+    roots, nodes = _build_tree(document)
+    by_name = {n.obj.Name: n for n in nodes}
+    items = _selection(document, selection, by_name)
+    if details:
+        _detail_all(nodes)
+    return Scene(document=document, roots=roots, nodes=nodes, selection=items)
+
+
+def _detail_all(nodes: list[Node]) -> None:
+    _load_defaults({n.obj.TypeId for n in nodes})
+    for node in nodes:
+        _detail(node, with_shape=_has_shape_summary(node) or node.selected)
+
+
+def _within(node: Node, depth: int | None) -> list[Node]:
+    """``node`` and its descendants down to ``depth`` levels (all when None)."""
+    found = [node]
+    if depth is None or depth > 0:
+        for child in node.children:
+            found += _within(child, None if depth is None else depth - 1)
+    return found
+
+
+def node_dict(node: Node, include: Any = None, max_depth: int | None = None) -> dict:
+    """The JSON of one node and its children; ``include(node, part)`` filters (None: all)."""
+    out = dict(node.core)
+    for part in PARTS:
+        if include is None or include(node, part):
+            out.update(node.parts.get(part, {}))
+    if node.children:
+        shown = []
+        if max_depth is None or max_depth > 0:
+            next_depth = None if max_depth is None else max_depth - 1
+            shown = [
+                node_dict(child, include, next_depth)
+                for child in node.children
+                if include is None or include(child, "object")
+            ]
+        if shown:
+            out["children"] = shown
+        if len(shown) < len(node.children):
+            out["child_count"] = len(node.children)
+    return out
+
+
+def header(document: Any, nodes: list[Node]) -> dict:
+    return {
+        "schema": SCHEMA,
+        "document": {"label": document.Label, "objects": len(nodes)},
+        "units": dict(UNITS),
+    }
+
+
+def encode(document: Any, selection: list | None = None, budget_tokens: int | None = None) -> dict:
+    """The canonical encoding of ``document``; with ``budget_tokens`` the best view that fits."""
+    s = scene(document, selection)
+    if budget_tokens is not None:
+        from .encoder_budget import fit
+
+        return fit(s, budget_tokens)
+    out = header(document, s.nodes)
+    if s.selection:
+        out["selection"] = s.selection
+    out["tree"] = [node_dict(root) for root in s.roots]
+    return out
+
+
+def dumps(encoding: dict) -> str:
+    """Compact, deterministic JSON text (the key order is the encoder's)."""
+    return json.dumps(encoding, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_json(document: Any, selection: list | None = None, budget_tokens: int | None = None) -> str:
+    return dumps(encode(document, selection=selection, budget_tokens=budget_tokens))
+
+
+def subtree(document: Any, path: str | None = None, depth: int | None = None) -> dict:
+    """The canonical tree below ``path`` (whole document when None), ``depth`` child levels deep.
+
+    The object named by ``path`` also gets its own shape summary with a full validity check.
+    """
+    s = scene(document, details=False)
+    out = header(document, s.nodes)
+    if path is None or path == "":
+        out["path"] = ""
+        if depth == 0:
+            out["tree"], out["child_count"] = [], len(s.roots)
+            return out
+        below = None if depth is None else depth - 1
+        _detail_all([n for root in s.roots for n in _within(root, below)])
+        out["tree"] = [node_dict(root, max_depth=below) for root in s.roots]
+        return out
+    node = _resolve_path(document, s, path)
+    _detail_all(_within(node, depth))
+    _detail(node, with_shape=True, validity="always")
+    out["path"] = node.path
+    out["tree"] = [node_dict(node, max_depth=depth)]
+    return out
+
+
+def _resolve_path(document: Any, s: Scene, path: str) -> Node:
+    from .refs import ELEMENT_RE, get_object
+
+    if not isinstance(path, str) or not path.strip():
+        raise BadReference("a path is an object name or a chain like 'Body.Pad001'")
+    tokens = path.strip().split(".")
+    if ELEMENT_RE.match(tokens[-1]):
+        raise BadReference(f"'{path}' names a {tokens[-1]} element: query_feature_tree takes object paths like 'Body.Pad001'")
+    objects = [get_object(document, t) for t in tokens]
+    by_name = {n.obj.Name: n for n in s.nodes}
+    for obj in objects:
+        if obj.Name not in by_name:
+            raise BadReference(f"'{obj.Name}' is not in the feature tree (it is an origin element of its Body or Part)")
+    for parent, child in zip(objects, objects[1:], strict=False):
+        node = by_name[child.Name].parent
+        while node is not None and node.obj is not parent:
+            node = node.parent
+        if node is None:
+            raise BadReference(f"'{child.Name}' is not inside '{parent.Name}' in '{path}' (it is at '{by_name[child.Name].path}')")
+    return by_name[objects[-1].Name]

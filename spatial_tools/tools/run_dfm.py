@@ -1,0 +1,73 @@
+"""run_dfm: the DFM rules of one process over the document's parts (tools.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from ..context import ToolContext
+from ..dfm.engine import check_document
+from ..dfm.finding import FINDING_SCHEMA, Severity
+from ..dfm.profiles import processes
+from ..registry import tool
+from ..schema import VEC3_SCHEMA, Arg, Vec3
+
+RESULT = {
+    "type": "object",
+    "properties": {
+        "process": {"type": "string"},
+        "material": {"type": "string"},
+        "findings": {"type": "array", "items": FINDING_SCHEMA},
+        "summary": {
+            "type": "object",
+            "properties": {s.value: {"type": "integer"} for s in Severity},
+            "required": [s.value for s in Severity],
+        },
+        "checked": {"type": "array", "items": {"type": "string"}},
+        "not_checked": {"type": "array", "items": {"type": "object"}},
+        "skipped": {"type": "array", "items": {"type": "object"}},
+        "rules_run": {"type": "array", "items": {"type": "string"}},
+        "not_implemented": {"type": "array", "items": {"type": "string"}},
+        "pull_direction": VEC3_SCHEMA,
+        "build_direction": VEC3_SCHEMA,
+    },
+    "required": ["process", "findings", "summary", "checked", "not_checked", "rules_run", "not_implemented"],
+}
+
+
+@tool(result=RESULT)
+def run_dfm(
+    ctx: ToolContext,
+    process: Annotated[str, Arg("Manufacturing process whose rules to run", schema={"type": "string", "enum": processes()})],
+    objects: Annotated[list[str] | None, Arg("Object Names to check (default: every part of the document)")] = None,
+    profile: Annotated[
+        str | dict | None,
+        Arg(
+            "A process profile file (TOML path) or an object of overrides, e.g. "
+            '{"material": "steel", "rules": {"cnc.deep_hole": {"warn_above": 6}}}'
+        ),
+    ] = None,
+    material: Annotated[str | None, Arg("Material of the profile (e.g. aluminium, steel, abs, pc)")] = None,
+    pull_direction: Annotated[Vec3 | None, Arg("Mold opening direction for injection molding (default +Z)")] = None,
+    build_direction: Annotated[Vec3 | None, Arg("Build direction for additive processes (default +Z)")] = None,
+) -> dict:
+    result = check_document(
+        ctx.document,
+        process,
+        objects=objects,
+        profile=profile,
+        pull_direction=pull_direction,
+        build_direction=build_direction,
+        material=material,
+    )
+    summary = {s.value: 0 for s in Severity}
+    for finding in result.findings:
+        summary[finding.severity.value] += 1
+    data: dict[str, Any] = result.to_dict()
+    data.pop("profile")
+    return {
+        **data,
+        "material": result.profile.material,
+        "summary": summary,
+        "pull_direction": list(result.profile.pull_direction),
+        "build_direction": list(result.profile.build_direction),
+    }

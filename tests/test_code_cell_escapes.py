@@ -1,0 +1,216 @@
+"""Escapes a code cell must not get away with.
+
+Each attempt is refused before it runs or stopped while it runs, with the
+reason in the result; afterwards the host still answers, no file appeared and
+no host secret came back. One worker is shared while attempts leave it alive
+(the slow ones get a 1.5 s budget and cost a restart).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import REGISTRY, FreeCAD, Part, add_shape
+
+from freecad_spatial.spatial_tools.agent.cell_kernel import CellKernel
+from freecad_spatial.spatial_tools.agent.code_cell import load_config
+from freecad_spatial.spatial_tools.context import ToolContext
+
+SECRET = "cell-escape-secret-5b1f0c"
+
+
+def attempt(name, code, kind, reason):
+    return pytest.param(code, kind, reason, id=name)
+
+
+# (name, code, kind of error, words the reason must contain). {target} is a path a cell must not create.
+ESCAPES = [
+    # imports
+    attempt("import_os", "import os\nos.system('touch {target}')", "policy", "import of 'os' is not allowed"),
+    attempt("import_subprocess", "import subprocess", "policy", "import of 'subprocess' is not allowed"),
+    attempt("import_socket", "import socket\nsocket.socket()", "policy", "import of 'socket' is not allowed"),
+    attempt("import_ctypes", "import ctypes", "policy", "import of 'ctypes' is not allowed"),
+    attempt("import_importlib", "import importlib\nimportlib.import_module('os')", "policy", "import of 'importlib'"),
+    attempt("import_sys", "import sys\nsys.modules['os']", "policy", "import of 'sys' is not allowed"),
+    attempt("from_os_import", "from os import system", "policy", "import from 'os' is not allowed"),
+    attempt("import_builtins", "import builtins\nbuiltins.open", "policy", "import of 'builtins'"),
+    attempt("import_signal", "import signal\nsignal.signal(2, print)", "policy", "import of 'signal'"),
+    attempt("import_operator_attrgetter", "import operator\noperator.attrgetter('__class__')(1)", "policy",
+            "import of 'operator'"),
+    attempt("time_sleep", "import time\ntime.sleep(1e9)", "policy", "import of 'time' is not allowed"),
+    attempt("dunder_import", "__import__('os')", "policy", "starts with \"_\""),
+    attempt("builtins_dict", "__builtins__['open']('{target}', 'w')", "policy", "starts with \"_\""),
+    attempt("import_numpy_ctypeslib", "import numpy.ctypeslib", "policy", "import of 'numpy.ctypeslib'"),
+    attempt("from_numpy_import_load", "from numpy import load", "policy", "'numpy.load' is not available"),
+    attempt("relative_import", "from . import cell_worker", "policy", "relative imports"),
+    # dunder and frame walks
+    attempt("subclasses_walk", "().__class__.__mro__[1].__subclasses__()", "policy", "\"__class__\" is an invalid"),
+    attempt("getattr_built_name", "getattr((), '__cl' + 'ass__')", "policy", "'__class__': attribute names"),
+    attempt("getattr_bound_self", "getattr(getattr, '__se' + 'lf__')", "policy", "'__self__'"),
+    attempt("format_attribute", "'{0.__class__}'.format(1)", "policy", "'__class__'"),
+    attempt("format_map_attribute", "'{x.__class__.__mro__}'.format_map({'x': 1})", "policy", "'__class__'"),
+    attempt("str_format_unbound", "str.format('{0.__globals__}', submit)", "policy", "'__globals__'"),
+    attempt("format_frame_field", "'{0.gi_frame.f_globals}'.format((i for i in [1]))", "policy", "'gi_frame'"),
+    attempt("fstring_dunder", "f'{(1).__class__!r}'", "policy", "\"__class__\" is an invalid"),
+    attempt("fstring_dict", "f'{tools.__dict__}'", "policy", "\"__dict__\" is an invalid"),
+    attempt("generator_frame_walk", "g = (i for i in [1])\ng.gi_frame.f_back.f_globals", "policy", "\"gi_frame\""),
+    attempt("generator_frame_getattr", "def gen():\n    yield 1\ng = gen()\nnext(g)\ngetattr(g, 'gi_fr' + 'ame')",
+            "policy", "'gi_frame'"),
+    attempt("generator_code_getattr", "g = (i for i in [1])\ngetattr(g, 'gi_' + 'code').co_consts", "policy", "'gi_code'"),
+    attempt("coroutine_frame", "async def c():\n    pass\nc().cr_frame", "policy", "AsyncFunctionDef"),
+    attempt("traceback_frame", "try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame", "policy",
+            "\"__traceback__\""),
+    attempt("traceback_getattr", "try:\n    1 / 0\nexcept Exception as e:\n    t = getattr(e, '__trace' + 'back__')",
+            "policy", "'__traceback__'"),
+    attempt("function_globals", "submit.__globals__['_WORKER'].channel", "policy", "\"__globals__\""),
+    attempt("tools_private_getattr", "getattr(type(tools), '__get' + 'attr__')", "policy", "'__getattr__'"),
+    attempt("type_three_args", "type('X', (), {'__getattr__': print})", "policy", "type() takes exactly one"),
+    attempt("type_alias_three_args", "t = type\nt('X', (), {})", "policy", "type() takes exactly one"),
+    attempt("type_of_a_class", "type(int)", "policy", "type() of a class"),
+    attempt("metaclass_keyword", "class X(metaclass=print):\n    pass", "policy", "metaclass"),
+    attempt("metaclass_subclass", "class M(type):\n    pass", "policy", "not a class"),
+    attempt("init_subclass", "class A:\n    def __init_subclass__(cls):\n        pass", "policy", "\"__init_subclass__\""),
+    attempt("class_slots", "class A:\n    __slots__ = ()", "policy", "\"__slots__\""),
+    attempt("mro_walk", "int.mro()", "policy", "'mro' is not available"),
+    attempt("decorator_smuggle", "def grab(f):\n    return getattr(f, '__glob' + 'als__')\n@grab\ndef g():\n    pass",
+            "policy", "'__globals__'"),
+    attempt("lambda_default_getattr", "(lambda g=getattr: g(submit, '__glob' + 'als__'))()", "policy", "'__globals__'"),
+    attempt("reduce_getattr", "import functools\nfunctools.reduce(getattr, ['__class__', '__base__'], 1)",
+            "policy", "'__class__'"),
+    attempt("functools_update_wrapper", "import functools\nfunctools.update_wrapper", "policy",
+            "'functools.update_wrapper' is not available"),
+    attempt("userstring_format", "import collections\ncollections.UserString('{0.__class__}').format(1)", "policy",
+            "'collections.UserString' is not available"),
+    attempt("exception_group", "try:\n    pass\nexcept* ValueError:\n    pass", "policy", "TryStar"),
+    # numpy
+    attempt("np_load", "np.load('/etc/passwd')", "policy", "'numpy.load' is not available"),
+    attempt("np_load_getattr", "getattr(np, 'lo' + 'ad')('/etc/passwd')", "policy", "'numpy.load' is not available"),
+    attempt("np_ctypeslib", "np.ctypeslib.as_array", "policy", "'numpy.ctypeslib' is not available"),
+    attempt("np_lib_npyio", "np.lib.npyio.os.environ", "policy", "'numpy.lib' is not available"),
+    attempt("np_save", "np.save('{target}', np.zeros(3))", "policy", "'numpy.save' is not available"),
+    attempt("np_savetxt", "np.savetxt('{target}', np.zeros(3))", "policy", "'numpy.savetxt' is not available"),
+    attempt("np_fromfile", "np.fromfile('/etc/passwd')", "policy", "'numpy.fromfile' is not available"),
+    attempt("np_memmap", "np.memmap('{target}', mode='w+', shape=(3,))", "policy", "'numpy.memmap' is not available"),
+    attempt("np_datasource", "np.DataSource().open('/etc/passwd')", "policy", "'numpy.DataSource' is not available"),
+    attempt("ndarray_tofile", "np.zeros(3).tofile('{target}')", "policy", "'tofile' is not available"),
+    attempt("ndarray_tofile_getattr", "getattr(np.zeros(3), 'to' + 'file')('{target}')", "policy",
+            "'tofile' is not available"),
+    attempt("ndarray_dump", "np.zeros(3).dump('{target}')", "policy", "'dump' is not available"),
+    attempt("ndarray_ctypes", "np.zeros(3).ctypes.data", "policy", "'ctypes' is not available"),
+    attempt("bitgenerator_ctypes", "np.random.default_rng().bit_generator.ctypes", "policy", "'ctypes'"),
+    attempt("bitgenerator_cffi", "getattr(np.random.default_rng().bit_generator, 'cf' + 'fi')", "policy", "'cffi'"),
+    attempt("np_testing", "np.testing", "policy", "'numpy.testing' is not available"),
+    attempt("np_core_module", "np.core.multiarray", "policy", "module 'numpy.core'"),
+    attempt("np_random_mtrand", "np.random.mtrand", "policy", "'numpy.random.mtrand' is not available"),
+    attempt("np_info_source", "np.info(np.load)", "policy", "'numpy.info' is not available"),
+    # numpy constructors and methods that address raw memory (forged pointers, reads past a buffer)
+    attempt("ndarray_object_over_bytes", "np.ndarray((2,), dtype=object, buffer=b'x' * 16)", "policy",
+            "with a buffer, offset or strides"),
+    attempt("ndarray_negative_offset", "np.ndarray((2,), np.int64, np.zeros(2), -8)", "policy",
+            "with a buffer, offset or strides"),
+    attempt("ndarray_via_type", "type(np.zeros(1))((2,), object, b'x' * 16)", "policy", "with a buffer"),
+    attempt("recarray_negative_offset", "np.recarray((2,), dtype=[('a', 'i8')], buf=b'x' * 16, offset=-16)",
+            "policy", "recarray() with a buffer"),
+    attempt("chararray_negative_offset", "np.chararray((2,), itemsize=4, buffer=b'x' * 8, offset=-8)", "policy",
+            "chararray() with a buffer"),
+    attempt("ndarray_imported_by_name", "from numpy import ndarray\nndarray((2,), object, b'x' * 16)", "policy",
+            "instead of importing it by name"),
+    attempt("ndarray_subclass", "class A(np.ndarray):\n    pass", "policy", "subclassing"),
+    attempt("ndarray_resize_dangling", "a = np.zeros(10)\nb = a[:]\na.resize(10 ** 6, refcheck=False)", "policy",
+            "'resize' of numpy arrays"),
+    # host state through other modules
+    attempt("statistics_sys_environ", "import statistics\nstatistics.sys.modules['os'].environ", "policy", "module 'sys'"),
+    attempt("fractions_re_module", "import fractions\nfractions.re", "policy", "'fractions.re' is not available"),
+    attempt("json_decoder_module", "import json\njson.decoder", "policy", "'json.decoder' is not available"),
+    attempt("random_private_os", "import random\ngetattr(random, '_o' + 's').environ", "policy", "'_os'"),
+    # resources
+    attempt("recursion_bomb", "def f():\n    return f()\nf()", "runtime", "RecursionError"),
+    attempt("busy_loop", "while True:\n    pass", "timeout", "time budget"),
+    attempt("huge_power", "x = 10 ** 10 ** 8", "timeout", "time budget"),
+    attempt("string_bomb", "x = 'x' * 10 ** 10", "memory", "memory budget"),
+    attempt("list_bomb", "x = [0] * 10 ** 10", "memory", "memory budget"),
+    attempt("range_bomb", "x = list(range(10 ** 10))", "memory", "memory budget"),
+    attempt("numpy_bomb", "x = np.ones((10 ** 5, 10 ** 5))", "memory", "memory budget"),
+    attempt("growing_bomb", "x = []\nwhile True:\n    x.append(bytearray(10 ** 6))", "memory", "memory budget"),
+    attempt("print_flood", "while True:\n    print('x' * 1000)", "output", "printed more than"),
+    # files, code from strings, namespaces
+    attempt("open_write", "open('{target}', 'w').write('x')", "policy", "'open' is not available"),
+    attempt("print_to_file", "print('x', file=tools)", "policy", "print(file=...)"),
+    attempt("exec_string", "exec('import os')", "policy", "'exec' is not available"),
+    attempt("eval_string", "eval('1 + 1')", "policy", "'eval' is not available"),
+    attempt("compile_string", "compile('1', 'f', 'eval')", "policy", "'compile' is not available"),
+    attempt("globals_dict", "globals()['tools']", "policy", "'globals' is not available"),
+    attempt("locals_dict", "locals()", "policy", "'locals' is not available"),
+    attempt("vars_dict", "vars(tools)", "policy", "'vars' is not available"),
+    attempt("exit_call", "exit()", "policy", "'exit' is not available"),
+    attempt("quit_call", "quit()", "policy", "'quit' is not available"),
+    attempt("raise_system_exit", "raise SystemExit(0)", "policy", "'SystemExit' is not available"),
+    attempt("raise_keyboard_interrupt", "raise KeyboardInterrupt", "policy", "'KeyboardInterrupt' is not available"),
+    attempt("catch_base_exception", "try:\n    pass\nexcept BaseException:\n    pass", "policy",
+            "'BaseException' is not available"),
+    attempt("finally_swallow", "for i in range(1):\n    try:\n        submit(1)\n    finally:\n        continue", "policy",
+            "inside a finally block"),
+    attempt("finally_return", "def f():\n    try:\n        pass\n    finally:\n        return 1", "policy",
+            "inside a finally block"),
+    attempt("breakpoint_call", "breakpoint()", "policy", "'breakpoint' is not available"),
+    attempt("input_call", "input()", "policy", "'input' is not available"),
+    attempt("help_call", "help(tools)", "policy", "'help' is not available"),
+    attempt("delete_builtins", "del __builtins__", "policy", "starts with \"_\""),
+    attempt("delete_print", "del print", "policy", "reserved name"),
+    # the bridge and the preloaded objects
+    attempt("setattr_tools", "setattr(tools, 'mass_properties', print)", "policy", "'setattr' is not available"),
+    attempt("replace_tool", "tools.mass_properties = lambda **k: {}", "policy", "cannot change a ToolBox"),
+    attempt("replace_numpy_function", "np.zeros = print", "policy", "cannot change module 'numpy'"),
+    attempt("replace_math_constant", "math.pi = 3", "policy", "cannot change module 'math'"),
+    attempt("replace_submit_attribute", "submit.target = 1", "policy", "cannot change a function"),
+    attempt("pipe_private_attribute", "tools._channel", "policy", "starts with \"_\""),
+    attempt("pipe_by_name", "tools.channel", "runtime", "no tool named 'channel'"),
+    attempt("worker_globals_via_property", "getattr(type(doc).objects.fget, '__glo' + 'bals__')", "policy",
+            "'__globals__'"),
+    attempt("closure_cells", "getattr(submit, '__clo' + 'sure__')", "policy", "'__closure__'"),
+    # the OS layer: passes the Python policy, stopped by seccomp (EPERM) or the descriptor limit (EMFILE)
+    attempt("codec_file_read", "b'abc'.decode('rot13')", "runtime", "[Errno"),
+]
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    return tmp_path_factory.mktemp("escape") / "pwned"
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    document = FreeCAD.newDocument("CellEscapes")
+    add_shape(document, "Box", Part.makeBox(1, 2, 3))
+    config = load_config().with_budget(time_s=1.5, cpu_s=3, memory_mb=256)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FREECAD_SPATIAL_CELL_SECRET", SECRET)
+        with CellKernel(lambda name, args: REGISTRY.call(name, args, ToolContext(document=document)),
+                        config=config) as k:
+            k.start()
+            yield k
+    FreeCAD.closeDocument(document.Name)
+
+
+def test_there_are_at_least_fifty_distinct_attempts():
+    codes = [p.values[0] for p in ESCAPES]
+    assert len(set(codes)) == len(codes) >= 50
+
+
+@pytest.mark.parametrize(("code", "kind", "reason"), ESCAPES)
+def test_escape_is_refused_or_stopped(kernel, target, code, kind, reason):
+    result = kernel.run(code.replace("{target}", str(target)))
+    error = result["error"]
+    assert not result["ok"] and error is not None, result
+    assert error["kind"] == kind, error
+    assert reason.lower() in error["message"].lower(), error
+    assert result["submitted"] is None
+    # The host is unharmed: it answers, nothing was written, no host secret came back.
+    assert not target.exists()
+    assert SECRET not in json.dumps(result)
+    assert os.environ["FREECAD_SPATIAL_CELL_SECRET"] == SECRET
+    after = kernel.run("6 * 7")
+    assert after["value"] == "42", after
+    assert kernel.run("tools.mass_properties(object='Box')['volume']")["value"] == "6.0"

@@ -1,0 +1,155 @@
+"""API keys: OS keyring through the real ``keyring`` API (a file-backed backend in a tmp dir),
+environment overrides, and keys never printed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from freecad_spatial.spatial_tools.backends import errors, keys
+from freecad_spatial.spatial_tools.backends.base import Message
+from freecad_spatial.spatial_tools.backends.factory import make_backend
+from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
+
+KEY = "sk-ant-test-0123456789abcdef"
+ALL_ENV = [name for provider in ("anthropic", "openai") for name in keys.env_names(provider)]
+
+
+class FileKeyring(KeyringBackend):
+    """A real keyring backend that stores passwords in one JSON file (tests only)."""
+
+    priority = 1
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _load(self) -> dict:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get_password(self, service, username):
+        return self._load().get(f"{service}\n{username}")
+
+    def set_password(self, service, username, password):
+        data = self._load()
+        data[f"{service}\n{username}"] = password
+        self.path.write_text(json.dumps(data))
+
+    def delete_password(self, service, username):
+        data = self._load()
+        if data.pop(f"{service}\n{username}", None) is None:
+            raise PasswordDeleteError("not stored")
+        self.path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def file_keyring(tmp_path, monkeypatch):
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    previous = keyring.get_keyring()
+    backend = FileKeyring(tmp_path / "keyring.json")
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_documented_service_and_usernames():
+    assert keys.service() == "freecad-spatial"
+    assert keys.username("anthropic") == "anthropic"
+    assert keys.username("openai") == "openai"
+    assert keys.env_names("anthropic") == ["FREECAD_SPATIAL_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"]
+    assert keys.env_names("openai") == ["FREECAD_SPATIAL_OPENAI_API_KEY"]
+    with pytest.raises(ValueError, match="unknown provider"):
+        keys.get_key("gemini")
+
+
+def test_set_get_delete_through_the_keyring(file_keyring):
+    assert keys.get_key("anthropic") is None
+    keys.set_key("anthropic", KEY)
+    # Stored where a user's keyring tool finds it: service "freecad-spatial", user "anthropic".
+    assert keyring.get_password("freecad-spatial", "anthropic") == KEY
+    assert keys.get_key("anthropic").reveal() == KEY
+    assert keys.get_key("openai") is None
+    assert keys.key_source("anthropic") == "OS keyring"
+    assert keys.delete_key("anthropic") is True
+    assert keys.delete_key("anthropic") is False
+    assert keys.get_key("anthropic") is None
+    assert keys.key_source("anthropic") is None
+
+
+def test_environment_beats_keyring(file_keyring, monkeypatch):
+    keys.set_key("anthropic", "sk-from-keyring")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-from-generic-env")
+    assert keys.get_key("anthropic").reveal() == "sk-from-generic-env"
+    monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", "sk-from-our-env")
+    assert keys.get_key("anthropic").reveal() == "sk-from-our-env"
+    assert keys.key_source("anthropic") == "environment variable FREECAD_SPATIAL_ANTHROPIC_API_KEY"
+    monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", "   ")  # blank does not count
+    assert keys.get_key("anthropic").reveal() == "sk-from-generic-env"
+
+
+def test_secret_never_prints_itself():
+    secret = keys.Secret(KEY)
+    for text in (str(secret), repr(secret), f"{secret}", f"{secret!r}", f"{secret}", str([secret])):
+        assert KEY not in text
+    assert secret.reveal() == KEY
+    with pytest.raises(TypeError):
+        __import__("pickle").dumps(secret)
+    with pytest.raises(ValueError):
+        keys.Secret("  ")
+
+
+def test_no_keyring_gives_a_clear_error_without_the_key(monkeypatch):
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        with pytest.raises(errors.KeyringUnavailable) as info:
+            keys.set_key("anthropic", KEY)
+        assert "freecad-spatial" in str(info.value)
+        assert "FREECAD_SPATIAL_ANTHROPIC_API_KEY" in str(info.value)
+        assert KEY not in str(info.value) and KEY not in repr(info.value)
+        assert KEY not in "".join(traceback.format_exception(info.value))
+        with pytest.raises(errors.KeyringUnavailable):
+            keys.get_key("anthropic")
+        # An environment variable still works without any keyring.
+        monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", KEY)
+        assert keys.get_key("anthropic").reveal() == KEY
+        # vLLM often needs no key: the factory builds an OpenAI backend without one.
+        backend = make_backend("openai", {"model": "m"})
+        assert "key=none" in repr(backend)
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_factory_sends_the_env_key_not_the_keyring_one(file_keyring, monkeypatch, caplog):
+    keys.set_key("anthropic", "sk-keyring-value-should-lose")
+    monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", KEY)
+    caplog.set_level(logging.DEBUG)
+    with ProtocolServer([{"text": "ok"}], require_key=KEY) as server:
+        backend = make_backend("anthropic", {"base_url": server.url, "base_delay_s": 0.01})
+        turn = backend.complete([], [Message("user", "hi")], [])
+        assert turn.text == "ok"  # the server accepts only the env key
+        recorded = server.requests[0]
+    assert recorded.auth_present is True
+    assert KEY not in json.dumps(recorded.headers) and KEY not in json.dumps(recorded.body)
+    assert KEY not in repr(backend) and KEY not in caplog.text
+
+
+def test_factory_without_any_anthropic_key_fails_before_sending(file_keyring):
+    with ProtocolServer([{"text": "never"}]) as server:
+        backend = make_backend("anthropic", {"base_url": server.url})
+        with pytest.raises(errors.AuthError) as info:
+            backend.complete([], [Message("user", "hi")], [])
+        assert server.requests == []
+    message = str(info.value)
+    assert "freecad-spatial" in message and "FREECAD_SPATIAL_ANTHROPIC_API_KEY" in message

@@ -1,0 +1,125 @@
+"""package.xml and metadata.txt: what the Addon Manager and FreeCAD read to install and load the addon."""
+
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import REPO, FreeCAD
+
+NS = {"p": "https://wiki.freecad.org/Package_Metadata"}
+PACKAGE = REPO / "package.xml"
+
+
+@pytest.fixture(scope="module")
+def root():
+    tree = ET.parse(PACKAGE)
+    element = tree.getroot()
+    assert element.tag == f"{{{NS['p']}}}package", "package.xml must use the Package_Metadata namespace"
+    assert element.get("format") == "1"
+    return element
+
+
+@pytest.fixture(scope="module")
+def workbench(root):
+    found = root.findall("p:content/p:workbench", NS)
+    assert len(found) == 1, "exactly one workbench entry"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def metadata():
+    return FreeCAD.Metadata(str(PACKAGE))
+
+
+def text(element, path: str) -> str:
+    found = element.find(path, NS)
+    assert found is not None, f"package.xml has no <{path}>"
+    return (found.text or "").strip()
+
+
+def pyproject() -> dict:
+    with open(REPO / "pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)
+
+
+def test_identity(root, metadata):
+    assert text(root, "p:name") == metadata.Name == "FreeCAD Spatial"
+    assert len(text(root, "p:description")) > 40 and metadata.Description == text(root, "p:description")
+    from freecad_spatial import __version__
+
+    assert text(root, "p:version") == metadata.Version == __version__ == pyproject()["project"]["version"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", text(root, "p:date"))
+
+
+def test_maintainer_and_licence(root, metadata):
+    maintainer = root.find("p:maintainer", NS)
+    assert maintainer is not None and maintainer.text.strip()
+    assert re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", maintainer.get("email", ""))
+    assert metadata.Maintainer[0]["email"] == maintainer.get("email")
+    licence = root.find("p:license", NS)
+    assert licence.text.strip() == "LGPL-2.1-or-later" == pyproject()["project"]["license"]
+    assert metadata.License == [{"name": "LGPL-2.1-or-later", "file": "LICENSE"}]
+    licence_file = REPO / licence.get("file")
+    assert licence_file.is_file()
+    head = licence_file.read_text()[:2000]
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in head and "Version 2.1" in head
+
+
+def test_urls(root, metadata):
+    urls = {u.get("type"): u for u in root.findall("p:url", NS)}
+    repository = urls.get("repository")
+    assert repository is not None, "the Addon Manager installs from the repository URL"
+    assert re.fullmatch(r"https://[\w.-]+/[\w.-]+/[\w.-]+", repository.text.strip())
+    assert repository.get("branch") == "main"
+    assert {"repository", "bugtracker", "readme"} <= set(urls)
+    assert {u["type"] for u in metadata.Urls} == set(urls)
+
+
+def test_package_icon_exists_and_is_svg(root, metadata):
+    icon = REPO / text(root, "p:icon")
+    assert icon.is_file() and metadata.Icon == text(root, "p:icon")
+    assert ET.parse(icon).getroot().tag.endswith("svg")
+
+
+def test_workbench_entry(workbench, metadata):
+    assert text(workbench, "p:classname") == "FreeCADSpatialWorkbench"
+    sub = REPO / text(workbench, "p:subdirectory")
+    assert sub.is_dir(), "0.20 runs Init.py/InitGui.py only from <subdirectory>"
+    assert (sub / "Init.py").is_file() and (sub / "InitGui.py").is_file()
+    assert "class FreeCADSpatialWorkbench(" in (sub / "InitGui.py").read_text()
+    icon = (sub / text(workbench, "p:icon")).resolve()  # relative to the subdirectory
+    assert icon.is_file(), f"workbench icon {icon} does not exist"
+    entry = metadata.Content["workbench"][0]
+    assert (entry.Classname, entry.Subdirectory) == ("FreeCADSpatialWorkbench", text(workbench, "p:subdirectory"))
+
+
+def test_supports_freecad_0_20(root, workbench, metadata):
+    assert text(root, "p:freecadmin").startswith("0.20")
+    assert text(workbench, "p:freecadmin").startswith("0.20")
+    assert metadata.FreeCADMin.startswith("0.20")
+    assert metadata.supportsCurrentFreeCAD()
+
+
+def metadata_txt() -> dict[str, list[str]]:
+    entries = {}
+    for line in (REPO / "metadata.txt").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            entries[key.strip()] = [v.strip() for v in value.split(",") if v.strip()]
+    return entries
+
+
+def test_python_dependencies_declared_both_ways(root, metadata):
+    """0.21+ reads <depend type="python">, 0.20 reads metadata.txt: both must name the same packages."""
+    depends = root.findall("p:depend", NS)
+    python = {d.text.strip(): d.get("optional") == "true" for d in depends if d.get("type") == "python"}
+    assert python, "no <depend type='python'>"
+    txt = metadata_txt()
+    assert set(txt) >= {"pylibs", "optionalpylibs"}
+    assert set(txt["pylibs"]) == {name for name, optional in python.items() if not optional}
+    assert set(txt["optionalpylibs"]) == {name for name, optional in python.items() if optional}
+    assert {d["package"] for d in metadata.Depend} >= set(python)
+    # ... and they are what pip installs for the assistant.
+    extra = pyproject()["project"]["optional-dependencies"]["assistant"]
+    assert {re.split(r"[<>=!~\[ ]", req)[0] for req in extra} == set(python)

@@ -1,0 +1,115 @@
+"""query_feature_tree through the registry: subtrees, depth, full detail, and bad paths."""
+
+import json
+
+import pytest
+from conftest import FreeCAD, error, ok
+from scene_builders import FILLET_R, PART_VOLUME, build_scene
+
+from freecad_spatial.spatial_tools import encoder
+
+
+def names(nodes):
+    return [n["name"] for n in nodes]
+
+
+def test_whole_document_and_depth(doc):
+    build_scene(doc)
+    whole = ok(doc, "query_feature_tree")
+    assert whole["path"] == "" and names(whole["tree"]) == ["Spreadsheet", "Body", "Part", "Group", "Ghost"]
+    assert whole["tree"] == encoder.encode(doc)["tree"]
+    top = ok(doc, "query_feature_tree", {"depth": 1})
+    body = top["tree"][1]
+    assert "children" not in body and body["child_count"] == 5
+    nothing = ok(doc, "query_feature_tree", {"depth": 0})
+    assert nothing["tree"] == [] and nothing["child_count"] == 5
+
+
+def test_a_body_and_its_features(doc):
+    build_scene(doc)
+    result = ok(doc, "query_feature_tree", {"path": "Body", "depth": 1})
+    (body,) = result["tree"]
+    assert result["path"] == "Body"
+    assert names(body["children"]) == ["Sketch", "Pad", "HoleSketch", "Pocket", "Fillet"]
+    assert body["shape"]["volume"] == pytest.approx(PART_VOLUME, rel=1e-5)
+    alone = ok(doc, "query_feature_tree", {"path": "Body", "depth": 0})["tree"][0]
+    assert "children" not in alone and alone["child_count"] == 5
+
+
+def test_a_feature_gets_its_own_shape_and_validity(doc):
+    build_scene(doc)
+    (pad,) = ok(doc, "query_feature_tree", {"path": "Body.Pad"})["tree"]
+    assert pad["params"]["Length"] == "10 mm" and pad["expressions"] == {"Length": "Spreadsheet.thick"}
+    assert pad["shape"]["volume"] == 8000 and pad["shape"]["valid"] is True
+    (fillet,) = ok(doc, "query_feature_tree", {"path": "Fillet"})["tree"]  # a bare name works too
+    assert fillet["tip"] is True and fillet["params"]["Radius"] == f"{FILLET_R:g} mm"
+    (box,) = ok(doc, "query_feature_tree", {"path": "Part.Box"})["tree"]
+    assert box["shape"]["volume"] == 10 * 20 * 30
+
+
+@pytest.mark.parametrize(
+    "path, words",
+    [
+        ("Nope", "no object named 'Nope'"),
+        ("Body.Box", "not inside 'Body'"),
+        ("Body.Pad.Face1", "element"),
+        ("XY_Plane", "not in the feature tree"),
+        ("Body..Pad", "not an object name"),
+    ],
+)
+def test_bad_paths_are_bad_references(doc, path, words):
+    build_scene(doc)
+    problem = error(doc, "query_feature_tree", {"path": path})
+    assert problem["code"] == "bad_reference" and words in problem["message"], problem
+
+
+def test_bad_arguments(doc):
+    build_scene(doc)
+    assert error(doc, "query_feature_tree", {"depth": -1})["code"] == "bad_arguments"
+    assert error(doc, "query_feature_tree", {"path": 3})["code"] == "bad_arguments"
+    assert error(None, "query_feature_tree")["code"] == "no_document"
+
+
+def _find(nodes, name):
+    for n in nodes:
+        if n["name"] == name:
+            return n
+        found = _find(n.get("children", []), name)
+        if found:
+            return found
+    return None
+
+
+def test_following_an_omission_returns_what_was_left_out(doc):
+    build_scene(doc)
+    full = encoder.encode(doc)["tree"]
+    for budget in (300, 450, 600, 800):  # the first budget that leaves some parameters out
+        budgeted = json.loads(encoder.encode_json(doc, budget_tokens=budget))
+        entries = [e for e in budgeted.get("omitted", []) if "parameters" in e["what"]]
+        if entries:
+            break
+    assert entries, budgeted
+    keys = ("placement", "attachment", "link", "params", "sketch", "expressions", "spreadsheet")
+    for entry in entries:
+        result = ok(doc, entry["get"]["tool"], entry["get"]["args"])
+        named = [entry["first"], entry["last"]] if "first" in entry else [entry["path"].split(".")[-1]]
+        for name in named:
+            got, want = _find(result["tree"], name), _find(full, name)
+            assert got is not None and want is not None, name
+            assert {k: got.get(k) for k in keys} == {k: want.get(k) for k in keys}, name
+            if "count" not in entry:  # one object said to miss its parameters: here they are
+                assert any(k in got for k in keys), name
+
+
+def test_reopened_document_gives_the_same_tree(doc, tmp_path):
+    build_scene(doc)
+    path = tmp_path / "q.FCStd"
+    doc.saveAs(str(path))
+    copy = tmp_path / "copy" / "q.FCStd"
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    reopened = FreeCAD.openDocument(str(copy))
+    try:
+        assert ok(reopened, "query_feature_tree", {"path": "Body"}) == ok(doc, "query_feature_tree", {"path": "Body"})
+    finally:
+        FreeCAD.closeDocument(reopened.Name)
