@@ -120,6 +120,8 @@ def test_python_dependencies_declared_both_ways(root, metadata):
     assert set(txt["pylibs"]) == {name for name, optional in python.items() if not optional}
     assert set(txt["optionalpylibs"]) == {name for name, optional in python.items() if optional}
     assert {d["package"] for d in metadata.Depend} >= set(python)
-    # ... and they are what pip installs for the assistant.
-    extra = pyproject()["project"]["optional-dependencies"]["assistant"]
-    assert {re.split(r"[<>=!~\[ ]", req)[0] for req in extra} == set(python)
+    # ... and they are what pip installs: the core dependencies (none the tool layer
+    # cannot do without inside FreeCAD) and the assistant's.
+    project = pyproject()["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["assistant"]
+    assert {re.split(r"[<>=!~\[ ]", req)[0] for req in wanted} == set(python)
