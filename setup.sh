@@ -55,7 +55,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import FreeCAD' 2>/dev/nu
 fi
 say "installing the Python dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-EXTRAS="assistant"; [ "$MODE" = test ] && EXTRAS="assistant,test"
+EXTRAS="assistant"; [ "$MODE" = test ] && EXTRAS="assistant,test,pmi"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${EXTRAS}]"
 
 MOD_DIR=$(.venv/bin/python -c 'import FreeCAD; print(FreeCAD.getUserAppDataDir())')Mod
@@ -69,8 +69,16 @@ fi
 
 case "$MODE" in
   demo)
-    say "running the main job on the bundled sample parts"
-    .venv/bin/freecad-spatial tour resources/samples/*.FCStd resources/samples/*.step resources/samples/*.brep
+    SAMPLES=(resources/samples/*.FCStd resources/samples/*.step resources/samples/*.brep)
+    say "measuring the bundled sample parts"
+    .venv/bin/freecad-spatial tour "${SAMPLES[@]}"
+    say "checking them for 3-axis CNC machining"
+    mkdir -p out
+    status=0
+    .venv/bin/freecad-spatial check "${SAMPLES[@]}" --process cnc-3axis --jobs 2 --format html --out out/report.html || status=$?
+    # 1 means "findings at error level": the demo's point, not a failure of the demo.
+    [ "$status" -le 1 ] || exit "$status"
+    say "HTML report: $ROOT/out/report.html"
     ;;
   test)
     say "ruff"

@@ -31,4 +31,11 @@ def initialize(workbench) -> None:
 def activated() -> None:
     import FreeCAD
 
+    from freecad_spatial.spatial_tools.annotations.store import repair_proxies
+
+    for document in FreeCAD.listDocuments().values():
+        # Files re-saved where the addon was missing keep their data but lose the proxy.
+        repaired = repair_proxies(document)
+        if repaired:
+            FreeCAD.Console.PrintMessage(f"FreeCAD Spatial: restored {len(repaired)} annotations in {document.Label}\n")
     FreeCAD.Console.PrintLog("FreeCAD Spatial: workbench activated\n")

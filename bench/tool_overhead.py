@@ -40,7 +40,7 @@ def pairs(document, registry, context) -> list[dict]:
     from freecad_spatial.spatial_tools.geometry.thickness import chord_at_face
 
     shape = document.getObject("Body").Shape
-    f11, f12, f28 = (shape.getElement(f"Face{i}") for i in (11, 12, 28))
+    f28 = shape.getElement("Face28")
 
     def call(name: str, arguments: dict) -> tuple[Callable[[], object], Callable[[], object]]:
         """(through the registry, the tool function called directly)."""
@@ -54,6 +54,20 @@ def pairs(document, registry, context) -> list[dict]:
         function = registry.get(name).function
         return run, lambda: function(context, **arguments)
 
+    def raw_distance() -> tuple:
+        """The kernel calls the tool makes, written by hand: the faces by name, the closest
+        points, each wall's axis and the middle of its extent (the centre the tool reports),
+        and the shapes' tolerances."""
+        a, b = shape.getElement("Face11"), shape.getElement("Face12")
+        closest = a.distToShape(b)
+        centres = []
+        for face in (a, b):
+            u0, u1, v0, v1 = face.ParameterRange
+            surface = face.Surface
+            middle = face.valueAt((u0 + u1) / 2, (v0 + v1) / 2)
+            centres.append((surface.Axis, middle.projectToLine(surface.Center, surface.Axis)))
+        return closest, centres, a.getTolerance(1), b.getTolerance(1)
+
     def raw_mass() -> tuple:
         solids = shape.Solids
         return (sum(s.Volume for s in solids), shape.Area, solids[0].CenterOfMass, shape.BoundBox)
@@ -61,9 +75,9 @@ def pairs(document, registry, context) -> list[dict]:
     return [
         {
             "tool": "measure_distance",
-            "raw": "Face.distToShape(Face) on two hole walls",
+            "raw": "two hole walls by name: distToShape, each wall's axis and mid-extent centre, tolerances",
             "calls": call("measure_distance", {"a": "Body.Face11", "b": "Body.Face12"}),
-            "raw_call": lambda: f11.distToShape(f12),
+            "raw_call": raw_distance,
             "weight": 1.0,
         },
         {

@@ -7,6 +7,11 @@ import importlib
 # Module paths of command modules; each defines NAME and a Command class.
 COMMAND_MODULES: list[str] = [
     "freecad_spatial.commands.show_tools",
+    "freecad_spatial.commands.open_chat",
+    "freecad_spatial.commands.check_manufacturability",
+    "freecad_spatial.commands.show_findings",
+    "freecad_spatial.commands.clear_findings",
+    "freecad_spatial.commands.export_report",
 ]
 
 

@@ -28,6 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--material", help="material of the profile (e.g. steel, abs)")
     parser.add_argument("--pull-direction", metavar="X,Y,Z", help="mold pull direction (write --pull-direction=-1,0,0 for negatives)")
     parser.add_argument("--build-direction", metavar="X,Y,Z", help="additive build direction")
+    parser.add_argument(
+        "--annotate",
+        metavar="OUT.FCStd",
+        help="also write the checked document with its findings as annotation objects (a folder when several files are checked)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="seconds allowed per file (default 300)")
 
 
@@ -66,6 +71,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     if args.out and os.path.isdir(args.out):
         raise UsageError(f"--out {args.out} is a directory; give a file name")
+    annotate_dir = False
+    if args.annotate:
+        annotate_dir = len(args.files) > 1 or os.path.isdir(args.annotate)
+        if annotate_dir and not os.path.isdir(args.annotate):
+            raise UsageError(f"--annotate {args.annotate}: with several files, give an existing folder")
+        if not annotate_dir and not args.annotate.lower().endswith(".fcstd"):
+            raise UsageError(f"--annotate {args.annotate}: the file name must end in .FCStd")
+        if any(os.path.abspath(f) == os.path.abspath(args.annotate) for f in args.files):
+            raise UsageError(f"--annotate {args.annotate} would overwrite an input file")
     options = CheckOptions(
         process=args.process,
         profile=profile_path,
@@ -74,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         build_direction=profile.build_direction if args.build_direction else None,
         render=args.format == "html",
         timeout=args.timeout,
+        annotate=os.path.abspath(args.annotate) if args.annotate else None,
+        annotate_dir=annotate_dir,
     )
     try:
         results = run_batch(list(args.files), options, jobs=args.jobs)

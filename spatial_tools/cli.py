@@ -106,6 +106,10 @@ from . import tour  # noqa: E402 - registered right after the table it fills
 
 EXTRA_COMMANDS["tour"] = (tour.configure, tour.run)
 
+from . import ask_cli  # noqa: E402 - registered right after the table it fills
+
+EXTRA_COMMANDS["ask"] = (ask_cli.configure, ask_cli.run)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="freecad-spatial", description="Spatial tools on FreeCAD's kernel, headless.")

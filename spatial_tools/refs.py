@@ -121,10 +121,12 @@ def resolve(document: Any, ref: Any) -> Element:
     shape = global_shape(obj)
     if kind is None:
         return Element(ref=obj.Name, obj=obj, kind=None, index=None, shape=shape, owner=shape)
-    count = shape.countElement(kind)  # counts without building a Python list of every face
-    if index > count:
-        raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {kind}{index}")
-    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=shape.getElement(f"{kind}{index}"), owner=shape)
+    try:
+        sub = shape.getElement(f"{kind}{index}")
+    except Exception:  # Part.OCCError "Index out of bound": count only when it is needed
+        count = shape.countElement(kind)
+        raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {kind}{index}") from None
+    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=sub, owner=shape)
 
 
 def resolve_object(document: Any, name: Any) -> Element:

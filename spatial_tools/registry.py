@@ -37,6 +37,9 @@ BUILTIN_TOOL_MODULES = [
     "freecad_spatial.spatial_tools.tools.check_interference",
     "freecad_spatial.spatial_tools.tools.find_features",
     "freecad_spatial.spatial_tools.tools.run_dfm",
+    "freecad_spatial.spatial_tools.tools.fit",
+    "freecad_spatial.spatial_tools.tools.general_tolerance",
+    "freecad_spatial.spatial_tools.tools.stack_up",
 ]
 
 

@@ -189,10 +189,11 @@ def _why_not(tier: str) -> str:
 def check_endpoint(tier: str, url: str, *, backend: str | None = None, host_suffixes: Iterable[str] = ()) -> str:
     """Returns the endpoint host, or raises TierRefused when ``tier`` forbids the request."""
     _check_tier(tier)
+    host = endpoint_host(url)
     if backend is not None and backend not in config()["backends"][tier]:
         allowed = ", ".join(config()["backends"][tier])
-        raise TierRefused(f"refused: the {backend} backend is not allowed in the {tier} tier (allowed: {allowed})", tier=tier)
-    host = endpoint_host(url)
+        raise TierRefused(f"refused: the {backend} backend is not allowed in the {tier} tier (allowed: {allowed})",
+                          tier=tier, host=host)
     if not host_allowed(tier, host, host_suffixes):
         raise TierRefused(f"refused: endpoint host '{host}' is outside the {tier} tier: {_why_not(tier)}", tier=tier, host=host)
     return host

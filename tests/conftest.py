@@ -19,6 +19,9 @@ from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
 FreeCAD = freecad_env.load()
 import Part  # noqa: E402, F401 - re-exported to the tests
 
+# The run's isolated temp/config folders and, after the last test, the scan for leaked test keys.
+from key_leak import key_leak_guard  # noqa: E402, F401
+
 from freecad_spatial.spatial_tools.context import ToolContext  # noqa: E402
 from freecad_spatial.spatial_tools.registry import load_builtin_tools  # noqa: E402
 

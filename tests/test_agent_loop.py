@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from agent_fakes import ScriptedBackend, last_tool_result, text_turn, tool_turn
 from conftest import REGISTRY, FreeCAD, Part, add_shape
@@ -32,6 +33,7 @@ from freecad_spatial.spatial_tools.agent.summarise import (
 from freecad_spatial.spatial_tools.backends.base import CancelToken, Message, ToolCall
 from freecad_spatial.spatial_tools.backends.errors import Redirected, ServerError
 from freecad_spatial.spatial_tools.context import ToolContext
+from freecad_spatial.spatial_tools.dfm.finding import Finding
 from freecad_spatial.spatial_tools.tiers import Policy, TierRefused
 from freecad_spatial.spatial_tools.tokens import estimate_tokens
 
@@ -179,8 +181,11 @@ def test_submitted_findings_are_validated(doc, box):
     assert rejection.is_error
     assert "findings[0].severity" in rejection.text and "'critical' is not one of" in rejection.text
     assert trace.stop_reason == "submitted" and trace.answer == "One deep hole."
-    assert trace.findings == [dict(GOOD_FINDING, elements=["Face7"])]
+    # Recorded in the project's finding format (dfm.finding.Finding.to_dict): what run_dfm returns.
+    assert trace.findings == [dict(GOOD_FINDING, elements=["Face7"], related=[])]
     assert [s.findings for s in steps if isinstance(s, FindingsStep)] == [trace.findings]
+    jsonschema.validate(trace.findings, REGISTRY.get("run_dfm").result_schema["properties"]["findings"])
+    assert Finding.from_dict(trace.findings[0]).refs == ["Plate.Face7"]
 
 
 @pytest.mark.parametrize(
@@ -195,6 +200,8 @@ def test_submitted_findings_are_validated(doc, box):
         ({"elements": ["Face0"]}, "not an element name"),
         ({"elements": ["Other.Face2"]}, "not an element of object 'Plate'"),
         ({"measured": float("inf")}, "finite"),
+        ({"rule": "cnc2.deep_hole"}, "dotted rule id"),  # the project's rule-id format, not a looser one
+        ({"related": "Pin.Face3"}, "related"),
     ],
 )
 def test_bad_findings_are_rejected_with_a_message(change, problem):
@@ -205,7 +212,9 @@ def test_bad_findings_are_rejected_with_a_message(change, problem):
 
 def test_minimal_finding_and_submission():
     clean, problems = validate_findings([{"rule": "gdt.position", "severity": "info", "message": "ok"}])
-    assert problems == [] and clean == [{"rule": "gdt.position", "severity": "info", "message": "ok"}]
+    assert problems == [] and clean == [{"rule": "gdt.position", "severity": "info", "message": "ok", "object": None,
+                                         "elements": [], "location": None, "measured": None, "limit": None,
+                                         "unit": None, "suggestion": None, "related": []}]
     assert validate_submission({"answer": "", "findings": []})[2] == ["submit_findings.answer: is empty"]
     assert validate_submission({"findings": []})[2]
 
@@ -435,3 +444,106 @@ def test_cancel_closes_a_slow_stream_of_the_real_backend(doc):
         backend.close()
     assert trace.stop_reason == "cancelled" and trace.answer == ""
     assert elapsed < 3.5  # the whole stream would take over 4.7 s
+
+
+# --- defaults, whole-request budget, prompts as data ---------------------------------------------
+
+
+def test_the_default_step_budget_is_30(doc, box):
+    assert Settings.load().step_budget == 30
+    backend = ScriptedBackend([tool_turn("mass_properties", {"object": "Box"})] * 30 + [text_turn("Forced.")])
+    trace = make_agent(backend, doc).ask("Volume?")
+    assert trace.stop_reason == "budget" and trace.forced and trace.answer == "Forced."
+    assert trace.model_calls == 31 and len(trace.tool_calls) == 30
+    assert "step budget of 30" in backend.requests[-1]["messages"][0].text
+
+
+def test_the_whole_request_stays_under_the_context_budget(doc):
+    """System prompt, document context, tools and conversation together, at every step."""
+    from freecad_spatial.spatial_tools.agent.loop import context_tokens
+
+    document = json.dumps({"objects": [{"name": f"Part{i:03d}", "volume": 1000.0 + i} for i in range(150)]})
+    result = {"ok": True, "result": {"faces": [f"Part{i:03d}.Face{j}" for i in range(20) for j in range(1, 7)]}}
+    budget = 6000
+    settings = Settings.load({"context_budget_tokens": budget, "tool_result_budget_tokens": 900,
+                              "document_budget_tokens": 3000, "step_budget": 12})
+    backend = ScriptedBackend([tool_turn("mass_properties", {"object": "Box"})] * 12 + [text_turn("done")])
+    steps = []
+    agent = make_agent(backend, doc, settings=settings, tools=[REGISTRY.get("mass_properties")],
+                       call_tool=lambda n, a: result, document_context=lambda b: document, on_step=steps.append)
+    trace = agent.ask("Which faces?")
+    fixed = context_tokens(backend.requests[0]["system"], [], backend.requests[0]["tools"])
+    assert fixed > 2000  # the document and the prompt take a real share of the budget
+    sizes = [context_tokens(r["system"], r["messages"], r["tools"]) for r in backend.requests]
+    assert max(sizes) <= budget, sizes
+    assert [s.context_tokens for s in steps if isinstance(s, ModelCallStep)] == sizes  # the trace reports it
+    # It took compaction to stay under: the full conversation would not fit.
+    assert any("elided" in m.text for m in backend.requests[-2]["messages"] if m.role == "tool")
+    assert sum(message_tokens(m) for m in agent.session.messages) + fixed > budget
+    assert trace.model_calls == 13
+
+
+def test_budget_settings_are_checked():
+    with pytest.raises(ValueError, match="document_budget_tokens .* must be below context_budget_tokens"):
+        Settings.load({"context_budget_tokens": 1000, "document_budget_tokens": 1000})
+    with pytest.raises(ValueError, match="step_budget must be at least 1"):
+        Settings.load({"step_budget": 0})
+
+
+def test_the_system_prompt_is_built_from_named_sections_in_resources(tmp_path, monkeypatch):
+    assert prompts.SYSTEM_FILE.parent.name == "prompts" and prompts.SYSTEM_FILE.parent.parent.name == "resources"
+    text = prompts.SYSTEM_FILE.read_text(encoding="utf-8")
+    edited = text.replace('order = ["role", "method", "evidence", "code", "findings", "answer"]',
+                          'order = ["answer", "role"]').replace("You measure instead of guessing.", "EDITED-ROLE.")
+    assert edited != text
+    (tmp_path / "system.toml").write_text(edited, encoding="utf-8")
+    monkeypatch.setattr(prompts, "SYSTEM_FILE", tmp_path / "system.toml")
+    prompts.data.cache_clear()
+    try:
+        system = prompts.build_system('{"objects": 1}')
+        assert [s.name for s in system] == ["answer", "role", "document"]
+        assert system[1].text.endswith("EDITED-ROLE.") and system[1].cache and system[2].cache
+        assert prompts.tool_description("submit_findings").startswith("Finish:")
+    finally:
+        monkeypatch.undo()
+        prompts.data.cache_clear()
+    assert prompts.section_names() == ["role", "method", "evidence", "code", "findings", "answer"]
+
+
+# --- code cells through the loop, for real --------------------------------------------------------
+
+
+def test_findings_submitted_from_a_cell_are_validated_too(doc, box):
+    bad = "submit('one hole', [{'rule': 'cnc.deep_hole', 'severity': 'fatal', 'message': 'deep'}])"
+    good = "submit('one hole', [{'rule': 'cnc.deep_hole', 'severity': 'error', 'message': 'deep', 'elements': ['Box.Face1']}])"
+    backend = ScriptedBackend([tool_turn("run_python", {"code": bad}), tool_turn("run_python", {"code": good})])
+    agent = make_agent(backend, doc)
+    try:
+        trace = agent.ask("q")
+    finally:
+        agent.session.close()
+    rejection = backend.requests[1]["messages"][-1]
+    assert rejection.is_error and "findings[0].severity" in rejection.text and "nothing was recorded" in rejection.text
+    assert trace.stop_reason == "submitted" and trace.answer == "one hole"
+    assert trace.findings[0]["severity"] == "error" and trace.findings[0]["object"] == "Box"
+    assert agent.session.findings == trace.findings  # the headless list annotations will be made from
+
+
+def test_cancel_interrupts_a_running_cell(doc):
+    import threading
+    import time
+
+    backend = ScriptedBackend([tool_turn("run_python", {"code": "while True:\n    pass"}), text_turn("never")])
+    agent = make_agent(backend, doc)
+    token = CancelToken()
+    try:
+        agent.session.cell_kernel(lambda: agent._make_kernel([])).start()  # the worker is up before the clock runs
+        threading.Timer(0.5, token.cancel).start()
+        started = time.monotonic()
+        trace = agent.ask("q", cancel=token)
+        elapsed = time.monotonic() - started
+    finally:
+        agent.session.close()
+    assert trace.stop_reason == "cancelled" and len(backend.requests) == 1
+    assert elapsed < 3  # the cell's own budget is 20 s
+    assert trace.tool_calls[0].result["error"]["kind"] == "interrupted"

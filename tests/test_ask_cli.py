@@ -7,17 +7,26 @@ land in any file the run writes.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
+import httpx
 import pytest
-from conftest import REGISTRY, FreeCAD, Part
+from conftest import REGISTRY, REPO, FreeCAD, Part
+from key_leak import TEST_API_KEY
 
 from freecad_spatial.spatial_tools import ask_cli, cli
 from freecad_spatial.spatial_tools.audit import AuditLog
 from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
 
-TEST_KEY = f"sk-test-{uuid.uuid4().hex}"
+TEST_KEY = TEST_API_KEY  # the run-wide scan (key_leak.py) looks for it in every file
 MARKER = f"question-marker-{uuid.uuid4().hex[:8]}"
 
 
@@ -34,7 +43,11 @@ def environment(home, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("FREECAD_SPATIAL_AUDIT_LOG", str(home / "data" / "audit.jsonl"))
-    monkeypatch.setitem(cli.EXTRA_COMMANDS, "ask", (ask_cli.configure, ask_cli.run))
+
+
+def test_ask_is_a_command_of_the_installed_cli():
+    assert cli.EXTRA_COMMANDS["ask"] == (ask_cli.configure, ask_cli.run)
+    assert "ask" in cli.build_parser().format_help()
 
 
 def save(path, labels: dict[str, str] | None = None, gap: float = 17.5):
@@ -88,6 +101,7 @@ def test_export_controlled_label_with_cloud_backend_is_refused_and_nothing_is_se
     lines = audit_lines(home)[before:]
     assert len(lines) == 1 and lines[0]["refused"] and lines[0]["bytes"] == 0
     assert lines[0]["classification"] == "export-controlled" and lines[0]["tier"] == "local"
+    assert lines[0]["host"] == "127.0.0.1" and lines[0]["backend"] == "anthropic"
 
 
 def test_export_controlled_file_name_with_openai_backend_on_loopback_is_allowed(capsys, home):
@@ -117,6 +131,57 @@ def test_redirect_to_another_host_is_refused(capsys, part, home):
         assert len(server.requests) == 1  # the first request only; the redirect was not followed
     assert code == 2 and "refused redirect" in err and "models.example.com" in err
     assert audit_lines(home)[-1]["refused"]
+
+
+def non_loopback_address() -> str | None:
+    """An IPv4 address of this machine that is not loopback (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.123", 9))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+@pytest.fixture
+def outside_address():
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to serve on")
+    return address
+
+
+def test_local_tier_refuses_a_live_non_loopback_server_which_receives_nothing(capsys, part, outside_address):
+    with ProtocolServer(["Should never be asked."], host=outside_address) as server:
+        code, out, err = ask(capsys, part, "q", "--backend", "openai", "--base-url", f"{server.url}/v1",
+                             "--model", "m", "--tier", "local")
+        assert server.requests == []
+        # It was there to be reached: the policy refused, not the network.
+        assert httpx.get(f"{server.url}/v1/models", timeout=5).status_code == 200
+    assert code == 2 and out == "" and outside_address in err and "local tier" in err
+
+
+def test_redirect_to_a_live_host_outside_the_tier_sends_it_nothing(capsys, part, home, outside_address):
+    with ProtocolServer(["elsewhere"], host=outside_address) as other:
+        target = f"{other.url}/v1/chat/completions"
+        with ProtocolServer([{"fault": {"kind": "redirect", "location": target}}]) as server:
+            code, out, err = ask(capsys, part, "q", "--backend", "openai", "--base-url", f"{server.url}/v1",
+                                 "--model", "m", "--tier", "local")
+            assert len(server.requests) == 1
+        assert other.requests == []
+    assert code == 2 and "refused redirect from '127.0.0.1'" in err and outside_address in err
+    assert audit_lines(home)[-1]["refused"].startswith("refused redirect")
+
+
+def test_a_redirect_to_another_host_is_not_followed_even_in_cloud_tier(capsys, part):
+    with ProtocolServer(["elsewhere"], host="127.0.0.2") as other:
+        with ProtocolServer([{"fault": {"kind": "redirect", "location": f"{other.url}/v1/messages"}}]) as server:
+            code, out, err = ask(capsys, part, "q", "--backend", "anthropic", "--base-url", server.url,
+                                 "--tier", "cloud")
+            assert len(server.requests) == 1
+        assert other.requests == []
+    assert code == 2 and "redirects are not followed" in err and other.url in err
 
 
 # --- answers -----------------------------------------------------------------------------------------
@@ -170,6 +235,61 @@ def test_anthropic_backend_end_to_end_in_cloud_tier(capsys, part, home):
     text = content if isinstance(content, str) else content[0]["text"]
     assert json.loads(text)[expect[0]] == pytest.approx(expect[1])
     assert [line["bytes"] for line in audit_lines(home)[-2:]] == [r.body_bytes for r in requests]
+    # Prompt caching, as the server received it: a breakpoint after the static system prompt, after the
+    # document context, after the tools, and after the newest message; never more than the API's 4.
+    for request in requests:
+        body = request.body
+        marked = [b for b in body["system"] if "cache_control" in b]
+        assert len(marked) == 2 and all(b["cache_control"] == {"type": "ephemeral"} for b in marked)
+        static, document = marked
+        assert static is body["system"][-2] and "measure instead of guessing" in body["system"][0]["text"]
+        assert document is body["system"][-1] and '"freecad-spatial/scene@1"' in document["text"]
+        assert body["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert not any("cache_control" in t for t in body["tools"][:-1])
+        assert body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert json.dumps(body).count('"cache_control"') == 4
+
+
+def test_the_installed_command_against_the_demo_server(home):
+    """What a user runs: the protocol test server's built-in demo in one process, ``freecad-spatial ask``
+    (the installed console script) in another, real HTTP between them."""
+    command = Path(sys.executable).parent / "freecad-spatial"
+    if not command.exists():
+        pytest.skip("the freecad-spatial console script is not installed in this environment")
+    server = subprocess.Popen([sys.executable, "-m", "freecad_spatial.spatial_tools.protocol_servers", "--port", "0"],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = server.stdout.readline()
+        assert "/v1/messages (base_url http://127.0.0.1:" in banner, banner + server.stderr.read()
+        base_url = banner.split("(base_url ")[1].rstrip(")\n")
+        sample = REPO / "resources" / "samples" / "bracket.FCStd"
+        run = subprocess.run([str(command), "ask", str(sample), "how thick is the wall?", "--backend", "anthropic",
+                              "--base-url", base_url, "--json"], cwd=home, env=dict(os.environ),
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert run.returncode == 0, run.stderr
+    trace = json.loads(run.stdout)
+    assert trace["schema"] == "freecad-spatial/trace@1" and trace["stop_reason"] == "end_turn"
+    assert trace["answer"].startswith("This is the protocol test server's demo script")
+    assert trace["backend"] == "anthropic" and trace["tier"] == "cloud" and trace["model_calls"] == 3
+    kinds = [step["kind"] for step in trace["steps"]]
+    assert kinds == ["model_call", "planning", "action", "observation"] * 2 + ["model_call", "final_answer"]
+    tree, cell = trace["tool_calls"]
+    assert tree["tool"] == "query_feature_tree" and tree["ok"] and tree["result"]["tree"][0]["name"] == "Body"
+    assert cell["tool"] == "run_python" and cell["ok"] and "Body 54875.716 mm3" in cell["result"]["stdout"]
+    assert trace["usage"] == {"input_tokens": 1850, "output_tokens": 145, "cache_read_input_tokens": 2300,
+                              "cache_creation_input_tokens": 1000}
+    calls = [step for step in trace["steps"] if step["kind"] == "model_call"]
+    assert all(c["usage"]["output_tokens"] > 0 and c["bytes_sent"] > 0 and c["ms"] > 0 and c["context_tokens"] > 0
+               for c in calls)
+    assert 0 < trace["time_s"] < 300 and all(c["ms"] >= 0 for c in trace["tool_calls"])
+    assert TEST_KEY not in run.stdout + run.stderr
 
 
 def test_raw_geometry_tools_can_be_hidden_in_cloud_tier(capsys, part):
@@ -245,10 +365,3 @@ def test_audit_lines_hold_no_key_and_no_payload(home):
                              "tools", "refused"}
         assert len(line["sha256"]) == 64
 
-
-def test_zz_no_file_under_the_temp_and_config_dirs_contains_the_key(home):
-    """Runs last in this module: scans everything the tests wrote."""
-    files = [p for p in home.rglob("*") if p.is_file()]
-    assert files
-    leaking = [p for p in files if TEST_KEY.encode() in p.read_bytes()]
-    assert leaking == []

@@ -10,6 +10,7 @@ import stat
 import pytest
 from agent_fakes import ScriptedBackend, text_turn, tool_turn
 from conftest import REGISTRY, FreeCAD, Part, add_shape
+from key_leak import make_test_key
 
 from freecad_spatial.spatial_tools import audit
 from freecad_spatial.spatial_tools.agent.loop import Agent
@@ -74,7 +75,8 @@ def test_guard_audits_the_exact_bytes_and_refuses_outside_the_tier(tmp_path):
 def test_the_loop_logs_every_model_call(doc, tmp_path):
     add_shape(doc, "Box", Part.makeBox(1, 2, 3))
     backend = ScriptedBackend([tool_turn("mass_properties", {"object": "Box"}), text_turn("6 mm³")])
-    backend.api_key = "sk-never-logged-123456"  # a key the backend holds must not reach the log
+    held = make_test_key("held")
+    backend.api_key = held  # a key the backend holds must not reach the log
     log = AuditLog(tmp_path / "audit.jsonl")
     agent = Agent(backend=backend, policy=Policy(classification="proprietary"), audit=log,
                   call_tool=lambda n, a: REGISTRY.call(n, a, ToolContext(document=doc)),
@@ -85,5 +87,5 @@ def test_the_loop_logs_every_model_call(doc, tmp_path):
     assert [line["tools"] for line in lines] == [[], ["mass_properties"]]
     assert all(line["tier"] == "private" and line["classification"] == "proprietary" for line in lines)
     text = log.path.read_text(encoding="utf-8")
-    assert "sk-never-logged" not in text and "marker-8f3a" not in text and "6 mm" not in text
+    assert held not in text and "marker-8f3a" not in text and "6 mm" not in text
     assert lines[1]["bytes"] > lines[0]["bytes"]  # the second request carries the tool result too

@@ -10,6 +10,7 @@ import time
 import traceback
 
 import pytest
+from key_leak import make_test_key
 
 from freecad_spatial.spatial_tools.backends import errors
 from freecad_spatial.spatial_tools.backends.anthropic_backend import AnthropicBackend
@@ -28,7 +29,7 @@ from freecad_spatial.spatial_tools.backends.settings import BackendSettings
 from freecad_spatial.spatial_tools.backends.streaming import Snapshot, accumulate_anthropic, finish
 from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
 
-KEY = "sk-ant-api03-TESTKEY-9f8e7d6c5b4a"
+KEY = make_test_key("anthropic")
 FAST = {"base_delay_s": 0.01, "max_delay_s": 0.05, "jitter": 0.1, "connect_s": 2.0, "read_s": 3.0}
 TOOLS = [
     {"name": "measure_distance", "description": "Distance between two elements.", "input_schema": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}},
@@ -281,3 +282,56 @@ def test_accumulate_is_pure():
     again = accumulate_anthropic({"type": "ping"}, after)
     assert again.text == "abc" and again.events == ()
     assert finish(again, "anthropic").text == "abc"
+
+
+def test_three_cached_system_sections_keep_within_the_four_breakpoints():
+    system = [SystemSection("a", "A", cache=True), SystemSection("b", "B", cache=True),
+              SystemSection("c", "C"), SystemSection("doc", "D", cache=True)]
+    with ProtocolServer([{"text": "ok"}]) as server:
+        backend(server).complete(system, [Message("user", "q", cache=True)], TOOLS)
+        body = server.requests[0].body
+    assert [("cache_control" in b) for b in body["system"]] == [False, True, False, True]
+    assert json.dumps(body).count('"cache_control"') == 4  # the API's maximum per request
+
+
+def test_timeouts_reach_the_http_client():
+    settings = BackendSettings.for_provider("anthropic", {"model": "claude-test", "connect_s": 1.5, "read_s": 7.0})
+    b = AnthropicBackend(settings, api_key=Secret(KEY))
+    try:
+        timeout = b._client.timeout
+        assert (timeout.connect, timeout.read) == (1.5, 7.0)
+        assert b._client.max_retries == 0  # our retry policy, not the SDK's
+    finally:
+        b.close()
+
+
+def test_the_default_model_is_derived_from_the_installed_sdk(monkeypatch):
+    import typing
+
+    import anthropic.resources.messages.messages as sdk_messages
+    import anthropic.types
+
+    from freecad_spatial.spatial_tools.backends import settings as backend_settings
+
+    assert backend_settings.defaults()["anthropic"]["model"] == ""  # no model name hard-coded in the data
+    listed = [a for arg in typing.get_args(anthropic.types.Model) for a in typing.get_args(arg) if isinstance(a, str)]
+    default = BackendSettings.for_provider("anthropic").model
+    assert default in listed and default not in sdk_messages.DEPRECATED_MODELS and default.startswith("claude-sonnet-")
+    # Another SDK, another list: the default follows it (newest current alias of the family).
+    fake = typing.Literal["claude-opus-11", "claude-sonnet-12", "claude-sonnet-9-20300101", "claude-sonnet-10-2",
+                          "claude-sonnet-10"]
+    monkeypatch.setattr(anthropic.types, "Model", fake | str)
+    monkeypatch.setattr(sdk_messages, "DEPRECATED_MODELS", {"claude-sonnet-12": "2031-01-01"})
+    backend_settings.default_anthropic_model.cache_clear()
+    try:
+        assert BackendSettings.for_provider("anthropic").model == "claude-sonnet-10-2"
+        assert backend_settings.default_anthropic_model("opus") == "claude-opus-11"
+        assert BackendSettings.for_provider("anthropic", {"model": "claude-chosen"}).model == "claude-chosen"
+        monkeypatch.setattr(anthropic.types, "Model", typing.Literal["claude-haiku-1"] | str)
+        backend_settings.default_anthropic_model.cache_clear()
+        with pytest.raises(ValueError, match="lists no current 'sonnet' model"):
+            BackendSettings.for_provider("anthropic")
+    finally:
+        monkeypatch.undo()
+        backend_settings.default_anthropic_model.cache_clear()
+    assert BackendSettings.for_provider("anthropic").model == default

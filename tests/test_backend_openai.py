@@ -11,6 +11,7 @@ import time
 import traceback
 
 import pytest
+from key_leak import make_test_key
 
 from freecad_spatial.spatial_tools.backends import errors
 from freecad_spatial.spatial_tools.backends.base import (
@@ -34,7 +35,7 @@ from freecad_spatial.spatial_tools.backends.streaming import (
 )
 from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
 
-KEY = "sk-vllm-TESTKEY-0a1b2c3d4e5f"
+KEY = make_test_key("vllm")
 FAST = {"base_delay_s": 0.01, "max_delay_s": 0.05, "jitter": 0.1, "connect_s": 2.0, "read_s": 3.0}
 TOOLS = [
     {"name": "measure_distance", "description": "Distance between two elements.", "input_schema": {"type": "object", "properties": {"a": {"type": "string"}}}},
@@ -241,3 +242,32 @@ def test_sse_and_accumulate_are_pure_and_tolerant():
     assert snap.done and finish(snap, "openai").text == "a"
     err = accumulate_openai({"error": {"message": "boom", "code": 500}}, snap)
     assert err.error is not None and snap.error is None
+
+
+def test_backoff_is_exponential_capped_and_jittered_and_retry_after_is_a_floor():
+    import random
+
+    from freecad_spatial.spatial_tools.backends.retry import backoff_delay
+    from freecad_spatial.spatial_tools.backends.settings import RetryPolicy
+
+    policy = RetryPolicy(max_attempts=6, base_delay_s=1.0, max_delay_s=8.0, jitter=0.25, max_retry_after_s=60,
+                         retry_on_timeout=False, retry_on_protocol_error=True)
+    plain = errors.ServerError("boom")
+    rng = random.Random(7)
+    for attempt, nominal in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (6, 8.0)]:
+        delays = [backoff_delay(policy, attempt, plain, rng) for _ in range(200)]
+        assert nominal * 0.75 <= min(delays) and max(delays) <= nominal * 1.25
+        assert max(delays) - min(delays) > nominal * 0.3  # really jittered
+    limited = errors.RateLimited("slow down", retry_after=5.0)
+    delays = [backoff_delay(policy, 1, limited, rng) for _ in range(200)]
+    assert min(delays) >= 5.0 and max(delays) <= 5.25  # never sooner than the server asked
+
+
+def test_backoff_sleeps_happen_between_tries():
+    with ProtocolServer([{"fault": "server_error"}, {"fault": "server_error"}, {"text": "third"}]) as server:
+        b = backend(server, base_delay_s=0.2, max_delay_s=1.0, jitter=0.0)
+        events: list = []
+        assert ask(b, events).text == "third"
+        first, second, third = (r.at for r in server.requests)
+    assert [round(e.delay_s, 3) for e in events if isinstance(e, Retrying)] == [0.2, 0.4]
+    assert second - first >= 0.2 and third - second >= 0.4

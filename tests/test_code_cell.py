@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ import time
 
 import pytest
 from conftest import REGISTRY, FreeCAD, Part, add_shape
+from key_leak import TEST_API_KEY
 
 from freecad_spatial.spatial_tools.agent.cell_kernel import CellKernel
 from freecad_spatial.spatial_tools.agent.cell_worker import (
@@ -246,6 +248,26 @@ def test_a_timeout_restarts_the_kernel_with_a_fresh_namespace(host, config):
         assert k.worker_pid not in (None, first)
 
 
+def test_a_cell_that_waits_without_using_cpu_is_stopped_by_the_wall_clock(host, config):
+    """No CPU limit can catch a cell that sleeps; the host's wall clock does (the worker is frozen here)."""
+    with CellKernel(host, config=config.with_budget(time_s=1.0, cpu_s=60)) as k:
+        k.start()
+        pid = k.worker_pid
+        threading.Timer(0.2, os.kill, (pid, signal.SIGSTOP)).start()
+        started = time.monotonic()
+        result = run(k, "n = 0\nwhile True:\n    n += 1")
+        elapsed = time.monotonic() - started
+        assert result["error"]["kind"] == "timeout" and "time budget of 1 s" in result["error"]["message"]
+        assert elapsed < 4 and not os.path.exists(f"/proc/{pid}/status")  # killed and reaped
+        assert ok(k, "6 * 7")["value"] == "42"  # a fresh worker takes over
+
+
+def test_a_huge_value_is_cut_to_its_budget(host, config):
+    with CellKernel(host, config=config.with_budget(value_chars=500)) as k:
+        result = ok(k, "'x' * 10 ** 7")
+    assert len(result["value"]) < 600 and result["value"].endswith("more characters]")
+
+
 def test_the_cpu_limit_backs_up_the_wall_clock(host, config):
     with CellKernel(host, config=config.with_budget(time_s=8.0, cpu_s=1)) as k:
         result = run(k, "while True:\n    pass")
@@ -319,12 +341,12 @@ def _proc(pid: int, name: str) -> str:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads the worker's limits from /proc")
 def test_the_worker_runs_locked_down_with_a_clean_environment(host, config, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-must-not-leak")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_API_KEY)
     with CellKernel(host, config=config) as k:
         k.start()
         pid = k.worker_pid
         environment = _proc(pid, "environ").split("\0")
-        assert not any("sk-test-must-not-leak" in item for item in environment)
+        assert not any(TEST_API_KEY in item for item in environment)
         assert not any(item.startswith("ANTHROPIC") for item in environment)
         limits = {line[:26].strip(): line[26:].split() for line in _proc(pid, "limits").splitlines()[1:]}
         assert limits["Max file size"][:2] == ["0", "0"]

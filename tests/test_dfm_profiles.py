@@ -131,6 +131,20 @@ def test_a_user_file_overrides_any_value(tmp_path):
     assert load_profile("cnc-3axis").settings("cnc.deep_hole").number("warn_above") == 4.0
 
 
+def test_a_user_value_wins_over_a_builtin_material_variant(tmp_path):
+    """ABS has its own built-in max wall (3.56): a user who sets the rule's limit means it for ABS too,
+    and a user's own material variant wins over the user's base value."""
+    assert load_profile("injection-molding", material="abs").settings("mold.max_wall").number("warn_above") == 3.56
+    user = {"rules": {"mold.max_wall": {"warn_above": 5.0}}}
+    assert load_profile("injection-molding", user, material="abs").settings("mold.max_wall").number("warn_above") == 5.0
+    user_file = tmp_path / "mine.toml"
+    user_file.write_text('[rules."mold.max_wall"]\nwarn_above = 5.0\n[rules."mold.max_wall".by_material.abs]\nwarn_above = 4.5\n')
+    assert load_profile("injection-molding", user_file, material="abs").settings("mold.max_wall").number("warn_above") == 4.5
+    assert load_profile("injection-molding", user_file, material="pc").settings("mold.max_wall").number("warn_above") == 5.0
+    # Values the user leaves alone keep their built-in material variant.
+    assert load_profile("injection-molding", user_file, material="abs").settings("mold.min_wall").number("warn_below") == 1.14
+
+
 def test_inline_overrides_and_disabling_a_rule():
     profile = load_profile("fdm", {"rules": {"am.overhang": {"warn_above": 50, "enabled": False}}})
     assert profile.settings("am.overhang").number("warn_above") == 50

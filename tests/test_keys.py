@@ -6,48 +6,20 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from pathlib import Path
 
 import keyring
 import keyring.backends.fail
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
+from key_leak import FileKeyring, make_test_key
 
 from freecad_spatial.spatial_tools.backends import errors, keys
 from freecad_spatial.spatial_tools.backends.base import Message
 from freecad_spatial.spatial_tools.backends.factory import make_backend
 from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
 
-KEY = "sk-ant-test-0123456789abcdef"
+KEY = make_test_key("keyring")
+FROM_KEYRING, FROM_GENERIC_ENV, FROM_OUR_ENV = (make_test_key(t) for t in ("from-keyring", "generic-env", "our-env"))
 ALL_ENV = [name for provider in ("anthropic", "openai") for name in keys.env_names(provider)]
-
-
-class FileKeyring(KeyringBackend):
-    """A real keyring backend that stores passwords in one JSON file (tests only)."""
-
-    priority = 1
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def _load(self) -> dict:
-        return json.loads(self.path.read_text()) if self.path.exists() else {}
-
-    def get_password(self, service, username):
-        return self._load().get(f"{service}\n{username}")
-
-    def set_password(self, service, username, password):
-        data = self._load()
-        data[f"{service}\n{username}"] = password
-        self.path.write_text(json.dumps(data))
-
-    def delete_password(self, service, username):
-        data = self._load()
-        if data.pop(f"{service}\n{username}", None) is None:
-            raise PasswordDeleteError("not stored")
-        self.path.write_text(json.dumps(data))
 
 
 @pytest.fixture
@@ -86,14 +58,14 @@ def test_set_get_delete_through_the_keyring(file_keyring):
 
 
 def test_environment_beats_keyring(file_keyring, monkeypatch):
-    keys.set_key("anthropic", "sk-from-keyring")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-from-generic-env")
-    assert keys.get_key("anthropic").reveal() == "sk-from-generic-env"
-    monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", "sk-from-our-env")
-    assert keys.get_key("anthropic").reveal() == "sk-from-our-env"
+    keys.set_key("anthropic", FROM_KEYRING)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FROM_GENERIC_ENV)
+    assert keys.get_key("anthropic").reveal() == FROM_GENERIC_ENV
+    monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", FROM_OUR_ENV)
+    assert keys.get_key("anthropic").reveal() == FROM_OUR_ENV
     assert keys.key_source("anthropic") == "environment variable FREECAD_SPATIAL_ANTHROPIC_API_KEY"
     monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", "   ")  # blank does not count
-    assert keys.get_key("anthropic").reveal() == "sk-from-generic-env"
+    assert keys.get_key("anthropic").reveal() == FROM_GENERIC_ENV
 
 
 def test_secret_never_prints_itself():
@@ -132,7 +104,7 @@ def test_no_keyring_gives_a_clear_error_without_the_key(monkeypatch):
 
 
 def test_factory_sends_the_env_key_not_the_keyring_one(file_keyring, monkeypatch, caplog):
-    keys.set_key("anthropic", "sk-keyring-value-should-lose")
+    keys.set_key("anthropic", make_test_key("loses"))
     monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", KEY)
     caplog.set_level(logging.DEBUG)
     with ProtocolServer([{"text": "ok"}], require_key=KEY) as server:

@@ -213,3 +213,17 @@ def test_command_line_demo(tmp_path):
             if proc.poll() is None:
                 proc.kill()
     assert proc.returncode == 0
+
+
+def test_the_built_in_demo_script_is_the_default():
+    """Without --script the server replays resources/protocol_demo.json in a loop (a demo with no model;
+    test_ask_cli runs the installed command against it)."""
+    from conftest import REGISTRY
+
+    from freecad_spatial.spatial_tools.protocol_servers.__main__ import DEMO_SCRIPT
+
+    assert DEMO_SCRIPT.parent.name == "resources"
+    script = Script.load(DEMO_SCRIPT)
+    assert script.loop and [bool(t.tool_calls) for t in script.turns] == [True, True, False]
+    assert {c.name for t in script.turns for c in t.tool_calls} <= set(REGISTRY.names()) | {"run_python"}
+    assert [script.next_turn() for _ in range(4)][-1] is script.turns[0]  # it starts again

@@ -81,11 +81,16 @@ def test_sarif_is_valid_and_has_what_github_reads(report, base):
     driver = run["tool"]["driver"]
     assert driver["name"] == "freecad-spatial"
     rules = driver["rules"]
-    assert [r["id"] for r in rules] == ["geom.invalid_solid", "fit.interference"]
+    # Every rule that ran is described, in the catalogue's order, at its profile's default level.
+    assert [r["id"] for r in rules] == report.rules_run
+    assert {"geom.invalid_solid", "fit.interference", "cnc.deep_hole", "cnc.thin_wall"} <= set(report.rules_run)
+    sarif_level = {"error": "error", "warning": "warning", "info": "note"}
     for rule in rules:
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
         assert rule["help"]["text"] and rule["help"]["markdown"]
-        assert rule["defaultConfiguration"]["level"] == "error"
+        assert rule["defaultConfiguration"]["level"] == sarif_level[report.rule_levels[rule["id"]]]
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in rules}
+    assert levels["fit.interference"] == "error" and levels["cnc.flat_bottom_hole"] == "warning"
     results = run["results"]
     assert len(results) == 2
     for result in results:

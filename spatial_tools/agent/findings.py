@@ -1,9 +1,12 @@
 """Findings the model submits, checked against the finding format of tools.md.
 
-A submission is all-or-nothing: any invalid finding rejects it with messages
-naming the finding and the field, so the model can fix it and resubmit. A
-severity outside error|warning|info or a limit written as "N/A" never gets
-through to be drawn later as something it is not.
+Two checks, both must pass: a JSON schema with messages written for the model
+(which finding, which field, what was wrong), then the project's own finding
+type (``dfm.finding.Finding``, what run_dfm returns and what annotations will
+draw), whose normalised ``to_dict()`` form is what gets recorded. A
+submission is all-or-nothing: any invalid finding rejects it, so the model can
+fix it and resubmit. A severity outside error|warning|info or a limit written
+as "N/A" never gets through to be drawn later as something it is not.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import math
 import re
 from typing import Any
 
+from ..dfm.finding import ELEMENT_RE as ELEMENT
+from ..dfm.finding import RULE_ID_RE as RULE_ID
+from ..dfm.finding import Finding, Severity
+from ..errors import ToolError
 from ..schema import VEC3_SCHEMA, validate
 
-SEVERITIES = ["error", "warning", "info"]
-RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
-ELEMENT = re.compile(r"^(Face|Edge|Vertex)[1-9][0-9]*$")
+SEVERITIES = [s.value for s in Severity]
 QUALIFIED_ELEMENT = re.compile(r"^(?P<object>.+)\.(?P<element>(Face|Edge|Vertex)[1-9][0-9]*)$")
 
 FINDING_SCHEMA: dict = {
@@ -32,6 +37,8 @@ FINDING_SCHEMA: dict = {
         "limit": {"anyOf": [{"type": "number"}, {"type": "null"}]},
         "unit": {"type": "string"},
         "suggestion": {"type": "string"},
+        "related": {"type": "array", "items": {"type": "string"},
+                    "description": "refs of other geometry involved, e.g. [\"Pin.Face3\"]"},
     },
     "required": ["rule", "severity", "message"],
     "additionalProperties": False,
@@ -78,7 +85,13 @@ def _check_one(finding: Any, where: str) -> tuple[dict | None, list[str]]:
         elements.append(element)
     if "elements" in item:
         item["elements"] = elements
-    return (None if problems else item), problems
+    if problems:
+        return None, problems
+    try:
+        finding = Finding(**item)
+    except ToolError as exc:  # the project's finding type has the last word
+        return None, [f"{where}: {exc.message}"]
+    return finding.to_dict(), []
 
 
 def validate_findings(findings: Any) -> tuple[list[dict], list[str]]:

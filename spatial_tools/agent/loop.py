@@ -34,6 +34,7 @@ from ..backends.base import (
 from ..backends.errors import BackendError, Cancelled, Redirected
 from ..schema import validate
 from ..tiers import Policy, RequestGuard, TierRefused, endpoint_host, find_refusal
+from ..tokens import estimate_tokens
 from . import prompts
 from .findings import SUBMIT_SCHEMA, validate_submission
 from .session import Session
@@ -49,7 +50,7 @@ from .steps import (
     ToolCallRecord,
     Trace,
 )
-from .summarise import compact_messages, summarise
+from .summarise import compact_messages, message_tokens, summarise
 
 RUN_PYTHON = "run_python"
 SUBMIT_FINDINGS = "submit_findings"
@@ -72,6 +73,13 @@ def _json_problem(raw: str) -> str:
     except json.JSONDecodeError as exc:
         return f"{exc.msg} at character {exc.pos}"
     return f"a JSON {type(value).__name__} where an object was expected"
+
+
+def context_tokens(system: list[SystemSection], messages: list[Message], tools: list[dict]) -> int:
+    """Estimated tokens of one whole request: system prompt (with the document), tools, messages."""
+    fixed = sum(estimate_tokens(s.text) + 4 for s in system)
+    fixed += estimate_tokens(json.dumps(tools, ensure_ascii=False, separators=(",", ":"))) if tools else 0
+    return fixed + sum(message_tokens(m) for m in messages)
 
 
 def _kernel_available() -> bool:
@@ -143,6 +151,9 @@ class Agent:
         tool_defs = self.tool_definitions()
         context = self.document_context(settings.document_budget_tokens) if self.document_context else None
         system = prompts.build_system(context, exclude=set() if self._has_kernel() else {"code"})
+        # The whole request stays under context_budget_tokens: what the system prompt, the
+        # document and the tool definitions take is left for the conversation.
+        message_budget = max(1, settings.context_budget_tokens - context_tokens(system, [], tool_defs))
         self.session.messages.append(Message(role="user", text=question))
         carried: list[str] = []  # tools whose results the next request carries (for the audit)
         failures = 0
@@ -150,7 +161,7 @@ class Agent:
         for index in range(1, settings.step_budget + 1):
             if cancel is not None and cancel.cancelled:
                 return self._finish(trace, started, "", "cancelled")
-            context_messages = compact_messages(self.session.messages, settings.context_budget_tokens)
+            context_messages = compact_messages(self.session.messages, message_budget)
             # A caching breakpoint after the newest message: the next step re-reads this prefix.
             context_messages[-1] = replace(context_messages[-1], cache=True)
             turn = self._call(trace, index, system, context_messages, tool_defs, carried, cancel)
@@ -261,7 +272,8 @@ class Agent:
             trace.model = turn.model
         self._emit(trace, ModelCallStep(index=index, model=turn.model or self.backend.model,
                                         stop_reason=turn.stop_reason, usage=turn.usage, bytes_sent=sent,
-                                        ms=round((time.perf_counter() - started) * 1000, 1), forced=forced))
+                                        ms=round((time.perf_counter() - started) * 1000, 1), forced=forced,
+                                        context_tokens=context_tokens(system, messages, tools)))
         return turn
 
     def _redirect_refusal(self, exc: BackendError) -> TierRefused | None:

@@ -2,7 +2,7 @@
 
 Prompts are data: the code only picks named sections and fills placeholders.
 The static sections form one prompt-caching block; the document context,
-which changes between questions, follows after the cache breakpoint.
+which can change between questions, follows as a second cached block.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def section_names() -> list[str]:
 
 
 def build_system(document_context: str | None, *, exclude: set[str] | frozenset[str] = frozenset()) -> list[SystemSection]:
-    """The named sections in order, the last static one marked for caching, then the document."""
+    """The named sections in order, the last static one marked for caching, then the (cached) document."""
     sections = [
         SystemSection(name=name, text=data()["sections"][name]["text"].strip())
         for name in section_names()
@@ -42,7 +42,8 @@ def build_system(document_context: str | None, *, exclude: set[str] | frozenset[
         sections[-1].cache = True
     doc = data()["document"]
     text = f"{doc['heading']}\n{document_context}" if document_context else doc["none"]
-    sections.append(SystemSection(name="document", text=text))
+    # Its own caching breakpoint: the document stays the same for every step of a question.
+    sections.append(SystemSection(name="document", text=text, cache=True))
     return sections
 
 

@@ -64,6 +64,10 @@ class Settings:
                      "document_budget_tokens", "tool_result_budget_tokens"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"agent setting {name} must be at least 1, got {getattr(self, name)}")
+        for name in ("document_budget_tokens", "tool_result_budget_tokens"):
+            if getattr(self, name) >= self.context_budget_tokens:
+                raise ValueError(f"agent setting {name} ({getattr(self, name)}) must be below "
+                                 f"context_budget_tokens ({self.context_budget_tokens})")
 
     def with_(self, **changes: Any) -> Settings:
         settings = replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -32,6 +32,7 @@ class ModelCallStep(Step):
     bytes_sent: int = 0
     ms: float = 0.0
     forced: bool = False  # the last call without tools that asks for the answer
+    context_tokens: int = 0  # estimated size of the request (tokens.py): system, document, tools, messages
 
 
 @dataclass

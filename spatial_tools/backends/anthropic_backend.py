@@ -1,9 +1,9 @@
 """The Anthropic Messages API through the official ``anthropic`` SDK.
 
 Streams with ``messages.create(stream=True)`` and feeds the raw events to
-streaming.accumulate_anthropic. Prompt caching: cache_control on the last
-system section marked ``cache``, on the last tool definition and on the last
-message marked ``cache`` (the document context). The SDK's retries are off
+streaming.accumulate_anthropic. Prompt caching: cache_control on the system
+sections marked ``cache`` (the static prompt and the document context), on
+the last tool definition and on the last message marked ``cache``. The SDK's retries are off
 (``max_retries=0``) so retry.py's policy applies; redirects are not followed.
 """
 
@@ -22,16 +22,21 @@ from .settings import BackendSettings
 from .streaming import Snapshot, accumulate_anthropic, cancelled_turn, finish, incomplete_reason
 
 CACHE_CONTROL = {"type": "ephemeral"}
+# The Messages API takes at most 4 cache breakpoints per request: one after the
+# tools, one after the newest message marked ``cache``, and so at most two in
+# the system prompt (its static sections, then the document context).
+MAX_SYSTEM_BREAKPOINTS = 2
 
 RequestHook = Callable[[str, str, bytes], None]
 
 
 def anthropic_system(system: list[SystemSection]) -> list[dict]:
+    """Text blocks; cache_control after each section marked ``cache`` (the last two marked)."""
     kept = [s for s in system if s.text]
     blocks = [{"type": "text", "text": s.text} for s in kept]
     cached = [i for i, s in enumerate(kept) if s.cache]
-    if cached:
-        blocks[cached[-1]]["cache_control"] = dict(CACHE_CONTROL)
+    for i in cached[-MAX_SYSTEM_BREAKPOINTS:]:
+        blocks[i]["cache_control"] = dict(CACHE_CONTROL)
     return blocks
 
 

@@ -6,7 +6,9 @@ test) can change them without touching code.
 
 from __future__ import annotations
 
+import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
@@ -23,6 +25,48 @@ def defaults() -> dict:
     """The parsed backends.toml (read once)."""
     with open(DEFAULTS_FILE, "rb") as fh:
         return tomllib.load(fh)
+
+
+def _model_version(name: str, family: str) -> tuple[int, ...] | None:
+    """(5, 5) for ``claude-sonnet-5-5``; None for dated snapshots and other families."""
+    match = re.fullmatch(rf"claude-{re.escape(family)}-(\d{{1,2}}(?:-\d{{1,2}})*)", name)
+    return tuple(int(part) for part in match[1].split("-")) if match else None
+
+
+def _literal_strings(annotation: object) -> list[str]:
+    """Every string of the Literal(s) in ``annotation`` (``Union[Literal[...], str]`` in the SDK)."""
+    found: list[str] = []
+    for arg in typing.get_args(annotation):
+        found += [arg] if isinstance(arg, str) else _literal_strings(arg)
+    return found
+
+
+def sdk_models() -> tuple[list[str], set[str]]:
+    """The installed SDK's list of current models (``anthropic.types.Model``) and its deprecated ones."""
+    try:
+        from anthropic.types import Model
+    except ImportError as exc:
+        raise ValueError("the anthropic SDK is not installed (pip install 'freecad-spatial[assistant]')") from exc
+    try:
+        from anthropic.resources.messages import messages
+    except ImportError:  # an SDK without the table: every listed model counts as current
+        messages = None
+    return _literal_strings(Model), set(getattr(messages, "DEPRECATED_MODELS", {}))
+
+
+@cache
+def default_anthropic_model(family: str | None = None) -> str:
+    """The newest non-deprecated alias of ``family`` (backends.toml ``model_family``) in the SDK's list.
+
+    Derived from the installed ``anthropic`` package, so upgrading the SDK
+    moves the default along; a model set in the settings always wins.
+    """
+    family = family or defaults()["anthropic"]["model_family"]
+    names, deprecated = sdk_models()
+    versions = {n: v for n in names if n not in deprecated and (v := _model_version(n, family)) is not None}
+    if not versions:
+        raise ValueError(f"the installed anthropic SDK lists no current '{family}' model; set a model in the settings")
+    return max(versions, key=versions.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -84,9 +128,12 @@ class BackendSettings:
         retry = replace(RetryPolicy.from_defaults(), **{k: v for k, v in overrides.items() if k in retry_names})
         if retry.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        model = str(overrides.get("model") or section["model"])
+        if not model and provider == "anthropic":
+            model = default_anthropic_model(section["model_family"])
         return cls(
             provider=provider,
-            model=str(overrides.get("model") or section["model"]),
+            model=model,
             base_url=str(overrides.get("base_url") or section["base_url"]).rstrip("/"),
             timeouts=timeouts,
             retry=retry,

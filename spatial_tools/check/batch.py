@@ -38,6 +38,17 @@ class CheckOptions:
     build_direction: tuple[float, float, float] | None = None
     render: bool = False  # also draw each part (for the HTML report)
     timeout: float = DEFAULT_TIMEOUT
+    annotate: str | None = None  # write each checked document with its findings as objects (FCStd)
+    annotate_dir: bool = False  # ``annotate`` is a folder: one <stem>.FCStd per input file
+
+
+def annotated_path(path: str, options: CheckOptions) -> str | None:
+    """Where ``--annotate`` writes the checked document of ``path`` (None when not asked)."""
+    if not options.annotate:
+        return None
+    if options.annotate_dir:
+        return os.path.join(options.annotate, Path(path).stem + ".FCStd")
+    return options.annotate
 
 
 @dataclass
@@ -55,6 +66,7 @@ class FileResult:
     not_implemented: list[str] = field(default_factory=list)
     seconds: float = 0.0
     svg: str | None = None  # the part drawn with numbered markers (HTML report only)
+    annotated: str | None = None  # the FCStd written by --annotate
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"path": self.path, "status": self.status}
@@ -65,6 +77,8 @@ class FileResult:
         data["not_checked"] = list(self.not_checked)
         data["skipped"] = list(self.skipped)
         data["seconds"] = round(self.seconds, 3)
+        if self.annotated is not None:
+            data["annotated"] = self.annotated
         return data
 
     @classmethod
@@ -81,6 +95,10 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
     started = time.monotonic()
     document = None
     try:
+        if options.annotate:
+            from ..annotations.store import import_proxies
+
+            import_proxies()  # so findings already in an FCStd come back with their proxies
         document = open_document(path)
         result = check_document(
             document,
@@ -106,6 +124,12 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
         elif not result.checked:
             outcome.status = "error"
             outcome.error = "the file holds no solid part to check"
+        if (out := annotated_path(path, options)) is not None:
+            from ..annotations.store import add_findings
+
+            add_findings(document, outcome.findings, process=options.process, checked=result.checked)
+            document.saveAs(os.path.abspath(out))
+            outcome.annotated = os.path.abspath(out)
         if options.render:
             from .render_svg import render_document
 

@@ -78,11 +78,39 @@ def _check_value(where: str, key: str, value: Any) -> None:
             isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) and n for n in p) for p in value
         ):
             raise ProfileError(f'{name} must be a list of object-name pairs like [["Pin", "Plate"]], got {value!r:.80}')
+    elif key == "fits":
+        _check_fits(name, value)
     elif _is_threshold_key(key):
         if not _is_number(value):
             raise ProfileError(f"{name} must be a number, got {value!r:.60}")
     elif not (_is_number(value) or isinstance(value, bool)):
         raise ProfileError(f"{name} must be a number or true/false, got {value!r:.60}")
+
+
+FIT_KEYS = {"a": str, "b": str, "fit": str, "min_clearance": float}
+
+
+def _check_fits(name: str, value: Any) -> None:
+    """``fits`` of fit.clearance: [{a, b, fit?, min_clearance?}], object Names and at least one of the two."""
+    example = '[{a = "Shaft", b = "Plate", fit = "H7/g6", min_clearance = 0.005}]'
+    if not isinstance(value, list):
+        raise ProfileError(f"{name} must be a list of tables like {example}, got {value!r:.80}")
+    for k, entry in enumerate(value):
+        where = f"{name}[{k}]"
+        if not isinstance(entry, dict):
+            raise ProfileError(f"{where} must be a table like {example[1:-1]}, got {entry!r:.60}")
+        for key, item in entry.items():
+            kind = FIT_KEYS.get(key)
+            if kind is None:
+                raise ProfileError(f"{where} has unknown key {key!r} (allowed: {', '.join(FIT_KEYS)})")
+            ok = _is_number(item) if kind is float else isinstance(item, str) and item.strip()
+            if not ok:
+                raise ProfileError(f"{where}.{key} must be {'a number (mm)' if kind is float else 'a non-empty string'}, got {item!r:.60}")
+        for key in ("a", "b"):
+            if key not in entry:
+                raise ProfileError(f"{where} needs {key!r} (an object Name)")
+        if "fit" not in entry and "min_clearance" not in entry:
+            raise ProfileError(f"{where} needs min_clearance (mm, on the diameter) or fit (e.g. 'H7/g6')")
 
 
 def _check_order(where: str, values: Mapping[str, Any]) -> None:
@@ -343,14 +371,27 @@ class Profile:
         }
 
 
-def _resolve(data: dict, sources: tuple[str, ...]) -> Profile:
+def _layer(values: dict, table: Mapping[str, Any], group: str, material: str) -> None:
+    """Lays one profile's rule table over ``values``: its base keys, then its group's, then its material's."""
+    values.update({k: v for k, v in table.items() if k not in OVERRIDE_TABLES})
+    values.update(table.get("by_group", {}).get(group, {}))
+    values.update(table.get("by_material", {}).get(material, {}))
+
+
+def _resolve(data: dict, sources: tuple[str, ...], builtin: dict | None = None, user_rules: Mapping[str, Any] | None = None) -> Profile:
+    """Effective values per rule. With a user profile, the built-in table (with its material
+    variants) is resolved first and the user's table laid over it, so a value the user sets
+    for a rule wins over a built-in material variant of it."""
     material = data["material"]
     group = data["materials"][material]["group"]
     rules = {}
     for rule_id, table in data["rules"].items():
-        values = {k: v for k, v in table.items() if k not in OVERRIDE_TABLES}
-        values.update(table.get("by_group", {}).get(group, {}))
-        values.update(table.get("by_material", {}).get(material, {}))
+        values: dict[str, Any] = {}
+        if builtin is None:
+            _layer(values, table, group, material)
+        else:
+            _layer(values, builtin["rules"][rule_id], group, material)
+            _layer(values, (user_rules or {}).get(rule_id, {}), group, material)
         rules[rule_id] = RuleSettings(rule_id, values)
     return Profile(
         process=data["process"],
@@ -376,7 +417,8 @@ def load_profile(
     explicit arguments laid over it, in that order. Raises ProfileError naming the bad key."""
     if not isinstance(process, str):
         raise ProfileError(f"process must be a name like 'cnc-3axis', got {process!r:.40}")
-    data = _builtin(process)
+    data = builtin = _builtin(process)
+    user_rules: Mapping[str, Any] = {}
     sources: tuple[str, ...] = (f"{process}.toml",)
     if user is not None:
         if isinstance(user, Mapping):
@@ -385,6 +427,7 @@ def load_profile(
             path = Path(user)
             origin, overrides = str(path), _read_toml(path)
         data = _merge(data, overrides, origin)
+        user_rules = overrides.get("rules", {})
         sources += (origin,)
     explicit = {}
     if material is not None:
@@ -397,7 +440,7 @@ def load_profile(
         explicit["build_direction"] = list(_direction(build_direction, "build direction"))
     if explicit:
         data = {**data, **explicit}
-    return _resolve(data, sources)
+    return _resolve(data, sources, builtin if user is not None else None, user_rules)
 
 
 @cache

@@ -87,9 +87,40 @@ def _sides_tangent(model: PartModel, i: int) -> bool:
     return False
 
 
-def _span_deg(face: Any) -> float:
-    u0, u1, _, _ = face.ParameterRange
-    return math.degrees(u1 - u0)
+def angular_span_deg(cylinder_faces: list, origin: Any, axis: Any) -> float:
+    """Degrees of the circle about the axis (``origin``, ``axis``) that coaxial cylindrical faces
+    cover together. Faces split along the length cover the same angles: counted once, not summed."""
+    import FreeCAD
+
+    ref = axis.cross(FreeCAD.Vector(1, 0, 0))
+    if ref.Length < 0.1:
+        ref = axis.cross(FreeCAD.Vector(0, 1, 0))
+    ref.normalize()
+    ref2 = axis.cross(ref)
+
+    def angle(p: Any) -> float:
+        d = p - origin
+        return math.atan2(d.dot(ref2), d.dot(ref))
+
+    full = 2 * math.pi
+    pieces: list[tuple[float, float]] = []
+    for face in cylinder_faces:
+        u0, u1, v0, v1 = face.ParameterRange
+        width = u1 - u0
+        if width >= full - 1e-9:
+            return 360.0
+        v = 0.5 * (v0 + v1)
+        a0 = angle(face.valueAt(u0, v))
+        turn = math.remainder(angle(face.valueAt(u0 + 0.5 * width, v)) - a0, full)  # which way u runs
+        start = (a0 if turn >= 0 else a0 - width) % full
+        end = start + width
+        pieces += [(start, full), (0.0, end - full)] if end > full else [(start, end)]
+    covered, reach = 0.0, 0.0
+    for start, end in sorted(pieces):
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return min(360.0, math.degrees(covered))
 
 
 def _runs(model: PartModel) -> list[Run]:
@@ -112,7 +143,7 @@ def _runs(model: PartModel) -> list[Run]:
                 if j in bore_set and j not in seen and _same_cylinder(model, base, model.infos[j]):
                     seen.add(j)
                     chain.append(j)
-        span = min(360.0, sum(_span_deg(model.infos[i].face) for i in chain))
+        span = angular_span_deg([model.infos[i].face for i in chain], base.axis_point, base.axis)
         runs.append(Run(faces=chain, radius=base.radius, span_deg=span))
     return runs
 

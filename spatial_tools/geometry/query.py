@@ -162,14 +162,17 @@ def line_distance(a: Axis, b: Axis) -> float:
 # --------------------------------------------------------------------------- surfaces
 
 
+_PARAMETER_CLAMP = 1e6  # infinite surfaces report ±2e100 bounds: stay near the origin of the parameters
+
+
+def _middle(u0: float, u1: float, v0: float, v1: float) -> tuple[float, float]:
+    c = _PARAMETER_CLAMP
+    return (max(-c, min(c, u0)) + max(-c, min(c, u1))) / 2.0, (max(-c, min(c, v0)) + max(-c, min(c, v1))) / 2.0
+
+
 def _mid_parameters(surface: Any, face: Any = None) -> tuple[float, float]:
-    if face is not None:
-        u0, u1, v0, v1 = face.ParameterRange
-    else:
-        u0, u1, v0, v1 = surface.bounds()
-    clamp = 1e6  # infinite surfaces report ±2e100 bounds: stay near the origin of the parameters
-    u0, u1, v0, v1 = (max(-clamp, min(clamp, p)) for p in (u0, u1, v0, v1))
-    return (u0 + u1) / 2.0, (v0 + v1) / 2.0
+    """The middle of a face's parameter range, or of a surface's bounds."""
+    return _middle(*(face.ParameterRange if face is not None else surface.bounds()))
 
 
 def _line_of(curve: Any) -> Axis | None:
@@ -361,7 +364,7 @@ def axial_center(face: Any, axis: Axis | None = None) -> Any | None:
     axis = axis or face_axis(face)
     if axis is None:
         return None
-    u, v = _mid_parameters(face.Surface, face)
+    u, v = _middle(*face.ParameterRange)  # face.Surface would build a geometry copy for nothing
     return axis.project(face.valueAt(u, v))
 
 

@@ -1,4 +1,9 @@
-"""Runs a protocol test server until interrupted (a model-free demo endpoint)."""
+"""Runs a protocol test server until interrupted (a model-free demo endpoint).
+
+Without ``--script`` it replays the built-in demo (resources/protocol_demo.json)
+in a loop, so ``freecad-spatial ask FILE "question" --base-url URL`` works
+against it with no model and no script to write.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ import argparse
 import sys
 import threading
 
+from freecad_spatial import RESOURCES
+
 from .script import Script
 from .server import ProtocolServer
+
+DEMO_SCRIPT = RESOURCES / "protocol_demo.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: an ephemeral one)")
-    parser.add_argument("--script", required=True, help="JSON file: a list of turns or {turns, loop}")
+    parser.add_argument("--script", default=str(DEMO_SCRIPT),
+                        help="JSON file: a list of turns or {turns, loop} (default: the built-in demo, looping)")
     parser.add_argument("--loop", action="store_true", help="start the script again when it runs out")
     parser.add_argument("--require-key", default=None, help="answer 401 unless this key is sent")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")

@@ -53,9 +53,11 @@ def mass_properties(
     solids = shape.Solids
     if not solids:
         raise NotApplicable(f"'{object}' has no solid, so no volume (it has {len(shape.Faces)} faces)")
-    volume = sum(s.Volume for s in solids)
+    # Each property call integrates the shape again: ask each solid once.
+    weighted = [(s.Volume, s.CenterOfMass) for s in solids]
+    volume = sum(v for v, _ in weighted)
     # Volume-weighted centre of mass over all solids (a compound has no single CoM).
-    com = [sum(getattr(s.CenterOfMass, axis) * s.Volume for s in solids) / volume for axis in "xyz"]
+    com = [sum(getattr(c, axis) * v for v, c in weighted) / volume for axis in "xyz"]
     result = {
         "object": element.ref,
         "volume": volume,

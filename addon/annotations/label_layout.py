@@ -1,0 +1,262 @@
+"""Readable finding labels: numbered, merged per rule and feature, placed where they do not overlap.
+
+Every finding marker is labelled with its number (the findings dock's first
+column and the report's number) and a short rule name. Markers of the same
+rule on the same object that sit close together on screen share one label,
+"1-4 sharp corner", at the lowest-numbered marker; the others keep only their
+dot. Labels are then placed in screen space, one at a time in number order, at
+the first spot beside their marker that covers no other label and no marker.
+
+The layout is screen-dependent, so it is redone whenever the camera moves
+(a Coin sensor on the camera) and whenever a finding changes (``schedule``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+MERGE_PX = 110.0  # markers of one rule on one object closer than this share a label
+GAP_PX = 9.0  # between a marker's centre and its label
+DOT_PX = 6.0  # half the size of a marker dot
+FONT_PX = 14
+
+SHORT_RULES = {
+    "sharp_internal_corner": "sharp corner",
+    "flat_bottom_hole": "flat-bottom hole",
+    "tall_thin_wall": "thin wall",
+    "nonuniform_wall": "uneven wall",
+    "invalid_solid": "invalid solid",
+}
+
+_LAYOUTS: dict[str, LabelLayout] = {}
+
+
+def short_rule(rule: str) -> str:
+    """'cnc.sharp_internal_corner' -> 'sharp corner': a few words a user reads at a glance."""
+    name = rule.split(".", 1)[-1]
+    return SHORT_RULES.get(name, name.replace("_", " "))
+
+
+def number_ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 4, 7] -> "1-4, 7" (a hyphen: Coin's label font has no en dash)."""
+    parts: list[str] = []
+    run: list[int] = []
+    for n in sorted(numbers):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+        run = [n]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)))
+    return ", ".join(parts)
+
+
+def text_size(text: str) -> tuple[float, float]:
+    """Width and height in pixels of ``text`` in the labels' font (with a little slack)."""
+    from PySide import QtGui
+
+    metrics = QtGui.QFontMetrics(label_font())
+    width = metrics.horizontalAdvance(text) if hasattr(metrics, "horizontalAdvance") else metrics.width(text)
+    return float(width) * 1.08 + 6.0, float(metrics.height())
+
+
+def label_font() -> Any:
+    """Coin draws SoText2 in a monospaced face about this wide (measured on the rendered view)."""
+    from PySide import QtGui
+
+    font = QtGui.QFont("DejaVu Sans Mono")
+    font.setPixelSize(FONT_PX)
+    return font
+
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in screen pixels (y up, as Coin counts)
+
+
+def overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@dataclass
+class Marker:
+    number: int
+    name: str  # the finding object's Name
+    rule: str
+    target: str
+    x: float
+    y: float
+    suffix: str = ""  # '(accepted)', '(lost)' ...
+
+
+@dataclass
+class Group:
+    members: list[Marker] = field(default_factory=list)
+
+    @property
+    def leader(self) -> Marker:
+        return self.members[0]
+
+    def text(self) -> str:
+        lead = self.leader
+        return f"{number_ranges([m.number for m in self.members])} {short_rule(lead.rule)}{lead.suffix}"
+
+
+def group_markers(markers: list[Marker], merge_px: float = MERGE_PX) -> list[Group]:
+    """Markers of one rule on one object within ``merge_px`` of a group member join that group."""
+    groups: list[Group] = []
+    for m in sorted(markers, key=lambda m: m.number):
+        home = next(
+            (
+                g
+                for g in groups
+                if g.leader.rule == m.rule
+                and g.leader.target == m.target
+                and g.leader.suffix == m.suffix
+                and any(math.hypot(m.x - o.x, m.y - o.y) < merge_px for o in g.members)
+            ),
+            None,
+        )
+        if home is None:
+            groups.append(Group([m]))
+        else:
+            home.members.append(m)
+    return groups
+
+
+def candidate_boxes(x: float, y: float, w: float, h: float) -> list[Box]:
+    """Spots for a w×h label beside a marker at (x, y): right, left, above, below, then further out."""
+    spots: list[Box] = []
+    for reach in (0.0, 1.0, 2.0, 3.0, 4.5, 6.0):
+        d = GAP_PX + reach * h
+        for dx, dy in ((d, -h / 2), (-d - w, -h / 2), (-w / 2, d), (-w / 2, -d - h), (d, d), (d, -d - h), (-d - w, d), (-d - w, -d - h)):
+            spots.append((x + dx, y + dy, x + dx + w, y + dy + h))
+    return spots
+
+
+def place_labels(groups: list[Group], sizes: list[tuple[float, float]]) -> list[Box]:
+    """One box per group, greedily in group order, covering no earlier box and no marker."""
+    dots = [(m.x - DOT_PX, m.y - DOT_PX, m.x + DOT_PX, m.y + DOT_PX) for g in groups for m in g.members]
+    placed: list[Box] = []
+    for g, (w, h) in zip(groups, sizes, strict=True):
+        spots = candidate_boxes(g.leader.x, g.leader.y, w, h)
+        best = next((b for b in spots if not any(overlaps(b, o) for o in placed + dots)), None)
+        if best is None:  # crowded: the spot covering the fewest others
+            best = min(spots, key=lambda b: sum(overlaps(b, o) for o in placed + dots))
+        placed.append(best)
+    return placed
+
+
+class LabelLayout:
+    """The label layout of one GUI document's active 3D view."""
+
+    def __init__(self, document_name: str) -> None:
+        self.document_name = document_name
+        self.sensor: Any = None
+        self.camera: Any = None
+        self.pending = False
+        self.last: dict[str, tuple[str, Box | None]] = {}  # finding Name -> (label text, screen box)
+
+    def view(self) -> Any:
+        import FreeCADGui
+
+        gui_doc = FreeCADGui.getDocument(self.document_name) if self.document_name in _documents() else None
+        view = gui_doc.activeView() if gui_doc is not None else None
+        return view if view is not None and hasattr(view, "getCameraNode") else None
+
+    def _watch_camera(self, view: Any) -> None:
+        from pivy import coin
+
+        camera = view.getCameraNode()
+        if camera is self.camera and self.sensor is not None:
+            return
+        if self.sensor is not None:
+            self.sensor.detach()
+        self.camera = camera
+        self.sensor = coin.SoNodeSensor(lambda *_: self.schedule(), None)
+        self.sensor.setPriority(0)  # run right after the camera change, before the next redraw if possible
+        self.sensor.attach(camera)
+
+    def schedule(self) -> None:
+        if self.pending:
+            return
+        from PySide import QtCore
+
+        self.pending = True
+        QtCore.QTimer.singleShot(0, self.update)
+
+    def update(self) -> None:
+        """Recomputes texts and places from the current camera."""
+        import FreeCAD
+
+        from freecad_spatial.spatial_tools.annotations.store import (
+            annotations,
+            finding_numbers,
+            read_findings,
+        )
+
+        self.pending = False
+        doc = FreeCAD.listDocuments().get(self.document_name)
+        view = self.view()
+        if doc is None or view is None:
+            return
+        self._watch_camera(view)
+        numbers = finding_numbers(read_findings(doc))
+        markers, overlays = [], {}
+        for obj in annotations(doc, "Finding"):
+            vobj = getattr(obj, "ViewObject", None)
+            proxy = getattr(vobj, "Proxy", None) if vobj is not None else None
+            overlay = getattr(proxy, "overlay", None)
+            if overlay is None or obj.Name not in numbers:
+                continue
+            overlays[obj.Name] = (overlay, proxy.anchor_point)
+            if not vobj.Visibility:
+                continue
+            from .view_finding import state_suffix
+
+            x, y = view.getPointOnScreen(proxy.anchor_point)
+            markers.append(Marker(numbers[obj.Name], obj.Name, obj.Rule, obj.TargetObject, float(x), float(y), state_suffix(obj)))
+        groups = group_markers(markers)
+        texts = [g.text() for g in groups]
+        boxes = place_labels(groups, [text_size(t) for t in texts])
+        self.last = {name: ("", None) for name in overlays}
+        for g, text, box in zip(groups, texts, boxes, strict=True):
+            self.last[g.leader.name] = (text, box)
+        for name, (overlay, anchor) in overlays.items():
+            text, box = self.last[name]
+            if box is None:
+                overlay.set_label(text, None)
+                continue
+            baseline = (box[0] + 2.0, box[1] + (box[3] - box[1]) * 0.28)
+            overlay.set_label(text, _offset(view, anchor, baseline))
+
+
+def _documents() -> dict:
+    import FreeCAD
+
+    return FreeCAD.listDocuments()
+
+
+def _offset(view: Any, anchor: Any, screen: tuple[float, float]) -> Any:
+    """The 3D vector from ``anchor`` to a point that projects onto pixel ``screen``, near the anchor's depth."""
+    import FreeCAD
+
+    far = view.getPoint(int(round(screen[0])), int(round(screen[1])))
+    direction = view.getViewDirection()
+    # Move along the line of sight to the anchor's depth (an orthographic camera projects the same).
+    shift = (anchor - far).dot(direction) / max(direction.Length ** 2, 1e-12)
+    point = far + FreeCAD.Vector(direction).multiply(shift)
+    return point - anchor
+
+
+def layout_for(document_name: str) -> LabelLayout:
+    if document_name not in _LAYOUTS:
+        _LAYOUTS[document_name] = LabelLayout(document_name)
+    return _LAYOUTS[document_name]
+
+
+def schedule(document_name: str) -> None:
+    """Lays the labels of ``document_name`` out again once the event loop is idle."""
+    layout_for(document_name).schedule()

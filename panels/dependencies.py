@@ -1,0 +1,127 @@
+"""The assistant's optional Python packages: what is missing, and an Install button.
+
+The Addon Manager cannot install ``anthropic``, ``httpx`` or ``keyring``; the
+workbench works without them (measurement, DFM, CLI), and the chat panel
+shows this banner. Install runs pip in a QProcess (never blocking the GUI)
+into FreeCAD's ``AdditionalPythonPackages`` folder, which FreeCAD puts on
+``sys.path`` at start-up, streaming pip's output as progress.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from typing import Any
+
+from .qt import QtCore, QtWidgets, Signal
+
+# import name -> pip requirement (pyproject's `assistant` extra)
+PACKAGES: dict[str, str] = {
+    "anthropic": "anthropic>=0.40",
+    "httpx": "httpx>=0.27",
+    "keyring": "keyring>=24",
+    "RestrictedPython": "RestrictedPython>=7",
+}
+
+
+def missing() -> list[str]:
+    """Import names of the packages that cannot be found."""
+    return [name for name in PACKAGES if importlib.util.find_spec(name) is None]
+
+
+def target_folder() -> str:
+    """FreeCAD's AdditionalPythonPackages folder (created when missing)."""
+    import FreeCAD
+
+    folder = os.path.join(FreeCAD.getUserAppDataDir(), "AdditionalPythonPackages")
+    os.makedirs(folder, exist_ok=True)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    return folder
+
+
+def python_executable() -> str:
+    """The Python FreeCAD embeds (sys.executable is the FreeCAD binary inside the GUI)."""
+    exe = sys.executable or ""
+    if os.path.basename(exe).lower().startswith("python"):
+        return exe
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (os.path.join(os.path.dirname(exe), version), os.path.join(os.path.dirname(exe), "python3"),
+                      shutil.which(version), shutil.which("python3")):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return "python3"
+
+
+def pip_arguments(packages: list[str], target: str) -> list[str]:
+    return ["-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "--target", target,
+            *[PACKAGES[p] for p in packages]]
+
+
+class DependencyBanner(QtWidgets.QFrame):
+    """Says what is missing; Install runs pip with progress and a result message."""
+
+    finished = Signal(bool)
+
+    def __init__(self, parent: Any = None, *, find_missing: Any = missing, target: Any = target_folder):
+        super().__init__(parent)
+        self.setObjectName("dependencyBanner")
+        self.setStyleSheet("QFrame#dependencyBanner { border: 1px solid #d4a017; border-radius: 6px; background: #fff8e1; }"
+                           " QLabel { color: #4a3b00; }")
+        self._find_missing, self._target = find_missing, target
+        layout = QtWidgets.QVBoxLayout(self)
+        self.label = QtWidgets.QLabel(self)
+        self.label.setWordWrap(True)
+        self.progress = QtWidgets.QProgressBar(self)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(False)
+        self.log = QtWidgets.QLabel(self)
+        self.log.setWordWrap(True)
+        self.button = QtWidgets.QPushButton("Install", self)
+        self.button.clicked.connect(self.install)
+        layout.addWidget(self.label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.log)
+        layout.addWidget(self.button, 0, QtCore.Qt.AlignRight)
+        self.process: Any = None
+        self.refresh()
+
+    def refresh(self) -> list[str]:
+        names = self._find_missing()
+        self.setVisible(bool(names))
+        self.label.setText("The assistant needs Python packages FreeCAD's Addon Manager cannot install: "
+                           f"<b>{', '.join(names)}</b>. Measurement and DFM tools work without them.")
+        return names
+
+    def install(self) -> None:
+        names = self._find_missing()
+        if not names or self.process is not None:
+            return
+        target = self._target()
+        self.process = QtCore.QProcess(self)
+        self.process.setProcessChannelMode(QtCore.QProcess.MergedChannels)
+        self.process.readyReadStandardOutput.connect(self._output)
+        self.process.finished.connect(self._done)
+        self.button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.log.setText(f"Installing into {target}…")
+        self.process.start(python_executable(), pip_arguments(names, target))
+
+    def _output(self) -> None:
+        text = bytes(self.process.readAllStandardOutput()).decode(errors="replace").strip().splitlines()
+        if text:
+            self.log.setText(text[-1][:200])
+
+    def _done(self, code: int, *_: Any) -> None:
+        self.progress.setVisible(False)
+        self.process = None
+        importlib.invalidate_caches()
+        still = self._find_missing()
+        ok = code == 0 and not still
+        self.log.setText("Installed. Restart FreeCAD if the assistant still reports them missing." if ok
+                         else f"pip failed (exit {code}); still missing: {', '.join(still) or 'nothing'}. "
+                              "The Report view has pip's output.")
+        self.button.setEnabled(not ok)
+        self.finished.emit(ok)

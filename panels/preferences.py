@@ -1,0 +1,81 @@
+"""The one preferences accessor of the assistant: FreeCAD parameters, never the key.
+
+Group ``User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/Assistant``.
+Unset values fall back to resources/agent.toml and backends.toml. The API key
+lives in the OS keyring only (spatial_tools.backends.keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from freecad_spatial.spatial_tools.agent.session import Settings
+
+GROUP = "User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/Assistant"
+DOCK_GROUP = "User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/ChatDock"
+
+
+def _params(group: str = GROUP) -> Any:
+    import FreeCAD
+
+    return FreeCAD.ParamGet(group)
+
+
+@dataclass
+class AssistantPreferences:
+    tier: str
+    backend: str
+    base_url: str  # "" = the provider's default
+    model: str  # "" = the provider's default
+    step_budget: int
+    context_budget_tokens: int
+    document_budget_tokens: int
+    allow_raw_geometry: bool
+    private_host_suffixes: tuple[str, ...]
+
+    @classmethod
+    def load(cls) -> AssistantPreferences:
+        p, d = _params(), Settings.load()
+        return cls(
+            tier=p.GetString("Tier", d.tier),
+            backend=p.GetString("Backend", d.backend),
+            base_url=p.GetString("BaseUrl", ""),
+            model=p.GetString("Model", ""),
+            step_budget=p.GetInt("StepBudget", d.step_budget),
+            context_budget_tokens=p.GetInt("ContextBudget", d.context_budget_tokens),
+            document_budget_tokens=p.GetInt("DocumentBudget", d.document_budget_tokens),
+            allow_raw_geometry=p.GetBool("AllowRawGeometry", d.allow_raw_geometry),
+            private_host_suffixes=tuple(s.strip() for s in p.GetString("PrivateHosts", ",".join(d.private_host_suffixes)).split(",") if s.strip()),
+        )
+
+    def save(self) -> None:
+        p = _params()
+        p.SetString("Tier", self.tier)
+        p.SetString("Backend", self.backend)
+        p.SetString("BaseUrl", self.base_url.strip())
+        p.SetString("Model", self.model.strip())
+        p.SetInt("StepBudget", int(self.step_budget))
+        p.SetInt("ContextBudget", int(self.context_budget_tokens))
+        p.SetInt("DocumentBudget", int(self.document_budget_tokens))
+        p.SetBool("AllowRawGeometry", bool(self.allow_raw_geometry))
+        p.SetString("PrivateHosts", ",".join(self.private_host_suffixes))
+
+    def settings(self) -> Settings:
+        return Settings.load({
+            "tier": self.tier, "backend": self.backend, "step_budget": self.step_budget,
+            "context_budget_tokens": self.context_budget_tokens,
+            "document_budget_tokens": self.document_budget_tokens,
+            "allow_raw_geometry": self.allow_raw_geometry, "private_host_suffixes": list(self.private_host_suffixes),
+        })
+
+    def overrides(self) -> dict:
+        return {k: v for k, v in (("base_url", self.base_url), ("model", self.model)) if v}
+
+
+def chat_config() -> Any:
+    """The ChatConfig of the current preferences (read on the GUI thread before each question)."""
+    from .chat_controller import ChatConfig
+
+    prefs = AssistantPreferences.load()
+    return ChatConfig(prefs.settings(), prefs.overrides())

@@ -1,0 +1,114 @@
+"""cnc.sharp_internal_corner: an inside corner running along the tool axis that an end mill cannot cut.
+
+The tool axis of a corner is the feed axis of the recognised pocket, slot or
+step it belongs to (features.py). Among that feature's faces, the concave
+corners parallel to the axis (corners.py) are the ones the round side of
+the cutter must form: a sharp one (radius 0) cannot be milled at all, and a
+radius below a fraction of the corner's depth needs a long, slender tool.
+"""
+
+from __future__ import annotations
+
+from ...geometry.corners import cached_corners, corners_along
+from ...geometry.hole_checks import cached_features
+from ..finding import Finding
+from . import Rule, RuleContext
+
+RATIO_DIGITS = 9  # kernel noise: 0.4999999999 is the 0.5 it was modelled as
+
+KINDS = ("pocket", "slot", "step")
+MIN_DEPTH = 1e-6  # mm: a corner shorter than this along the axis has no depth to judge
+
+
+def _index(name: str) -> int:
+    return int(name[4:]) - 1
+
+
+def check(ctx: RuleContext) -> list[Finding]:
+    import FreeCAD
+
+    target = ctx.target
+    _, _, corners = cached_corners(target)
+    sharp_severity = ctx.settings.severity("sharp_severity")
+    limit = ctx.settings.number("warn_below")
+    findings = []
+    seen: set[int] = set()
+    for feature in cached_features(target):
+        if feature["kind"] not in KINDS or "axis" not in feature:
+            continue
+        axis = FreeCAD.Vector(*feature["axis"])
+        faces = {_index(n) for n in feature["faces"]}
+        for corner in corners_along(corners, axis, faces):
+            if id(corner) in seen:
+                continue
+            seen.add(id(corner))
+            depth = corner.depth_along(axis)
+            if depth <= MIN_DEPTH:
+                continue
+            walls = [f"{target.name}.Face{i + 1}" for i in corner.faces]
+            where = feature["id"]  # pocket1, slot2, step3
+            if corner.sharp:
+                elements = [f"Edge{k + 1}" for k in corner.edges]
+                findings.append(
+                    ctx.finding(
+                        sharp_severity,
+                        f"Inside corner of {where} along the tool axis is sharp (R 0) over {depth:.3g} mm of depth; "
+                        f"an end mill leaves at least its own radius there (want R ≥ {limit:.3g} × depth = {limit * depth:.3g} mm)",
+                        elements=elements,
+                        location=corner.location,
+                        measured=0.0,
+                        limit=limit,
+                        unit="ratio",
+                        suggestion=(
+                            f"Round the corner to R ≥ {limit * depth:.2g} mm, ideally a little larger than the cutter "
+                            "radius so the tool does not wrap the corner and chatter; if the mating part needs the "
+                            "sharp corner, add a dog-bone relief or have the corner wire-EDMed"
+                        ),
+                        related=walls,
+                    )
+                )
+                continue
+            ratio = round(corner.radius / depth, RATIO_DIGITS)
+            graded = ctx.settings.grade(ratio, "below")
+            if graded is None:
+                continue
+            severity, at = graded
+            findings.append(
+                ctx.finding(
+                    severity,
+                    f"Inside corner of {where} has R {corner.radius:.3g} mm over {depth:.3g} mm of depth "
+                    f"(R/depth {ratio:.3g} < {at:.3g}); a cutter that small reaching that deep chatters and breaks",
+                    elements=[f"Face{corner.blend + 1}"],
+                    location=corner.location,
+                    measured=ratio,
+                    limit=at,
+                    unit="ratio",
+                    suggestion=(
+                        f"Increase the corner radius to ≥ {at * depth:.2g} mm or make the {feature['kind']} shallower; "
+                        f"a radius slightly larger than a standard cutter's (e.g. R{corner.radius * 1.3:.2g} for a "
+                        f"Ø{corner.radius * 2:.2g} mm tool) lets the tool cut the corner without full engagement"
+                    ),
+                    related=walls,
+                )
+            )
+    return findings
+
+
+RULE = Rule(
+    id="cnc.sharp_internal_corner",
+    title="Internal vertical corner an end mill cannot cut",
+    description=(
+        "For every recognised pocket, slot and step, finds the concave corners among its faces that run "
+        "along its tool axis (sharp concave edges and concave fillet faces, from the face adjacency graph). "
+        "A sharp one (radius 0) cannot be milled; a fillet radius below the profile's fraction of the "
+        "corner's depth along the axis needs a long, slender cutter."
+    ),
+    help=(
+        "**Why:** an end mill is round: along its own axis it leaves a corner radius at least as large as "
+        "its radius, and a small cutter can only reach about three times its diameter deep without chatter.\n\n"
+        "**Fix:** round vertical inside corners to at least depth × `warn_below` (Hubs: one third of the "
+        "cavity depth), a little larger than a standard cutter radius. Where the mating part needs a sharp "
+        "corner, use a dog-bone relief, or plan wire EDM."
+    ),
+    check=check,
+)

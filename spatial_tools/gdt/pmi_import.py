@@ -1,0 +1,356 @@
+"""Imports the semantic PMI of a STEP AP242 file as GD&T objects linked to FreeCAD faces.
+
+``pmi_reader`` runs in a child process (OpenCASCADE's XDE through the
+``cadquery-ocp`` bindings; FreeCAD's own OpenCASCADE build cannot share that
+process) and names each face by its geometry. Here every such signature is
+looked up among the faces of the same STEP as FreeCAD loads it: a face is
+linked only when exactly one FreeCAD face has the same surface type, area,
+centroid and normal/axis (and radius) within tolerance; otherwise it is
+reported unmatched, never guessed.
+
+``read_pmi_records`` gives plain records (``kind``: datum, datum_system,
+tolerance, dimension) with faces as ``Object.FaceN``; ``import_pmi`` turns
+them into DatumFeature, DatumReferenceFrame, FeatureControlFrame and
+SizeDimension objects in one undoable transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..annotations import properties as P
+from ..annotations.frame_text import frame_text, size_text
+from ..annotations.signature import face_signature
+from ..annotations.store import link_elements, spatial_group
+from ..annotations.transaction import transaction
+from ..errors import ToolError, UnreadableFile
+
+PYTHON_ENV = "FREECAD_SPATIAL_PMI_PYTHON"
+READER = Path(__file__).with_name("pmi_reader.py")
+STANDARD = "ASME Y14.5-2018"  # the NIST models are ASME; XDE does not carry the standard
+
+# Matching tolerances: areas and radii relative, positions against the part's diagonal.
+AREA_REL = 1e-3
+POSITION_REL = 1e-4
+ANGLE_DEG = 0.5
+
+
+class PmiReaderMissing(ToolError):
+    """The OCP bindings the PMI reader needs are not installed."""
+
+    code = "dependency_missing"
+
+
+def reader_python() -> str:
+    """The Python that runs the reader: ``FREECAD_SPATIAL_PMI_PYTHON``, this one, or python3 on PATH.
+
+    Inside the FreeCAD GUI ``sys.executable`` is FreeCAD itself, not a Python.
+    """
+    if os.environ.get(PYTHON_ENV):
+        return os.environ[PYTHON_ENV]
+    if Path(sys.executable).name.lower().startswith("python"):
+        return sys.executable
+    return shutil.which("python3") or "python3"
+
+
+def run_reader(step_path: str | Path, timeout: float = 600.0) -> dict:
+    """Runs ``pmi_reader`` on ``step_path`` in a child process; its JSON, or a ToolError saying why not."""
+    path = Path(step_path)
+    if not path.is_file():
+        raise UnreadableFile(f"no such file: {path}")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME",)}
+    proc = subprocess.run(
+        [reader_python(), str(READER), str(path)], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    if proc.returncode == 3:
+        raise PmiReaderMissing(proc.stderr.strip() or "the cadquery-ocp bindings are missing")
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+        raise UnreadableFile(f"cannot read PMI from {path.name}: {detail}")
+    return json.loads(proc.stdout)
+
+
+# --- faces ------------------------------------------------------------------------------------
+
+
+def _signature_distance(a: dict, b: dict, size: float) -> float | None:
+    """How far apart two signatures are (0 = same), or None when they are not the same face."""
+    if a.get("surface") != b.get("surface"):
+        return None
+    if abs(a["area"] - b["area"]) > AREA_REL * max(abs(a["area"]), abs(b["area"]), 1e-9):
+        return None
+    gap = math.dist(a["centroid"], b["centroid"])
+    if gap > POSITION_REL * size + 1e-6:
+        return None
+    if ("radius" in a) != ("radius" in b):
+        return None
+    if "radius" in a and abs(a["radius"] - b["radius"]) > AREA_REL * max(a["radius"], b["radius"], 1e-9):
+        return None
+    if ("direction" in a) != ("direction" in b):
+        return None
+    if "direction" in a:
+        dot = sum(x * y for x, y in zip(a["direction"], b["direction"], strict=True))
+        if dot < math.cos(math.radians(ANGLE_DEG)):
+            return None
+    return gap
+
+
+def map_faces(signatures: list[dict], shape: Any) -> tuple[list[int | None], list[dict]]:
+    """For each reader signature the 0-based index of the one matching face of ``shape``, or None.
+
+    Signatures are compared in the shape's own coordinates (its Placement
+    undone), where the STEP file put them. The second value lists why each
+    unmatched face was not linked (no candidate, or several).
+    """
+    to_local = shape.Placement.inverse()
+    box = shape.BoundBox
+    size = box.DiagonalLength if box.isValid() else 1.0
+    ours = [face_signature(face, to_local) for face in shape.Faces]
+    indices: list[int | None] = []
+    unmatched: list[dict] = []
+    for n, sig in enumerate(signatures):
+        candidates = [i for i, cur in enumerate(ours) if _signature_distance(sig, cur, size) is not None]
+        if len(candidates) == 1:
+            indices.append(candidates[0])
+            continue
+        indices.append(None)
+        reason = "no face of the same geometry" if not candidates else f"{len(candidates)} faces of the same geometry"
+        unmatched.append({"face": n, "signature": sig, "reason": reason})
+    return indices, unmatched
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+def _datum_slots(refs: list[dict], with_modifiers: bool = False) -> list[tuple[str, str]]:
+    """Datum references grouped by precedence: [('A', 'none'), ('B', 'MMC')]; a common datum is 'A-B'.
+
+    With ``with_modifiers`` each letter carries its (M)/(L) as NIST and our frames write it: 'B(M)'.
+    """
+    slots: dict[int, list[dict]] = {}
+    for ref in refs:
+        slots.setdefault(ref["position"], []).append(ref)
+    out = []
+    for _, group in sorted(slots.items()):
+        mods = [r.get("material_modifier", "none") for r in group]
+        if with_modifiers:
+            text = "-".join(r["letter"] + {"MMC": "(M)", "LMC": "(L)"}.get(m, "") for r, m in zip(group, mods, strict=True))
+        else:
+            text = "-".join(r["letter"] for r in group)
+        out.append((text, next((m for m in mods if m != "none"), "none")))
+    return out
+
+
+def _size_values(dim: dict) -> dict | None:
+    """Nominal and signed deviations of a size dimension, or None when it carries no value."""
+    value = dim["value"]
+    if dim.get("range"):
+        low, high = dim["range"]
+        nominal = value if value else (low + high) / 2
+        return {"nominal": nominal, "upper": high - nominal, "lower": low - nominal}
+    if not value:
+        return None
+    return {"nominal": value, "upper": dim.get("upper") or 0.0, "lower": dim.get("lower") or 0.0}
+
+
+def pmi_records(pmi: dict, face_names: list[str | None]) -> list[dict]:
+    """The reader's output as plain records whose faces are ``Object.FaceN`` names (unmatched left out)."""
+
+    def names(indices: list[int]) -> tuple[list[str], int]:
+        found = [face_names[i] for i in indices if face_names[i] is not None]
+        return found, len(indices) - len(found)
+
+    records: list[dict] = []
+    for datum in pmi["datums"]:
+        faces, lost = names(datum["faces"])
+        records.append({"kind": "datum", "letter": datum["letter"], "target": datum["target"], "faces": faces, "unmatched_faces": lost})
+    systems: list[tuple] = []
+    for tol in pmi["tolerances"]:
+        key = tuple(_datum_slots(tol["datums"]))
+        if key and key not in systems:
+            systems.append(key)
+            slots = ("primary", "secondary", "tertiary")
+            record: dict[str, Any] = {"kind": "datum_system", "modifiers": {}}
+            for slot, (letters, modifier) in zip(slots, key, strict=False):
+                record[slot] = letters
+                if modifier != "none":
+                    record["modifiers"][slot] = modifier
+            records.append(record)
+        faces, lost = names(tol["faces"])
+        records.append(
+            {
+                "kind": "tolerance",
+                "characteristic": tol["characteristic"],
+                "value": tol["value"],
+                "diameter_zone": tol["diameter_zone"],
+                "material_modifier": tol["material_modifier"],
+                "modifiers": tol["modifiers"],
+                "other_modifiers": tol["other_modifiers"],
+                "datums": [text for text, _ in _datum_slots(tol["datums"], with_modifiers=True)],
+                "faces": faces,
+                "unmatched_faces": lost,
+            }
+        )
+    for dim in pmi["dimensions"]:
+        faces, lost = names(dim["faces"] + dim.get("faces2", []))
+        records.append(
+            {
+                "kind": "dimension",
+                "type": dim["type"],
+                "value": dim["value"],
+                "upper": dim["upper"],
+                "lower": dim["lower"],
+                "range": dim["range"],
+                "angular": dim["angular"],
+                "size": _size_values(dim) if dim["type"].startswith("Size_") else None,
+                "faces": faces,
+                "unmatched_faces": lost,
+            }
+        )
+    return records
+
+
+def load_step_shape(step_path: str | Path) -> Any:
+    """The STEP file's shape as FreeCAD reads it (one compound of its roots)."""
+    import Part
+
+    shape = Part.Shape()
+    try:
+        shape.read(str(step_path))
+    except Exception as exc:  # FreeCAD raises a bare Part.OCCError/RuntimeError
+        raise UnreadableFile(f"FreeCAD cannot read {Path(step_path).name}: {exc}") from exc
+    if shape.isNull() or not shape.Faces:
+        raise UnreadableFile(f"{Path(step_path).name} holds no faces")
+    return shape
+
+
+def read_pmi_records(step_path: str | Path, shape: Any = None, object_name: str = "Part") -> dict:
+    """Runs the reader and maps its faces onto ``shape`` (read from the file when None).
+
+    Returns ``records``, ``unmatched`` (faces not linked and why), the file's
+    length unit and the reader's warnings.
+    """
+    pmi = run_reader(step_path)
+    if shape is None:
+        shape = load_step_shape(step_path)
+    indices, unmatched = map_faces(pmi["faces"], shape)
+    face_names = [f"{object_name}.Face{i + 1}" if i is not None else None for i in indices]
+    return {
+        "file": str(step_path),
+        "file_length_unit": pmi["file_length_unit"],
+        "values_unit": pmi["values_unit"],
+        "records": pmi_records(pmi, face_names),
+        "faces_named": len(pmi["faces"]),
+        "unmatched": unmatched,
+        "warnings": pmi["warnings"],
+    }
+
+
+# --- document objects -------------------------------------------------------------------------
+
+
+def _new_object(document: Any, kind: str, label: str, values: dict, target: Any, refs: list[str]) -> Any:
+    """One annotation object, linked to ``refs`` ('Part.Face3'); the caller holds the transaction.
+
+    ``annotations.store``'s add_* functions each open their own transaction,
+    which would split one import into many undo steps.
+    """
+    from freecad_spatial.addon.annotations import PROXY_MODULES
+
+    obj = importlib.import_module(PROXY_MODULES[kind]).create(document, kind)
+    for prop, value in values.items():
+        setattr(obj, prop, value)
+    obj.Label = label
+    subs = [ref.rpartition(".")[2] for ref in refs]
+    if subs:
+        link_elements(obj, [(target, subs)])
+    else:
+        obj.Attachment = "unlinked"
+    spatial_group(document).addObject(obj)
+    obj.purgeTouched()
+    return obj
+
+
+def _object_name(step_path: Path) -> str:
+    name = re.sub(r"\W", "_", step_path.stem)
+    return name if name and not name[0].isdigit() else "Part_" + name
+
+
+def import_pmi(document: Any, step_path: str | Path, target: Any = None) -> dict:
+    """Imports the STEP's PMI into ``document`` as GD&T objects, in one undoable transaction.
+
+    ``target`` is the Part feature holding the STEP's geometry; when None the
+    file's shape is added as a new ``Part::Feature``. Returns what was made,
+    what was skipped and which faces could not be linked.
+    """
+    step_path = Path(step_path)
+    pmi = run_reader(step_path)
+    shape = target.Shape if target is not None else load_step_shape(step_path)
+    indices, unmatched = map_faces(pmi["faces"], shape)
+    created: dict[str, list[str]] = {k: [] for k in ("datum", "datum_system", "tolerance", "dimension")}
+    skipped: list[dict] = []
+    with transaction(document, f"Spatial: import PMI of {step_path.name}"):
+        if target is None:
+            target = document.addObject("Part::Feature", _object_name(step_path))
+            target.Shape = shape
+            target.Label = step_path.stem
+        face_names = [f"{target.Name}.Face{i + 1}" if i is not None else None for i in indices]
+        for record in pmi_records(pmi, face_names):
+            kind = record["kind"]
+            if kind == "datum":
+                letter = record["letter"].strip().upper()
+                if not letter.isalpha() or len(letter) > 2:
+                    skipped.append({"record": record, "reason": "datum letter is not like 'A'"})
+                    continue
+                obj = _new_object(document, P.DATUM_FEATURE, f"Datum {letter}", {"Letter": letter}, target, record["faces"])
+            elif kind == "datum_system":
+                values = {slot.capitalize(): record.get(slot, "") for slot in ("primary", "secondary", "tertiary")}
+                for slot in ("primary", "secondary", "tertiary"):
+                    values[f"{slot.capitalize()}Modifier"] = record["modifiers"].get(slot, "none")
+                label = "DRF " + "|".join(v for v in (values["Primary"], values["Secondary"], values["Tertiary"]) if v)
+                obj = _new_object(document, P.DATUM_REFERENCE_FRAME, label, values, target, [])
+            elif kind == "tolerance":
+                if record["characteristic"] not in P.CHARACTERISTICS:
+                    skipped.append({"record": record, "reason": f"no characteristic {record['characteristic']!r} in our model"})
+                    continue
+                values = {
+                    "Characteristic": record["characteristic"],
+                    "Zone": float(record["value"]),
+                    "DiameterZone": bool(record["diameter_zone"]),
+                    "MaterialModifier": record["material_modifier"],
+                    "Modifiers": list(record["modifiers"]),
+                    "DatumReferences": list(record["datums"]),
+                    "Standard": STANDARD,
+                }
+                obj = _new_object(document, P.FEATURE_CONTROL_FRAME, frame_text(values), values, target, record["faces"])
+            else:
+                size = record["size"]
+                if size is None or record["angular"]:
+                    why = "no semantic value"
+                    if record["type"].startswith("Location"):
+                        why = "location dimension (no object kind for it yet)"
+                    elif record["angular"]:
+                        why = "angular size (SizeDimension holds millimetres)"
+                    skipped.append({"record": record, "reason": why})
+                    continue
+                values = {"Nominal": float(size["nominal"]), "UpperDeviation": float(size["upper"]), "LowerDeviation": float(size["lower"]), "FitCode": ""}
+                obj = _new_object(document, P.SIZE_DIMENSION, size_text(values), values, target, record["faces"])
+            created[kind].append(obj.Name)
+    return {
+        "file": str(step_path),
+        "target": target.Name,
+        "file_length_unit": pmi["file_length_unit"],
+        "created": created,
+        "skipped": skipped,
+        "unmatched_faces": unmatched,
+        "warnings": pmi["warnings"],
+    }

@@ -1,0 +1,536 @@
+"""Reads the semantic PMI of a STEP AP242 file with OpenCASCADE's XDE; prints it as JSON.
+
+Run as ``python -m freecad_spatial.spatial_tools.gdt.pmi_reader FILE``. This
+module imports the ``cadquery-ocp`` bindings (``OCP``) and must never import
+FreeCAD: the two carry different OpenCASCADE builds, which cannot share a
+process. FreeCAD 0.20's Python has no way into ``XCAFDoc_DimTolTool``, hence
+the separate process; ``pmi_import`` runs it and maps the faces back.
+
+Every face a datum, tolerance or dimension names is given once, in ``faces``,
+as a geometric signature in millimetres (OpenCASCADE converts the file's
+units, inches included, to millimetres on reading; so are all values here)
+and in the same form as ``annotations.signature.face_signature``, so the
+FreeCAD side finds it by geometry. Datum features that XDE leaves without
+faces (NIST's files tie them through an ``item_identified_representation_usage``
+with a ``set_representation_item``, which XDE does not follow) are completed
+from the file's own entity graph.
+
+Exit codes: 0 success, 2 the file cannot be read, 3 OCP is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+READER_VERSION = 1
+
+# XCAF tolerance type -> our characteristic (properties.CHARACTERISTICS); coaxiality is
+# concentricity's ISO name (gdt.md groups them).
+TOLERANCE_TYPES = {
+    "Straightness": "straightness",
+    "Flatness": "flatness",
+    "CircularityOrRoundness": "circularity",
+    "Cylindricity": "cylindricity",
+    "ProfileOfLine": "profile_of_a_line",
+    "ProfileOfSurface": "profile_of_a_surface",
+    "Angularity": "angularity",
+    "Perpendicularity": "perpendicularity",
+    "Parallelism": "parallelism",
+    "Position": "position",
+    "Concentricity": "concentricity",
+    "Coaxiality": "concentricity",
+    "Symmetry": "symmetry",
+    "CircularRunout": "circular_runout",
+    "TotalRunout": "total_runout",
+}
+# XCAF tolerance modifiers we carry as our modifier names; the rest are kept verbatim.
+TOLERANCE_MODIFIERS = {"Free_State": "free_state", "Tangent_Plane": "tangent_plane"}
+DATUM_MODIFIERS = {"MaximumMaterialRequirement": "MMC", "LeastMaterialRequirement": "LMC"}
+SURFACE_NAMES = {
+    "Plane": "plane",
+    "Cylinder": "cylinder",
+    "Cone": "cone",
+    "Sphere": "sphere",
+    "Torus": "torus",
+    "BezierSurface": "beziersurface",
+    "BSplineSurface": "bsplinesurface",
+    "SurfaceOfRevolution": "surfaceofrevolution",
+    "SurfaceOfExtrusion": "surfaceofextrusion",
+    "OffsetSurface": "offsetsurface",
+}
+
+
+class PmiReadError(RuntimeError):
+    """The STEP file could not be read."""
+
+
+def _enum_name(value: Any, prefix: str) -> str:
+    name = getattr(value, "name", str(value))
+    return name.split(prefix, 1)[1] if prefix in name else name
+
+
+def _as_face(shape: Any) -> Any:
+    from OCP.TopoDS import TopoDS
+
+    cast = getattr(TopoDS, "Face_s", None) or TopoDS.Face  # OCP 7.7 names it Face_s, OCP 8 Face
+    return cast(shape)
+
+
+def _seq(seq: Any) -> list[Any]:
+    return [seq.Value(i) for i in range(1, seq.Length() + 1)]
+
+
+# --- geometry -------------------------------------------------------------------------------
+
+
+def _vec(x: float, y: float, z: float) -> list[float]:
+    return [round(float(x), 6) + 0.0, round(float(y), 6) + 0.0, round(float(z), 6) + 0.0]  # no -0.0
+
+
+def face_signature(face: Any) -> dict:
+    """Surface type, area, centroid, normal/axis and radius: the same form as FreeCAD's side."""
+    from OCP.BRepAdaptor import BRepAdaptor_Surface
+    from OCP.BRepGProp import BRepGProp, BRepGProp_Face
+    from OCP.BRepTools import BRepTools
+    from OCP.gp import gp_Pnt, gp_Vec
+    from OCP.GProp import GProp_GProps
+
+    adaptor = BRepAdaptor_Surface(face)
+    kind = SURFACE_NAMES.get(_enum_name(adaptor.GetType(), "GeomAbs_"), "other")
+    props = GProp_GProps()
+    BRepGProp.SurfaceProperties_s(face, props)
+    c = props.CentreOfMass()
+    sig: dict[str, Any] = {"surface": kind, "area": round(float(props.Mass()), 6), "centroid": _vec(c.X(), c.Y(), c.Z())}
+    direction = None
+    radius = None
+    if kind == "plane":
+        u0, u1, v0, v1 = BRepTools.UVBounds_s(face)
+        p, n = gp_Pnt(), gp_Vec()
+        BRepGProp_Face(face).Normal((u0 + u1) / 2, (v0 + v1) / 2, p, n)  # honours the face's orientation
+        if n.Magnitude() > 0:
+            n.Normalize()
+        direction = [n.X(), n.Y(), n.Z()]
+    elif kind == "cylinder":
+        cyl = adaptor.Cylinder()
+        d = cyl.Axis().Direction()
+        direction, radius = [d.X(), d.Y(), d.Z()], cyl.Radius()
+    elif kind == "cone":
+        cone = adaptor.Cone()
+        d = cone.Axis().Direction()
+        direction, radius = [d.X(), d.Y(), d.Z()], cone.RefRadius()
+    elif kind == "sphere":
+        radius = adaptor.Sphere().Radius()
+    elif kind == "torus":
+        torus = adaptor.Torus()
+        d = torus.Axis().Direction()
+        direction, radius = [d.X(), d.Y(), d.Z()], torus.MajorRadius()
+    if direction is not None and kind != "plane":
+        first = next((v for v in direction if abs(v) > 1e-9), 1.0)
+        if first < 0:
+            direction = [-v for v in direction]
+    if direction is not None:
+        sig["direction"] = _vec(*direction)
+    if radius is not None:
+        sig["radius"] = round(float(radius), 6)
+    return sig
+
+
+class _Faces:
+    """The faces named by the PMI, each once, located as they sit in the whole model."""
+
+    def __init__(self, whole: Any) -> None:
+        from OCP.TopAbs import TopAbs_FACE
+        from OCP.TopExp import TopExp_Explorer
+
+        self.model_faces = []
+        explorer = TopExp_Explorer(whole, TopAbs_FACE)
+        while explorer.More():
+            self.model_faces.append(_as_face(explorer.Current()))
+            explorer.Next()
+        self.faces: list[Any] = []
+        self.signatures: list[dict] = []
+
+    def _add(self, face: Any) -> int:
+        for i, known in enumerate(self.faces):
+            if known.IsSame(face):
+                return i
+        self.faces.append(face)
+        self.signatures.append(face_signature(face))
+        return len(self.faces) - 1
+
+    def indices(self, shape: Any) -> list[int]:
+        """Indices of the faces of ``shape`` (a face or anything holding faces); every placed instance."""
+        from OCP.TopAbs import TopAbs_FACE
+        from OCP.TopExp import TopExp_Explorer
+
+        out: list[int] = []
+        explorer = TopExp_Explorer(shape, TopAbs_FACE)
+        while explorer.More():
+            face = _as_face(explorer.Current())
+            placed = [f for f in self.model_faces if f.IsSame(face)] or [f for f in self.model_faces if f.IsPartner(face)]
+            for f in placed or [face]:
+                index = self._add(f)
+                if index not in out:
+                    out.append(index)
+            explorer.Next()
+        return out
+
+
+# --- the STEP entity graph, for datum features XDE leaves without faces -------------------
+
+
+_ENTITY = re.compile(r"#(\d+)\s*=\s*(.*?);\s*(?=#\d+\s*=|ENDSEC)", re.S)
+_REF = re.compile(r"#(\d+)")
+
+
+class StepGraph:
+    """The file's entities (id -> keyword and text), enough to follow shape aspects to their faces."""
+
+    def __init__(self, text: str) -> None:
+        data = text.split("DATA;", 1)[-1]
+        self.entities = {int(m.group(1)): " ".join(m.group(2).split()) for m in _ENTITY.finditer(data)}
+        self.keyword = {i: body.split("(", 1)[0].strip() for i, body in self.entities.items()}
+        self.letters: dict[int, str] = {}
+        self.relations: list[tuple[int, int]] = []
+        self.usages: dict[int, list[int]] = {}
+        for i, body in self.entities.items():
+            kw = self.keyword[i]
+            if kw == "DATUM":
+                m = re.search(r",\s*'([^']*)'\s*\)\s*$", body)
+                if m:
+                    self.letters[i] = m.group(1)
+            elif kw == "SHAPE_ASPECT_RELATIONSHIP":
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 2:
+                    self.relations.append((refs[-2], refs[-1]))
+            elif kw in ("GEOMETRIC_ITEM_SPECIFIC_USAGE", "ITEM_IDENTIFIED_REPRESENTATION_USAGE"):
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 3:
+                    self.usages.setdefault(refs[0], []).extend(refs[2:])
+
+    def faces_of_item(self, item: int, depth: int = 0) -> list[int]:
+        kw = self.keyword.get(item, "")
+        if kw == "ADVANCED_FACE":
+            return [item]
+        if depth < 3 and kw in ("SET_REPRESENTATION_ITEM", "SHELL_BASED_SURFACE_MODEL", "OPEN_SHELL", "CLOSED_SHELL"):
+            inner = self.entities[item].split("(", 1)[1]
+            return [f for r in _REF.findall(inner) for f in self.faces_of_item(int(r), depth + 1)]
+        return []
+
+    def faces_of_aspect(self, aspect: int, depth: int = 0) -> list[int]:
+        """ADVANCED_FACE ids a shape aspect sits on, one level into composite aspects."""
+        found = [f for item in self.usages.get(aspect, []) for f in self.faces_of_item(item)]
+        if not found and depth < 2:
+            for relating, related in self.relations:
+                if relating == aspect and related not in self.letters:
+                    found += self.faces_of_aspect(related, depth + 1)
+        return list(dict.fromkeys(found))
+
+    def datum_feature_faces(self) -> dict[str, list[int]]:
+        """Datum letter -> ADVANCED_FACE ids of its datum feature(s) (feature --relationship--> datum)."""
+        out: dict[str, list[int]] = {}
+        for feature, datum in self.relations:
+            if datum in self.letters and feature not in self.letters:
+                for face in self.faces_of_aspect(feature):
+                    if face not in out.setdefault(self.letters[datum], []):
+                        out[self.letters[datum]].append(face)
+        return out
+
+    def length_factor(self, measure: int) -> float | None:
+        """Millimetres per unit of a length measure entity (inch, mm, m), None when unknown."""
+        m = re.search(r"MEASURE_WITH_UNIT\s*\(.*?\)\s*,\s*#(\d+)", self.entities.get(measure, ""))
+        unit = self.entities.get(int(m.group(1)), "") if m else ""
+        if "'INCH'" in unit.upper():
+            return INCH_MM
+        m = re.search(r"SI_UNIT\s*\(\s*(\.\w+\.|\$)\s*,\s*\.METRE\.", unit)
+        if m:
+            return {"$": 1000.0, ".MILLI.": 1.0, ".CENTI.": 10.0}.get(m.group(1))
+        return None
+
+    def unit_basis_tolerances(self) -> list[dict]:
+        """Form tolerances stated per unit length or area ('▱ .005 / .25 X .25'), which XDE drops.
+
+        Only tolerances without datum references: their whole frame is then the
+        characteristic, the value and the unit basis.
+        """
+        out = []
+        for i, body in self.entities.items():
+            if self.keyword[i] or "GEOMETRIC_TOLERANCE_WITH_DEFINED_UNIT" not in body:
+                continue
+            if "DATUM_REFERENCE" in body:
+                continue
+            kind = next((k for k in _FORM_ENTITIES if f"{k}(" in body.replace(" (", "(")), None)
+            m = re.search(r"GEOMETRIC_TOLERANCE\s*\(\s*'[^']*'\s*,\s*'[^']*'\s*,\s*#(\d+)\s*,\s*#(\d+)", body)
+            if kind is None or m is None:
+                continue
+            magnitude, aspect = int(m.group(1)), int(m.group(2))
+            value = re.search(r"LENGTH_MEASURE\s*\(\s*(" + _NUM + r")\s*\)", self.entities.get(magnitude, ""))
+            factor = self.length_factor(magnitude)
+            if value is None or factor is None:
+                continue
+            area = re.search(r"GEOMETRIC_TOLERANCE_WITH_DEFINED_AREA_UNIT\s*\(\s*\.(\w+)\.", body)
+            out.append(
+                {
+                    "characteristic": _FORM_ENTITIES[kind],
+                    "step_id": i,
+                    "value": float(value.group(1)) * factor,
+                    "unit_basis": area.group(1).lower() if area else "length",
+                    "faces": self.faces_of_aspect(aspect),
+                }
+            )
+        return out
+
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+INCH_MM = 25.4
+_FORM_ENTITIES = {
+    "FLATNESS_TOLERANCE": "flatness",
+    "STRAIGHTNESS_TOLERANCE": "straightness",
+    "ROUNDNESS_TOLERANCE": "circularity",
+    "CYLINDRICITY_TOLERANCE": "cylindricity",
+}
+
+
+def file_length_unit(text: str) -> str:
+    """'inch' when the file declares an inch conversion-based unit, else 'mm' (metre-based SI)."""
+    head = text[:2_000_000].upper()
+    if re.search(r"CONVERSION_BASED_UNIT\s*\(\s*'INCH'", head):
+        return "inch"
+    return "mm"
+
+
+def _entity_index(text: str) -> dict[int, int]:
+    """STEP id -> 1-based position of the entity in the file (the order OpenCASCADE's model keeps)."""
+    data = text.split("DATA;", 1)[-1]
+    return {int(m.group(1)): n for n, m in enumerate(re.finditer(r"(?:^|;)\s*#(\d+)\s*=", data), start=1)}
+
+
+# --- XDE --------------------------------------------------------------------------------------
+
+
+def _ref_shapes(label: Any) -> tuple[list[Any], list[Any]]:
+    from OCP.collections import Sequence_TDF_Label
+    from OCP.XCAFDoc import XCAFDoc_DimTolTool, XCAFDoc_ShapeTool
+
+    first, second = Sequence_TDF_Label(), Sequence_TDF_Label()
+    XCAFDoc_DimTolTool.GetRefShapeLabel_s(label, first, second)
+    return ([XCAFDoc_ShapeTool.GetShape_s(x) for x in _seq(first)], [XCAFDoc_ShapeTool.GetShape_s(x) for x in _seq(second)])
+
+
+def _faces_of(shapes: list[Any], faces: _Faces) -> list[int]:
+    out: list[int] = []
+    for shape in shapes:
+        for i in faces.indices(shape):
+            if i not in out:
+                out.append(i)
+    return out
+
+
+def _datum_ref(label: Any) -> dict:
+    from OCP.XCAFDoc import XCAFDoc_Datum
+
+    obj = XCAFDoc_Datum.Set_s(label).GetObject()  # Set finds the attribute already there
+    name = obj.GetName()
+    mods = [_enum_name(m, "DatumSingleModif_") for m in _seq(obj.GetModifiers())]
+    return {
+        "letter": name.ToCString() if name is not None else "",
+        "position": int(obj.GetPosition()),
+        "material_modifier": next((DATUM_MODIFIERS[m] for m in mods if m in DATUM_MODIFIERS), "none"),
+        "modifiers": [m for m in mods if m not in DATUM_MODIFIERS],
+        "target": bool(obj.IsDatumTarget()),
+    }
+
+
+def read_pmi(path: str | Path) -> dict:
+    """Every datum, geometric tolerance and dimension of the STEP file, with the faces they name."""
+    from OCP.collections import Sequence_TDF_Label
+    from OCP.IFSelect import IFSelect_RetDone
+    from OCP.STEPCAFControl import STEPCAFControl_Reader
+    from OCP.STEPConstruct import STEPConstruct
+    from OCP.TCollection import TCollection_ExtendedString
+    from OCP.TDocStd import TDocStd_Document
+    from OCP.XCAFDoc import (
+        XCAFDoc_Dimension,
+        XCAFDoc_DimTolTool,
+        XCAFDoc_DocumentTool,
+        XCAFDoc_GeomTolerance,
+    )
+
+    path = Path(path)
+    if not path.is_file():
+        raise PmiReadError(f"no such file: {path}")
+    doc = TDocStd_Document(TCollection_ExtendedString("XmlXCAF"))
+    reader = STEPCAFControl_Reader()
+    reader.SetGDTMode(True)
+    reader.SetNameMode(True)
+    if reader.ReadFile(str(path)) != IFSelect_RetDone:
+        raise PmiReadError(f"OpenCASCADE cannot read {path.name} as STEP")
+    if not reader.Transfer(doc):
+        raise PmiReadError(f"OpenCASCADE read {path.name} but could not transfer its shapes")
+    shape_tool = XCAFDoc_DocumentTool.ShapeTool_s(doc.Main())
+    whole = shape_tool.GetOneShape()
+    if whole.IsNull():
+        raise PmiReadError(f"{path.name} holds no shape")
+    faces = _Faces(whole)
+    dimtol = XCAFDoc_DocumentTool.DimTolTool_s(doc.Main())
+    warnings: list[str] = []
+
+    # Datums: XDE keeps one datum label per use in a frame; a feature is one letter.
+    datums: dict[str, dict] = {}
+    labels = Sequence_TDF_Label()
+    dimtol.GetDatumLabels(labels)
+    for label in _seq(labels):
+        ref = _datum_ref(label)
+        if not ref["letter"]:
+            continue
+        first, second = _ref_shapes(label)
+        entry = datums.setdefault(ref["letter"], {"letter": ref["letter"], "faces": [], "target": False, "source": "xde"})
+        entry["target"] = entry["target"] or ref["target"]
+        for i in _faces_of(first + second, faces):
+            if i not in entry["faces"]:
+                entry["faces"].append(i)
+
+    text = path.read_text(encoding="latin-1", errors="replace")
+    graph = StepGraph(text)
+    ws = reader.Reader().WS()
+    model, process = ws.Model(), ws.TransferReader().TransientProcess()
+    index = _entity_index(text)
+
+    def step_faces(step_ids: list[int], what: str) -> list[int]:
+        """Our face indices for STEP ADVANCED_FACE ids, through the reader's own translation."""
+        out: list[int] = []
+        for step_id in step_ids:
+            n = index.get(step_id)
+            entity = model.Value(n) if n and n <= model.NbEntities() else None
+            if entity is None or entity.DynamicType().Name() != "StepShape_AdvancedFace":
+                warnings.append(f"{what}: STEP face #{step_id} not found in the model")
+                continue
+            shape = STEPConstruct.FindShape_s(process, entity)
+            if shape.IsNull():
+                warnings.append(f"{what}: STEP face #{step_id} has no translated shape")
+                continue
+            out += [i for i in faces.indices(shape) if i not in out]
+        return out
+
+    by_letter = graph.datum_feature_faces()
+    for entry in datums.values():
+        if not entry["faces"]:
+            entry["faces"] = step_faces(by_letter.get(entry["letter"], []), f"datum {entry['letter']}")
+            if entry["faces"]:
+                entry["source"] = "step_entities"
+
+    tolerances = []
+    labels = Sequence_TDF_Label()
+    dimtol.GetGeomToleranceLabels(labels)
+    for label in _seq(labels):
+        obj = XCAFDoc_GeomTolerance.Set_s(label).GetObject()
+        xcaf_type = _enum_name(obj.GetType(), "GeomToleranceType_")
+        raw_mods = [_enum_name(m, "GeomToleranceModif_") for m in _seq(obj.GetModifiers())]
+        zone = _enum_name(obj.GetZoneModifier(), "GeomToleranceZoneModif_")
+        modifiers = [TOLERANCE_MODIFIERS[m] for m in raw_mods if m in TOLERANCE_MODIFIERS]
+        if zone == "Projected":
+            modifiers.append("projected")
+        elif zone == "NonUniform":
+            modifiers.append("unequal_bilateral")
+        refs = Sequence_TDF_Label()
+        XCAFDoc_DimTolTool.GetDatumWithObjectOfTolerLabels_s(label, refs)
+        datum_refs = sorted((_datum_ref(x) for x in _seq(refs)), key=lambda d: d["position"])
+        for ref in datum_refs:
+            ref.pop("target", None)
+        first, second = _ref_shapes(label)
+        material = _enum_name(obj.GetMaterialRequirementModifier(), "MatReqModif_")
+        tolerances.append(
+            {
+                "characteristic": TOLERANCE_TYPES.get(xcaf_type, xcaf_type.lower()),
+                "xcaf_type": xcaf_type,
+                "value": float(obj.GetValue()),
+                "diameter_zone": _enum_name(obj.GetTypeOfValue(), "TypeValue_") in ("Diameter", "SphericalDiameter"),
+                "material_modifier": {"M": "MMC", "L": "LMC"}.get(material, "none"),
+                "modifiers": modifiers,
+                "other_modifiers": [m for m in raw_mods if m not in TOLERANCE_MODIFIERS],
+                "projected_length": float(obj.GetValueOfZoneModifier()) if zone == "Projected" else None,
+                "datums": datum_refs,
+                "faces": _faces_of(first + second, faces),
+                "source": "xde",
+            }
+        )
+
+    for extra in graph.unit_basis_tolerances():
+        tolerances.append(
+            {
+                "characteristic": extra["characteristic"],
+                "xcaf_type": None,
+                "value": extra["value"],
+                "diameter_zone": False,
+                "material_modifier": "none",
+                "modifiers": [],
+                "other_modifiers": [f"per_unit_{extra['unit_basis']}"],
+                "projected_length": None,
+                "datums": [],
+                "faces": step_faces(extra["faces"], f"tolerance #{extra['step_id']}"),
+                "source": "step_entities",
+            }
+        )
+
+    dimensions = []
+    labels = Sequence_TDF_Label()
+    dimtol.GetDimensionLabels(labels)
+    for label in _seq(labels):
+        obj = XCAFDoc_Dimension.Set_s(label).GetObject()
+        dim_type = _enum_name(obj.GetType(), "DimensionType_")
+        first, second = _ref_shapes(label)
+        record: dict[str, Any] = {
+            "type": dim_type,
+            "value": float(obj.GetValue()),
+            # XDE keeps bounds as [lower, nominal, upper]; deviations here are signed.
+            "upper": float(obj.GetUpperTolValue()) if obj.IsDimWithPlusMinusTolerance() else None,
+            "lower": -float(obj.GetLowerTolValue()) if obj.IsDimWithPlusMinusTolerance() else None,
+            "range": [float(obj.GetLowerBound()), float(obj.GetUpperBound())] if obj.IsDimWithRange() else None,
+            "angular": "Angular" in dim_type,
+            "faces": _faces_of(first, faces),
+            "faces2": _faces_of(second, faces),
+        }
+        dimensions.append(record)
+
+    return {
+        "reader": "OCP (OpenCASCADE XDE) STEPCAFControl_Reader, GDT mode",
+        "reader_version": READER_VERSION,
+        "file": str(path),
+        "file_length_unit": file_length_unit(text),
+        "values_unit": "mm (angles in degrees)",
+        "datums": list(datums.values()),
+        "tolerances": tolerances,
+        "dimensions": dimensions,
+        "faces": faces.signatures,
+        "model_face_count": len(faces.model_faces),
+        "warnings": warnings,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prints the PMI of one STEP file as JSON; errors go to stderr with a non-zero exit."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m freecad_spatial.spatial_tools.gdt.pmi_reader FILE.stp", file=sys.stderr)
+        return 2
+    try:
+        import OCP  # noqa: F401
+    except ImportError:
+        print("the 'cadquery-ocp' bindings are not installed (pip install 'freecad-spatial[pmi]')", file=sys.stderr)
+        return 3
+    try:
+        result = read_pmi(args[0])
+    except PmiReadError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Inside (concave) corners of a solid: where they are, their radius, and how deep they run along a direction.
+
+A corner is either *sharp* - a concave edge between two faces that meet at
+an angle (radius 0) - or a *blend*: a concave cylinder, torus or sphere
+that meets its neighbours tangentially (a fillet), whose radius is the
+corner's radius. Convexity comes from the face graph (adjacency.py), so a
+corner is concave exactly when the material angle across it exceeds 180°.
+
+Mill and mold rules ask different things of the same corners: a mill
+cannot cut a corner that runs along its own axis sharper than its radius
+(``corners_along``), a mold wants every inside corner rounded
+(``concave_corners``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .adjacency import CONCAVE, SMOOTH, FaceGraph, face_graph
+from .face_info import FaceInfo, face_infos, settings
+from .feature_model import is_line
+from .query import point_inside
+
+BLEND_KINDS = ("cylinder", "torus", "sphere")
+# A concave edge that turns the surface by less than this (material angle under 180° + this) is a
+# kink, not a corner: a round cutter leaves less than 1e-4 of its radius there.
+MIN_TURN_DEG = 1.0
+CORNERS_KEY = "corners"  # per-object cache key of (infos, graph, corners) (see ``cached_corners``)
+
+
+@dataclass
+class Corner:
+    """One inside corner: the faces it joins, its sharp edges or its blend face, and its radius."""
+
+    faces: tuple[int, ...]  # the faces the corner joins (0-based); a blend's tangent neighbours
+    edges: list[int]  # sharp concave edges (0-based into shape.Edges); empty for a blend
+    blend: int | None  # the blend face (0-based), None for a sharp corner
+    radius: float  # 0 for a sharp corner
+    line: Any  # unit direction of a straight corner (edge or cylinder axis); None when curved
+    location: Any  # a point on the corner (global mm when the shape is)
+    points: list[Any]  # samples of the corner geometry, for extents
+
+    @property
+    def sharp(self) -> bool:
+        return self.blend is None
+
+    def depth_along(self, direction: Any) -> float:
+        """Extent of the corner along the unit ``direction`` (its height in a pocket)."""
+        values = [p.dot(direction) for p in self.points]
+        return max(values) - min(values) if values else 0.0
+
+    def along(self, direction: Any, sin_tol: float | None = None) -> bool:
+        """The corner runs parallel to ``direction`` (either sense)."""
+        if self.line is None:
+            return False
+        tol = settings().sin_tol if sin_tol is None else sin_tol
+        return self.line.cross(direction).Length <= tol
+
+
+def _samples(edges: list[Any], n: int = 8) -> list[Any]:
+    points = []
+    for edge in edges:
+        first, last = edge.ParameterRange
+        steps = 1 if is_line(edge) else n
+        points += [edge.valueAt(first + (last - first) * k / steps) for k in range(steps + 1)]
+    return points
+
+
+def _is_blend(info: FaceInfo, graph: FaceGraph) -> bool:
+    """A concave rolling-ball face: it meets at least one neighbour tangentially."""
+    if info.kind not in BLEND_KINDS or not info.internal:
+        return False
+    return any(e.convexity == SMOOTH for shared in graph.neighbours[info.index].values() for e in shared)
+
+
+def _line_of_edge(edge: Any) -> Any | None:
+    if not is_line(edge):
+        return None
+    first, last = edge.ParameterRange
+    d = edge.valueAt(last) - edge.valueAt(first)
+    return d.normalize() if d.Length > 1e-12 else None
+
+
+def concave_corners(shape: Any, infos: list[FaceInfo] | None = None, graph: FaceGraph | None = None) -> list[Corner]:
+    """Every inside corner of ``shape``: sharp concave edges grouped by the face pair, and concave blends."""
+    infos = infos if infos is not None else face_infos(shape)
+    graph = graph if graph is not None else face_graph(shape)
+    corners: list[Corner] = []
+    blends = {i.index for i in infos if _is_blend(i, graph)}
+    by_pair: dict[tuple[int, int, Any], list[int]] = {}
+    for shared in graph.edges:
+        if shared.convexity != CONCAVE or shared.angle_deg < 180.0 + MIN_TURN_DEG:
+            continue
+        edge = graph.edge_shapes[shared.edge]
+        line = _line_of_edge(edge)
+        # straight edges of one face pair are one corner only when collinear-parallel; curved ones group by pair
+        key = (*shared.faces, None if line is None else (round(abs(line.x), 6), round(abs(line.y), 6), round(abs(line.z), 6)))
+        by_pair.setdefault(key, []).append(shared.edge)
+    for (i, j, _), edge_indices in by_pair.items():
+        edges = [graph.edge_shapes[k] for k in edge_indices]
+        lines = [_line_of_edge(e) for e in edges]
+        line = lines[0] if all(x is not None for x in lines) else None
+        points = _samples(edges)
+        first, last = edges[0].ParameterRange
+        corners.append(
+            Corner(
+                faces=(i, j), edges=sorted(edge_indices), blend=None, radius=0.0, line=line,
+                location=edges[0].valueAt(0.5 * (first + last)), points=points,
+            )
+        )
+    for b in sorted(blends):
+        info = infos[b]
+        tangent = sorted(j for j, shared in graph.neighbours[b].items() if any(e.convexity == SMOOTH for e in shared))
+        corners.append(
+            Corner(
+                faces=tuple(tangent), edges=[], blend=b, radius=float(info.radius),
+                line=info.axis if info.kind == "cylinder" else None,
+                location=point_inside(info.face)[0], points=_samples(info.edges),
+            )
+        )
+    return corners
+
+
+def corners_along(corners: list[Corner], direction: Any, faces: set[int] | None = None) -> list[Corner]:
+    """The corners that run parallel to ``direction`` (a tool axis), optionally only among ``faces``.
+
+    A sharp corner counts when both its faces are in ``faces``; a blend when its face is.
+    """
+    d = direction.normalize() if hasattr(direction, "normalize") else direction
+    found = []
+    for corner in corners:
+        if faces is not None:
+            inside = corner.blend in faces if corner.blend is not None else all(f in faces for f in corner.faces)
+            if not inside:
+                continue
+        if corner.along(d):
+            found.append(corner)
+    return found
+
+
+def cached_corners(target: Any) -> tuple[list[FaceInfo], FaceGraph, list[Corner]]:
+    """(face infos, face graph, concave corners) of a DFM target's shape, computed once per object."""
+    if CORNERS_KEY not in target.cache:
+        infos = face_infos(target.shape)
+        graph = face_graph(target.shape)
+        target.cache[CORNERS_KEY] = (infos, graph, concave_corners(target.shape, infos, graph))
+    return target.cache[CORNERS_KEY]
