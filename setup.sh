@@ -34,11 +34,15 @@ fi
 PY=${FREECAD_PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || NEED+=(python3)
 "$PY" -c 'import ensurepip, venv' 2>/dev/null || NEED+=(python3-venv)
+# FreeCAD's own Python renders the HTML report of the Export report command.
+"$PY" -c 'import jinja2' 2>/dev/null || NEED+=(python3-jinja2)
 if [ "$MODE" = test ]; then
   command -v Xvfb >/dev/null || NEED+=(xvfb)
   command -v xauth >/dev/null || NEED+=(xauth)
   command -v freecad >/dev/null || NEED+=(freecad)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || NEED+=(fonts-dejavu-core)
+  # The HTML report is looked at the way a person sees it: rendered by headless Chromium.
+  command -v chromium >/dev/null || NEED+=(chromium)
 fi
 if [ ${#NEED[@]} -gt 0 ]; then
   say "installing OS packages: ${NEED[*]}"

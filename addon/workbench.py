@@ -24,7 +24,11 @@ def initialize(workbench) -> None:
         workbench.appendToolbar(TOOLBAR, names)
         workbench.appendMenu(TOOLBAR, names)
     import FreeCAD
+    import FreeCADGui
 
+    from freecad_spatial.panels.preferences_page import PreferencePage
+
+    FreeCADGui.addPreferencePage(PreferencePage, "Spatial")
     FreeCAD.Console.PrintLog("FreeCAD Spatial: workbench initialised\n")
 
 

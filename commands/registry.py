@@ -12,6 +12,7 @@ COMMAND_MODULES: list[str] = [
     "freecad_spatial.commands.show_findings",
     "freecad_spatial.commands.clear_findings",
     "freecad_spatial.commands.export_report",
+    "freecad_spatial.commands.suggest_gdt",
 ]
 
 

@@ -41,6 +41,7 @@ class ChatConfig:
 
     settings: Settings
     overrides: dict = field(default_factory=dict)  # model, base_url
+    cloud_disabled_tools: frozenset[str] = frozenset()  # turned off on the preference page (cloud tier)
 
     @property
     def provider(self) -> str:
@@ -290,6 +291,8 @@ class ChatController(QtCore.QObject):
                             allow_raw_geometry=settings.allow_raw_geometry)
             selection = self.host.selection() if send_selection else []
             tools = self.host.registry().specs()
+            if policy.tier == "cloud":  # the user's per-tool choice; local/private tiers keep every tool
+                tools = [t for t in tools if t.name not in config.cloud_disabled_tools]
         except (ValueError, KeyError) as exc:
             self._fail("rejected", f"the settings are not usable: {exc}")
             return True

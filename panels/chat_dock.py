@@ -70,21 +70,6 @@ class FreeCADHost(DocumentHost):
 
         super().__init__(lambda: FreeCAD.ActiveDocument, gui_selection, on_findings=publish_findings,
                          on_select=select_refs)
-        self.restoring = False
-
-    def encode(self, selection: list[dict], budget_tokens: int) -> str | None:
-        """As DocumentHost.encode, keeping the GUI selection: the encoder's first run on a type
-        opens a hidden scratch document, and FreeCAD clears the selection when it does."""
-        before = gui_selection()
-        try:
-            return super().encode(selection, budget_tokens)
-        finally:
-            if before and gui_selection() != before:
-                self.restoring = True
-                try:
-                    select_refs([s["ref"] for s in before], zoom=False)
-                finally:
-                    self.restoring = False
 
 
 class _SelectionObserver:
@@ -147,8 +132,7 @@ class ChatDock(QtWidgets.QDockWidget):
         self.update_chip()
 
     def _selection_changed(self) -> None:
-        if not self.host.restoring:
-            self._chip_timer.start()
+        self._chip_timer.start()
 
     def _save_conversation(self, conversation: Any) -> None:
         doc = self.host.document()
@@ -217,6 +201,9 @@ def show_chat_dock() -> ChatDock:
             _DOCK.setFloating(True)
             x, y, w, h = (int(v) for v in (p.GetString("Geometry", "") or "100,100,420,640").split(","))
             _DOCK.setGeometry(x, y, w, h)
+        elif hasattr(main, "resizeDocks"):  # docked: its remembered width (answers and traces need room)
+            width = int((p.GetString("Geometry", "") or "0,0,400,0").split(",")[2])
+            main.resizeDocks([_DOCK], [max(340, width)], QtCore.Qt.Horizontal)
     _DOCK.show()
     _DOCK.raise_()
     return _DOCK

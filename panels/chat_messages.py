@@ -97,6 +97,12 @@ class ErrorBubble(QtWidgets.QFrame):
                          for lbl in (self.title, self.message, self.action))
 
 
+def _tooltip(text: str, limit: int = 4000) -> str:
+    """Rich text, so Qt wraps it; monospaced, as the trace shows arguments, results and code."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"<pre style='white-space: pre-wrap'>{_escape(text)}</pre>" if text else ""
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -111,10 +117,17 @@ class TraceView(QtWidgets.QTreeWidget):
         self.setRootIsDecorated(True)
         self.setWordWrap(True)
         self.setUniformRowHeights(False)
-        self.header().setStretchLastSection(False)
-        self.header().setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
-        self.header().setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeToContents)
-        self.header().setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeToContents)
+        self.setTextElideMode(QtCore.Qt.ElideRight)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self.setMinimumWidth(1)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(24)
+        # step: user-resizable, sized to its text up to half the width; details take the rest.
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.Interactive)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
+        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeToContents)
         self._items: dict[str, Any] = {}
 
     def show_item(self, item: TraceItem) -> None:
@@ -142,7 +155,20 @@ class TraceView(QtWidgets.QTreeWidget):
         state = "" if item.ok is None else ("✓ " if item.ok else "✗ ")
         row.setText(0, state + row.text(0))
         row.setText(2, "" if item.ms is None else f"{item.ms:.0f}")
+        for node in [row, *(row.child(i) for i in range(row.childCount()))]:
+            full = {"plan": item.output, "cell": item.code}.get(item.kind, item.arguments) if node is row else node.text(1)
+            node.setToolTip(1, _tooltip(full))  # the whole text, wrapped, when the column cuts it
+            node.setToolTip(0, node.text(0))
+        self._fit_columns()
         self._fit()
+
+    def _fit_columns(self) -> None:
+        wanted = max([self.sizeHintForColumn(0), self.header().sectionSizeHint(0)]) + 8
+        self.header().resizeSection(0, max(60, min(wanted, self.viewport().width() // 2 or wanted)))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def _fit(self) -> None:
         rows = sum(1 + self.topLevelItem(i).childCount() * self.topLevelItem(i).isExpanded()
@@ -186,6 +212,10 @@ class AnswerBubble(QtWidgets.QFrame):
         self.copy_button.clicked.connect(self.copy)
         self.status = QtWidgets.QLabel(self)
         self.status.setStyleSheet("color: palette(mid);")
+        # Wraps instead of widening the bubble past the dock (a long status pushed Copy off screen).
+        self.status.setWordWrap(True)
+        self.status.setMinimumWidth(1)
+        self.status.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
         bar.addWidget(self.trace_button)
         bar.addWidget(self.status, 1)
         bar.addWidget(self.copy_button)

@@ -169,6 +169,8 @@ class ChatPanel(QtWidgets.QWidget):
     def _answer(self) -> AnswerBubble:
         bubble = AnswerBubble(self.messages)
         bubble.link.connect(self.link)
+        bubble.trace_button.toggled.connect(lambda shown: shown and QtCore.QTimer.singleShot(
+            0, lambda: self.scroll.ensureWidgetVisible(bubble.trace, 0, 0)))
         return self._add(bubble)
 
     def bubbles(self) -> list[Any]:

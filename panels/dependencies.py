@@ -13,6 +13,7 @@ import importlib.util
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from .qt import QtCore, QtWidgets, Signal
@@ -55,22 +56,27 @@ def python_executable() -> str:
     return "python3"
 
 
-def pip_arguments(packages: list[str], target: str) -> list[str]:
-    return ["-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "--target", target,
-            *[PACKAGES[p] for p in packages]]
+def pip_arguments(packages: list[str], target: str, options: Sequence[str] = ()) -> list[str]:
+    """``python -m pip install`` of ``packages`` (import names) into ``target``; ``options`` go before them
+    (e.g. ``--no-index --find-links DIR`` for an offline wheel folder)."""
+    return ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--upgrade", "--target", target,
+            *options, *[PACKAGES.get(p, p) for p in packages]]
 
 
 class DependencyBanner(QtWidgets.QFrame):
     """Says what is missing; Install runs pip with progress and a result message."""
 
     finished = Signal(bool)
+    progress_text = Signal(str)  # each line pip prints, as it prints it
 
-    def __init__(self, parent: Any = None, *, find_missing: Any = missing, target: Any = target_folder):
+    def __init__(self, parent: Any = None, *, find_missing: Any = missing, target: Any = target_folder,
+                 pip_options: Sequence[str] = ()):
         super().__init__(parent)
         self.setObjectName("dependencyBanner")
         self.setStyleSheet("QFrame#dependencyBanner { border: 1px solid #d4a017; border-radius: 6px; background: #fff8e1; }"
                            " QLabel { color: #4a3b00; }")
-        self._find_missing, self._target = find_missing, target
+        self._find_missing, self._target, self._pip_options = find_missing, target, tuple(pip_options)
+        self.output: list[str] = []  # pip's output of the last install
         layout = QtWidgets.QVBoxLayout(self)
         self.label = QtWidgets.QLabel(self)
         self.label.setWordWrap(True)
@@ -104,24 +110,55 @@ class DependencyBanner(QtWidgets.QFrame):
         self.process.setProcessChannelMode(QtCore.QProcess.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._output)
         self.process.finished.connect(self._done)
+        self.process.errorOccurred.connect(self._error)
         self.button.setEnabled(False)
         self.progress.setVisible(True)
-        self.log.setText(f"Installing into {target}…")
-        self.process.start(python_executable(), pip_arguments(names, target))
+        self.output = []
+        self.log.setText(f"Installing {', '.join(names)} into {target}…")
+        self.process.start(python_executable(), pip_arguments(names, target, self._pip_options))
 
     def _output(self) -> None:
-        text = bytes(self.process.readAllStandardOutput()).decode(errors="replace").strip().splitlines()
-        if text:
-            self.log.setText(text[-1][:200])
+        if self.process is None:
+            return
+        lines = [line.strip() for line in bytes(self.process.readAllStandardOutput()).decode(errors="replace").splitlines()]
+        for line in filter(None, lines):
+            self.output.append(line)
+            self.progress_text.emit(line)
+        if self.output:
+            self.log.setText(self.output[-1][:200])
+
+    def _error(self, error: Any) -> None:
+        if error == QtCore.QProcess.FailedToStart and self.process is not None:
+            self.output.append(f"could not start {python_executable()}: {self.process.errorString()}")
+            self._done(-1)
 
     def _done(self, code: int, *_: Any) -> None:
+        if self.process is None:
+            return
+        self._output()
         self.progress.setVisible(False)
+        self.process.deleteLater()
         self.process = None
         importlib.invalidate_caches()
         still = self._find_missing()
         ok = code == 0 and not still
-        self.log.setText("Installed. Restart FreeCAD if the assistant still reports them missing." if ok
-                         else f"pip failed (exit {code}); still missing: {', '.join(still) or 'nothing'}. "
-                              "The Report view has pip's output.")
+        if ok:
+            text = "Installed. Restart FreeCAD if the assistant still reports them missing."
+        else:
+            reason = next((line for line in reversed(self.output) if line.startswith("ERROR")), "")
+            text = (f"Installing failed (pip exit {code}); still missing: {', '.join(still) or 'nothing'}. "
+                    + (f"{reason[:300]} " if reason else "")
+                    + "Check the network or install them by hand; the Report view has pip's output.")
+            _report("".join(f"{line}\n" for line in self.output))
+        self.log.setText(text)
         self.button.setEnabled(not ok)
         self.finished.emit(ok)
+
+
+def _report(text: str) -> None:
+    """pip's output in FreeCAD's Report view (when FreeCAD is loaded), else stderr."""
+    freecad = sys.modules.get("FreeCAD")
+    if freecad is not None and hasattr(freecad, "Console"):
+        freecad.Console.PrintWarning(text)
+    else:
+        sys.stderr.write(text)

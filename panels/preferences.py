@@ -33,6 +33,7 @@ class AssistantPreferences:
     document_budget_tokens: int
     allow_raw_geometry: bool
     private_host_suffixes: tuple[str, ...]
+    cloud_disabled_tools: tuple[str, ...] = ()  # tools the model is not offered in the cloud tier
 
     @classmethod
     def load(cls) -> AssistantPreferences:
@@ -47,6 +48,7 @@ class AssistantPreferences:
             document_budget_tokens=p.GetInt("DocumentBudget", d.document_budget_tokens),
             allow_raw_geometry=p.GetBool("AllowRawGeometry", d.allow_raw_geometry),
             private_host_suffixes=tuple(s.strip() for s in p.GetString("PrivateHosts", ",".join(d.private_host_suffixes)).split(",") if s.strip()),
+            cloud_disabled_tools=_names(p.GetString("CloudDisabledTools", "")),
         )
 
     def save(self) -> None:
@@ -60,6 +62,7 @@ class AssistantPreferences:
         p.SetInt("DocumentBudget", int(self.document_budget_tokens))
         p.SetBool("AllowRawGeometry", bool(self.allow_raw_geometry))
         p.SetString("PrivateHosts", ",".join(self.private_host_suffixes))
+        p.SetString("CloudDisabledTools", ",".join(sorted(set(self.cloud_disabled_tools))))
 
     def settings(self) -> Settings:
         return Settings.load({
@@ -73,9 +76,13 @@ class AssistantPreferences:
         return {k: v for k, v in (("base_url", self.base_url), ("model", self.model)) if v}
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
 def chat_config() -> Any:
     """The ChatConfig of the current preferences (read on the GUI thread before each question)."""
     from .chat_controller import ChatConfig
 
     prefs = AssistantPreferences.load()
-    return ChatConfig(prefs.settings(), prefs.overrides())
+    return ChatConfig(prefs.settings(), prefs.overrides(), frozenset(prefs.cloud_disabled_tools))

@@ -185,9 +185,49 @@ def _load_defaults(type_ids: set[str]) -> None:
                     continue
             _defaults_cache[type_id] = defaults
     finally:
-        FreeCAD.closeDocument(scratch.Name)
+        kept = _gui_selection(FreeCAD)
+        FreeCAD.closeDocument(scratch.Name)  # FreeCAD's GUI clears every selection when a document closes
         if active is not None and active.Name in FreeCAD.listDocuments():
             FreeCAD.setActiveDocument(active.Name)
+        _restore_gui_selection(FreeCAD, kept)
+
+
+def _gui_selection(freecad: Any) -> list[tuple[str, str, str, tuple | None]]:
+    """The GUI selection of every document as (document, object, subname, picked point), unresolved.
+
+    Only when FreeCAD's GUI is up, and without importing FreeCADGui (this core
+    never imports it): the module is taken from ``sys.modules``, where the GUI
+    has put it."""
+    import sys
+
+    gui = sys.modules.get("FreeCADGui")
+    if gui is None or not getattr(freecad, "GuiUp", False):
+        return []
+    kept = []
+    for sel in gui.Selection.getSelectionEx("*", 0):
+        names = list(sel.SubElementNames) or [""]
+        points = list(sel.PickedPoints or [])
+        for i, name in enumerate(names):
+            point = points[i] if i < len(points) and name else None
+            kept.append((sel.DocumentName, sel.ObjectName, name, tuple(point) if point is not None else None))
+    return kept
+
+
+def _restore_gui_selection(freecad: Any, kept: list[tuple[str, str, str, tuple | None]]) -> None:
+    import sys
+
+    gui = sys.modules.get("FreeCADGui")
+    if not kept or gui is None:
+        return
+    documents = freecad.listDocuments()
+    for doc_name, obj_name, sub, point in kept:
+        doc = documents.get(doc_name)
+        if doc is None or doc.getObject(obj_name) is None:
+            continue
+        if point is not None:
+            gui.Selection.addSelection(doc_name, obj_name, sub, *point)
+        else:
+            gui.Selection.addSelection(doc_name, obj_name, sub)
 
 
 _candidates: dict[tuple, list[tuple[str, str]]] = {}

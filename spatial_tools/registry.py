@@ -40,6 +40,8 @@ BUILTIN_TOOL_MODULES = [
     "freecad_spatial.spatial_tools.tools.fit",
     "freecad_spatial.spatial_tools.tools.general_tolerance",
     "freecad_spatial.spatial_tools.tools.stack_up",
+    "freecad_spatial.spatial_tools.tools.check_gdt",
+    "freecad_spatial.spatial_tools.tools.suggest_gdt",
 ]
 
 

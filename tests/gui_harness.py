@@ -394,7 +394,10 @@ def run_in_freecad_gui(
     bootstrap = work / "bootstrap.py"
     bootstrap.write_text(BOOTSTRAP.replace("__CONFIG_JSON__", repr(json.dumps(config))))
 
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "QT_", "FREECAD_USER", "XDG_", "VIRTUAL_ENV"))}
+    # The pytest process's own Qt choice (FREECAD_SPATIAL_QT=pyside6 for the pytest-qt tests) must not
+    # reach FreeCAD, whose GUI is PySide2 on 0.20.
+    dropped = ("PYTHON", "QT_", "FREECAD_USER", "FREECAD_SPATIAL_QT", "XDG_", "VIRTUAL_ENV")
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     run_env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(config_home),

@@ -123,6 +123,8 @@ def test_report_from_the_document_lists_reviewed_findings_as_not_failing(doc, pa
     assert json.loads(render(doc, "sarif"))["runs"][0]["results"]
     html = render(doc, "html")
     assert "cnc.thin_wall" in html and "<html" in html
+    # The waived finding is listed with who waived it and why, apart from the failing ones.
+    assert "Reviewed or not checked (1)" in html and "waived by bo" in html and "supplier drills it" in html
 
 
 # --- topology changes ---------------------------------------------------------------------

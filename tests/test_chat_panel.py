@@ -324,3 +324,72 @@ def test_new_conversation_clears_the_panel(qtbot, part):
     panel.new_button.click()
     qtbot.waitUntil(lambda: panel.bubbles() == [], timeout=2000)
     assert controller.conversation.entries == [] and controller.session.messages == []
+
+
+# --- code cells in the trace, and the layout in a narrow dock -------------------------------------------
+
+
+def test_trace_shows_each_code_cell_with_its_code_and_output(qtbot, part):
+    host = RecordingHost(part)
+    code = ("gap = tools.measure_distance(a='A', b='B')['distance']\n"
+            "print('gap between A and B:', round(gap, 3))\n"
+            "round(gap, 3)")
+    bad = "undefined_name + 1"
+    script = [
+        {"tool_calls": [{"name": "run_python", "arguments": {"code": code}}]},
+        {"tool_calls": [{"name": "run_python", "arguments": {"code": bad}}]},
+        {"text": "The gap is 17.5 mm."},
+    ]
+    with ProtocolServer(script) as server:
+        controller, panel = make_panel(qtbot, host, server)
+        ask(qtbot, panel, "Measure the gap with a cell")
+    assert not errors(panel)
+    bubble = answers(panel)[0]
+    rows = bubble.trace.rows()
+    cells = [i for i, r in enumerate(rows) if r[0].endswith("code cell")]
+    assert len(cells) == 2, rows
+    first, second = cells
+    assert rows[first][0].startswith("✓") and rows[first][1] == code.splitlines()[0] and float(rows[first][2]) >= 0
+    assert rows[first + 1] == ["  code", code, ""]
+    assert rows[first + 2][0] == "  output" and "gap between A and B: 17.5" in rows[first + 2][1]
+    assert "→ 17.5" in rows[first + 2][1]
+    assert rows[second][0].startswith("✗") and rows[second + 1][1] == bad
+    assert "error" in rows[second + 2][1] and "undefined_name" in rows[second + 2][1]
+    # The cell's tool call ran on the GUI thread through the bridge; the full code is in the tooltip.
+    assert set(host.threads) == {threading.main_thread().name}
+    top = bubble.trace.topLevelItem(0)
+    assert "print(" in top.toolTip(1) and "round(gap, 3)" in top.toolTip(1)
+    assert "Trace (2)" == bubble.trace_button.text() and "2 tool call(s)" in bubble.status.text()
+
+
+def test_long_question_and_trace_fit_the_dock_width(qtbot, part):
+    host = RecordingHost(part)
+    question = ("How wide is the bracket at the selected face, measured between the two end faces, "
+                "and is that within the drawing's general tolerance?")
+    finding = {"rule": "cnc.part_width", "severity": "info", "message": "Overall width", "object": "A",
+               "elements": ["Face1", "Face2"], "measured": 10.0, "unit": "mm"}
+    script = [
+        {"tool_calls": [{"name": "measure_distance", "arguments": {"a": "A.Face1", "b": "A.Face2"}}]},
+        {"tool_calls": [{"name": "submit_findings", "arguments": {
+            "answer": "A is **10 mm** wide between `A.Face1` and `A.Face2` (see finding 1).", "findings": [finding]}}]},
+    ]
+    with ProtocolServer(script) as server:
+        controller, panel = make_panel(qtbot, host, server)
+        panel.resize(330, 700)
+        ask(qtbot, panel, question)
+    bubble = answers(panel)[0]
+    bubble.trace_button.click()
+    qtbot.wait(100)
+    viewport = panel.scroll.viewport().width()
+    assert panel.messages.width() <= viewport, (panel.messages.width(), viewport)
+    question_bubble = panel.bubbles()[0]
+    assert question_bubble.geometry().right() <= viewport and question_bubble.height() > 2 * question_bubble.fontMetrics().height()
+    copy = bubble.copy_button.mapTo(panel.messages, bubble.copy_button.rect().bottomRight())
+    assert copy.x() <= viewport, "Copy is pushed off the dock"
+    trace = bubble.trace
+    header = trace.header()
+    assert sum(header.sectionSize(i) for i in range(3)) <= trace.viewport().width() + 1
+    assert header.sectionSize(1) >= trace.viewport().width() // 3  # details get the room
+    row = next(trace.topLevelItem(i) for i in range(trace.topLevelItemCount())
+               if "measure_distance" in trace.topLevelItem(i).text(0))
+    assert '"a": "A.Face1"' in row.toolTip(1) and '"distance"' in row.child(0).toolTip(1)

@@ -58,8 +58,10 @@ from freecad_spatial.panels import chat_dock
 dock = chat_dock._DOCK
 r["dock_area"] = int(mw.dockWidgetArea(dock))
 r["chip"] = dock.panel.chip.label.text()
+# The dock's first encode made the encoder's scratch document; closing it must not lose the selection.
+r["selection_after_open"] = [(x.ObjectName, list(x.SubElementNames)) for x in Gui.Selection.getSelectionEx()]
 panel = dock.panel
-panel.input.setPlainText("How wide is the bracket at the selected face?")
+panel.input.setPlainText("How wide is the bracket at the selected face, measured between the two end faces, and is that within the general tolerance of the drawing?")
 press = QtGui.QKeyEvent(QtCore.QEvent.KeyPress, QtCore.Qt.Key_Return, QtCore.Qt.NoModifier)
 QtGui.QApplication.sendEvent(panel.input, press)  # Enter sends (no QtTest in Debian's PySide2)
 deadline = time.monotonic() + 60
@@ -74,6 +76,10 @@ r["answer_html_links"] = answers[-1].view.toHtml().count('href="ref:') if answer
 answers[-1].trace_button.click()
 harness.wait(300)
 r["trace"] = answers[-1].trace.rows() if answers else []
+view = panel.scroll.viewport()
+r["fits"] = {"messages": panel.messages.width(), "viewport": view.width(),
+             "question_right": panel.bubbles()[0].geometry().right(),
+             "copy_right": answers[-1].copy_button.mapTo(panel.messages, answers[-1].copy_button.rect().topRight()).x()}
 r["findings"] = [(o.Name, o.Label) for o in doc.Objects if o.Name.startswith("Finding")]
 r["requests"] = len(server.requests)
 Gui.SendMsgToActiveView("ViewFit")
@@ -104,7 +110,9 @@ def gui(tmp_path_factory):
     work = tmp_path_factory.mktemp("gui-chat")
     params = {"sample": str(REPO / "resources" / "samples" / "bracket.FCStd"),
               "site": [p for p in site.getsitepackages() if ".venv" in p]}
-    run = gui_harness.run_in_freecad_gui(SCRIPT, params=params, work_dir=work, timeout=240, screen=(1400, 900))
+    # FREECAD_SPATIAL_QT=pyside6 of the pytest-qt tests must not reach FreeCAD (PySide2) in the same session.
+    run = gui_harness.run_in_freecad_gui(SCRIPT, params=params, work_dir=work, timeout=240, screen=(1400, 900),
+                                         env={"FREECAD_SPATIAL_QT": "freecad"})
     print(f"GUI run folder (screenshots in out/): {run.work_dir}")
     return run
 
@@ -114,6 +122,15 @@ def test_the_dock_opens_from_the_toolbar_on_the_right_with_the_selection_chip(gu
     assert "Assistant chat" in r["toolbar"]
     assert r["dock_area"] == 2  # Qt.RightDockWidgetArea
     assert "Body.Face1" in r["chip"] and "tokens" in r["chip"]
+
+
+def test_opening_the_dock_keeps_the_selection_and_everything_fits_its_width(gui):
+    r = gui.result
+    assert r["selection_before"] == [["Body", ["Face1"]]]
+    assert r["selection_after_open"] == r["selection_before"]
+    fits = r["fits"]
+    assert fits["messages"] <= fits["viewport"] and fits["question_right"] <= fits["viewport"], fits
+    assert fits["copy_right"] <= fits["viewport"], fits
 
 
 def test_the_answer_shows_the_measured_number_and_the_trace_the_real_result(gui):

@@ -187,3 +187,24 @@ def test_model_chain_errors(stacked):
     assert e["code"] == "bad_arguments" and "chain.tolerances" in e["message"]
     ok_result = ok(doc, "stack_up", {"chain": {"datum": flat(base, 0), "target": flat(base, 10)}, "general_class": "mK"})
     assert ok_result["worst_case"]["tolerance"] == pytest.approx(0.2)
+
+
+def test_size_dimension_annotations_tolerance_their_steps(stacked):
+    """A SizeDimension linked to both faces of a step gives that step its deviations or ISO 286
+    class; the other step keeps the general class; a lost annotation is not trusted."""
+    from freecad_spatial.spatial_tools.annotations import store
+
+    doc, base, top = stacked
+    faces = {"datum": flat(base, 0), "via": [flat(base, 10), flat(top, 10)], "target": flat(top, 25)}
+    height = store.add_size_dimension(doc, 10.0, [flat(base, 0), flat(base, 10)], upper=0.03, lower=-0.01)
+    store.add_size_dimension(doc, 15.0, [flat(top, 10), flat(top, 25)], fit_code="h9")
+    r = ok(doc, "stack_up", {"chain": faces, "general_class": "c"})
+    base_step, top_step = r["contributions"]
+    assert base_step["source"].startswith("size dimension") and height.Name in base_step["source"]
+    assert (base_step["min"], base_step["max"]) == (pytest.approx(9.99), pytest.approx(10.03))
+    # ISO 286 h9 for 10-18 mm: 0 / -0.043
+    assert (top_step["min"], top_step["max"]) == (pytest.approx(14.957), pytest.approx(15.0))
+    assert r["worst_case"]["min"] == pytest.approx(25 - 0.01 - 0.043) and r["worst_case"]["max"] == pytest.approx(25.03)
+    height.Attachment = "lost"
+    base_step = ok(doc, "stack_up", {"chain": faces, "general_class": "c"})["contributions"][0]
+    assert base_step["source"] == "ISO 2768-c" and base_step["max"] == pytest.approx(10.5)  # c: ±0.5 for 6-30 mm

@@ -91,6 +91,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
     from ..dfm.engine import check_document
     from ..documents import close_document, open_document
     from ..errors import ToolError
+    from ..gdt.validation import gdt_findings
 
     started = time.monotonic()
     document = None
@@ -111,7 +112,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
         outcome = FileResult(
             path=path,
             status="ok",
-            findings=result.findings,
+            findings=result.findings + gdt_findings(document),  # [] without GD&T annotations
             checked=result.checked,
             not_checked=result.not_checked,
             skipped=result.skipped,

@@ -48,6 +48,8 @@ TEMPLATE = r"""<!DOCTYPE html>
   code { font-size: 0.95em; }
   .note { color: #56606d; font-size: 0.85em; }
   .none { color: #56606d; font-style: italic; }
+  details.skipped { margin-top: 0.6em; color: #56606d; font-size: 0.85em; }
+  details.skipped summary { cursor: pointer; }
 </style>
 </head>
 <body>
@@ -86,6 +88,9 @@ TEMPLATE = r"""<!DOCTYPE html>
     </table>
     {% elif file.status == "ok" %}<p class="none">No findings for the rules that ran.</p>{% endif %}
   </div>
+  {% if file.skipped %}<details class="skipped"><summary>Reviewed or not checked ({{ file.skipped | length }})</summary>
+    <ul>{% for s in file.skipped %}<li>{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason }}</li>{% endfor %}</ul>
+  </details>{% endif %}
 </section>
 {% endfor %}
 <script>

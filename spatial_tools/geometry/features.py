@@ -76,3 +76,38 @@ def recognize(shape: Any) -> list[dict]:
         record.update(feature.data)
         result.append(_globalise(record, placement))
     return result
+
+
+def recognize_all(shape: Any) -> list[dict]:
+    """Recognised features of every solid of ``shape``, face names those of the whole shape."""
+    solids = shape.Solids
+    if not solids:
+        return []
+    if len(solids) == 1 and len(solids[0].Faces) == len(shape.Faces):
+        return recognize(shape if shape.ShapeType == "Solid" else solids[0])
+    index = {}
+    for k, face in enumerate(shape.Faces):
+        index.setdefault(face.hashCode(), []).append((k, face))
+    found = []
+    for solid in solids:
+        names = {}
+        for k, face in enumerate(solid.Faces):
+            match = next((i for i, f in index.get(face.hashCode(), []) if f.isSame(face)), None)
+            if match is not None:
+                names[f"Face{k + 1}"] = f"Face{match + 1}"
+        found += [_rename(record, names) for record in recognize(solid)]
+    counters: dict[str, int] = {}
+    for record in found:  # ids unique across the solids, as find_features numbers them
+        counters[record["kind"]] = counters.get(record["kind"], 0) + 1
+        record["id"] = f"{record['kind']}{counters[record['kind']]}"
+    return found
+
+
+def _rename(value: Any, names: dict) -> Any:
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_rename(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k in ("id", "kind") else _rename(v, names)) for k, v in value.items()}
+    return value

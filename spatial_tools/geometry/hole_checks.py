@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .features import recognize
+from .features import recognize_all as features_of
 from .holes import angular_span_deg
 
 FEATURES_KEY = "features"  # per-object cache key of the recognised features (a list of dicts)
@@ -30,41 +30,6 @@ def settle(value: float) -> float:
     """A measurement rounded to the kernel's noise floor, so a face drawn at exactly 1° or a
     hole at exactly Ø1.2 is graded as drawn, not as 1.000000000001° or Ø1.1999999999."""
     return round(value, NOISE_DIGITS)
-
-
-def features_of(shape: Any) -> list[dict]:
-    """Recognised features of every solid of ``shape``, face names those of the whole shape."""
-    solids = shape.Solids
-    if not solids:
-        return []
-    if len(solids) == 1 and len(solids[0].Faces) == len(shape.Faces):
-        return recognize(shape if shape.ShapeType == "Solid" else solids[0])
-    index = {}
-    for k, face in enumerate(shape.Faces):
-        index.setdefault(face.hashCode(), []).append((k, face))
-    found = []
-    for solid in solids:
-        names = {}
-        for k, face in enumerate(solid.Faces):
-            match = next((i for i, f in index.get(face.hashCode(), []) if f.isSame(face)), None)
-            if match is not None:
-                names[f"Face{k + 1}"] = f"Face{match + 1}"
-        found += [_rename(record, names) for record in recognize(solid)]
-    counters: dict[str, int] = {}
-    for record in found:  # ids unique across the solids, as find_features numbers them
-        counters[record["kind"]] = counters.get(record["kind"], 0) + 1
-        record["id"] = f"{record['kind']}{counters[record['kind']]}"
-    return found
-
-
-def _rename(value: Any, names: dict) -> Any:
-    if isinstance(value, str):
-        return names.get(value, value)
-    if isinstance(value, list):
-        return [_rename(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: (v if k in ("id", "kind") else _rename(v, names)) for k, v in value.items()}
-    return value
 
 
 def cached_features(target: Any) -> list[dict]:

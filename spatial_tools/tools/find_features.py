@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from ..context import ToolContext
 from ..errors import NotApplicable
-from ..geometry.features import recognize
+from ..geometry.features import recognize_all
 from ..refs import resolve_object
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg
@@ -159,34 +159,6 @@ def _with_object(record: dict, prefix: str) -> dict:
     return out
 
 
-def _recognize_all(shape) -> list[dict]:
-    """Features of every solid of the shape, with face names of the whole shape."""
-    solids = shape.Solids
-    if len(solids) == 1 and len(solids[0].Faces) == len(shape.Faces):
-        return recognize(shape if shape.ShapeType == "Solid" else solids[0])
-    index = {f.hashCode(): k for k, f in enumerate(shape.Faces)}
-    found = []
-    for solid in solids:
-        local = {f"Face{k + 1}": f"Face{index[f.hashCode()] + 1}" for k, f in enumerate(solid.Faces)}
-        for record in recognize(solid):
-            found.append(_rename(record, local))
-    counters: dict[str, int] = {}
-    for record in found:  # ids unique across solids
-        counters[record["kind"]] = counters.get(record["kind"], 0) + 1
-        record["id"] = f"{record['kind']}{counters[record['kind']]}"
-    return found
-
-
-def _rename(value, names: dict):
-    if isinstance(value, str):
-        return names.get(value, value)
-    if isinstance(value, list):
-        return [_rename(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: (v if k in ("id", "kind") else _rename(v, names)) for k, v in value.items()}
-    return value
-
-
 @tool(result=RESULT, raw_geometry=True)
 def find_features(
     ctx: ToolContext,
@@ -197,7 +169,7 @@ def find_features(
     shape = element.shape
     if not shape.Solids:
         raise NotApplicable(f"'{object}' has no solid to recognise features on (it has {len(shape.Faces)} faces)")
-    features = [_with_object(record, element.ref) for record in _recognize_all(shape)]
+    features = [_with_object(record, element.ref) for record in recognize_all(shape)]
     if kind is not None:
         features = [f for f in features if f["kind"] == kind]
     counts: dict[str, int] = {}

@@ -47,8 +47,8 @@ class StepTolerance:
 # with the two resolved faces of one step of a model chain and its measured
 # nominal (mm), and returns a StepTolerance when an annotation tolerances
 # that distance, or None. Providers are asked in order, before the general
-# tolerance class. The annotation module registers itself with
-# ``register_tolerance_provider``.
+# tolerance class. Size-dimension annotations are the first provider
+# (``size_dimension_provider`` below); others join with ``register_tolerance_provider``.
 ToleranceProvider = Callable[[Any, Element, Element, float], StepTolerance | None]
 TOLERANCE_PROVIDERS: list[ToleranceProvider] = []
 
@@ -56,6 +56,17 @@ TOLERANCE_PROVIDERS: list[ToleranceProvider] = []
 def register_tolerance_provider(provider: ToleranceProvider) -> None:
     if provider not in TOLERANCE_PROVIDERS:
         TOLERANCE_PROVIDERS.append(provider)
+
+
+def size_dimension_provider(document: Any, a: Element, b: Element, nominal: float) -> StepTolerance | None:
+    """The tolerance of a SizeDimension annotation linked to both faces of the step."""
+    from ..annotations.dimension_tolerances import size_dimension_tolerance
+
+    found = size_dimension_tolerance(document, a.ref, b.ref) if a.obj is not None and b.obj is not None else None
+    return None if found is None else StepTolerance(*found)
+
+
+register_tolerance_provider(size_dimension_provider)
 
 
 CONTRIBUTOR_SCHEMA = {
