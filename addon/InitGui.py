@@ -32,3 +32,15 @@ class FreeCADSpatialWorkbench(Workbench):  # noqa: F821 - provided by FreeCAD
 
 
 Gui.addWorkbench(FreeCADSpatialWorkbench())  # noqa: F821 - provided by FreeCAD
+
+
+def _register_freecad_spatial_preferences():
+    try:
+        from freecad_spatial.addon.workbench import register_preferences
+
+        register_preferences()
+    except Exception as exc:  # the rest of the workbench must still load
+        FreeCAD.Console.PrintError(f"FreeCAD Spatial: the preference page could not be registered: {exc}\n")  # noqa: F821
+
+
+_register_freecad_spatial_preferences()

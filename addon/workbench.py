@@ -24,12 +24,24 @@ def initialize(workbench) -> None:
         workbench.appendToolbar(TOOLBAR, names)
         workbench.appendMenu(TOOLBAR, names)
     import FreeCAD
+
+    register_preferences()  # already done at start-up (InitGui.py); a no-op then
+    FreeCAD.Console.PrintLog("FreeCAD Spatial: workbench initialised\n")
+
+
+_preferences_registered: list[bool] = []
+
+
+def register_preferences() -> None:
+    """Edit → Preferences → Spatial, available from start-up, before the workbench is first chosen."""
+    if _preferences_registered:
+        return
     import FreeCADGui
 
     from freecad_spatial.panels.preferences_page import PreferencePage
 
     FreeCADGui.addPreferencePage(PreferencePage, "Spatial")
-    FreeCAD.Console.PrintLog("FreeCAD Spatial: workbench initialised\n")
+    _preferences_registered.append(True)
 
 
 def activated() -> None:

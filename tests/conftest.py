@@ -82,3 +82,22 @@ def face_where(obj, predicate) -> str:
 V = FreeCAD.Vector
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.dont_write_bytecode = True
+
+
+# FreeCAD as a library and PySide6 in one interpreter can abort while Python tears
+# their modules down (seen as "bool_dealloc ... refcount error", exit 134) after every
+# test has passed and been reported. Nothing is left to run by then: leave with
+# pytest's own status instead of through that teardown.
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _exit_status and os.environ.get("FREECAD_SPATIAL_TEST_TEARDOWN") != "python":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])

@@ -41,6 +41,13 @@ def params(monkeypatch):
     FreeCAD.ParamGet(parent).RemGroup(name)
 
 
+@pytest.fixture(autouse=True)
+def pool_drained():
+    """Every Test-connection worker has finished before the next test (and before shutdown)."""
+    yield
+    QtCore.QThreadPool.globalInstance().waitForDone(30000)
+
+
 @pytest.fixture
 def file_keyring(tmp_path, monkeypatch):
     for name in ENV:
@@ -75,7 +82,7 @@ def make_form(qtbot, doc=None, audit=None):
 def all_parameters(group) -> dict:
     p = FreeCAD.ParamGet(group)
     out = {}
-    for kind, getter in (("String", p.GetString), ("Int", p.GetInt), ("Bool", p.GetBool)):
+    for kind, getter in (("String", p.GetString), ("Int", p.GetInt)):  # a key could only be text
         for name in getattr(p, f"Get{kind}s")():
             out[name] = getter(name)
     return out
@@ -176,6 +183,7 @@ def test_test_connection_to_a_dead_port_says_so_clearly(qtbot, params, file_keyr
     form.tier.setCurrentText("local")
     form.backend.setCurrentIndex(form.backend.findData("openai"))
     form.base_url.setText(f"http://127.0.0.1:{port}/v1")
+    form.model.setText("scripted")
     with qtbot.waitSignal(form.connection_tested, timeout=30000) as signal:
         form.test_button.click()
     assert not signal.args[0].ok and signal.args[0].kind == "connection_failed"

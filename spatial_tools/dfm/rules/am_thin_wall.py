@@ -6,36 +6,21 @@ the profile's minimum (two perimeters of a 0.4 mm nozzle).
 
 from __future__ import annotations
 
-from ...geometry.walls import wall_map
 from ..finding import Finding
+from ..wall_grading import wall_findings
 from . import Rule, RuleContext
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    findings = []
-    for wall in wall_map(ctx.target).walls:
-        graded = ctx.settings.grade(wall.thickness, "below")
-        if graded is None:
-            continue
-        severity, limit = graded
-        names = " and ".join(wall.elements)
-        findings.append(
-            ctx.finding(
-                severity,
-                f"{wall.noun.capitalize()} between {names} is {wall.thickness:.4g} mm thick; "
-                f"below {limit:g} mm the slicer drops it or prints it as a single weak line",
-                elements=wall.elements,
-                location=wall.location,
-                measured=wall.thickness,
-                limit=limit,
-                unit="mm",
-                suggestion=(
-                    f"Thicken it to at least {limit:g} mm (a multiple of the line width prints best), or print "
-                    "with a finer nozzle"
-                ),
-            )
-        )
-    return findings
+    return wall_findings(
+        ctx,
+        "below",
+        lambda wall, severity, limit: f"below {limit:g} mm the slicer drops it or prints it as a single weak line",
+        lambda wall, severity, limit: (
+            f"Thicken it to at least {limit:g} mm (a multiple of the line width prints best), or print "
+            "with a finer nozzle"
+        ),
+    )
 
 
 RULE = Rule(

@@ -9,8 +9,9 @@ plastics, so they can be cut thinner).
 
 from __future__ import annotations
 
-from ...geometry.walls import FLOOR, PIN, WEB, wall_map
+from ...geometry.walls import FLOOR, PIN, WEB
 from ..finding import Finding, Severity
+from ..wall_grading import wall_findings
 from . import Rule, RuleContext
 
 
@@ -37,29 +38,14 @@ def _suggestion(kind: str, severity: Severity, warn: float | None) -> str:
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    findings = []
     warn = ctx.settings.get("warn_below")
     material = ctx.profile.material
-    for wall in wall_map(ctx.target).walls:
-        graded = ctx.settings.grade(wall.thickness, "below")
-        if graded is None:
-            continue
-        severity, limit = graded
-        names = " and ".join(wall.elements)
-        findings.append(
-            ctx.finding(
-                severity,
-                f"{wall.noun.capitalize()} between {names} is {wall.thickness:.4g} mm thick; "
-                f"below {limit:g} mm {material} walls deflect and chatter when machined",
-                elements=wall.elements,
-                location=wall.location,
-                measured=wall.thickness,
-                limit=limit,
-                unit="mm",
-                suggestion=_suggestion(wall.kind, severity, float(warn) if warn is not None else None),
-            )
-        )
-    return findings
+    return wall_findings(
+        ctx,
+        "below",
+        lambda wall, severity, limit: f"below {limit:g} mm {material} walls deflect and chatter when machined",
+        lambda wall, severity, limit: _suggestion(wall.kind, severity, float(warn) if warn is not None else None),
+    )
 
 
 RULE = Rule(

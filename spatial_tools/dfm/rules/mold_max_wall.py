@@ -9,43 +9,30 @@ itself.
 
 from __future__ import annotations
 
-from ...geometry.walls import PIN, WEB, wall_map
+from ...geometry.walls import PIN, WEB
 from ..finding import Finding
+from ..wall_grading import wall_findings
 from . import Rule, RuleContext
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    findings = []
     resin = ctx.profile.material
-    for wall in wall_map(ctx.target).walls:
-        if wall.kind == WEB:
-            continue
-        graded = ctx.settings.grade(wall.thickest, "above")
-        if graded is None:
-            continue
-        severity, limit = graded
-        names = " and ".join(wall.elements)
+
+    def suggestion(wall, severity, limit) -> str:
         if wall.kind == PIN:
-            suggestion = f"Core the boss out from its end, leaving a wall of at most {limit:g} mm around the core pin"
-        else:
-            suggestion = (
-                f"Core the section out from the side the mold opens to, leaving walls of at most {limit:g} mm "
-                "(with ribs for stiffness), or choose a resin that tolerates thicker sections"
-            )
-        findings.append(
-            ctx.finding(
-                severity,
-                f"{wall.noun.capitalize()} between {names} is {wall.thickest:.4g} mm thick; "
-                f"{resin} sinks and voids above {limit:g} mm",
-                elements=wall.elements,
-                location=wall.location,
-                measured=wall.thickest,
-                limit=limit,
-                unit="mm",
-                suggestion=suggestion,
-            )
+            return f"Core the boss out from its end, leaving a wall of at most {limit:g} mm around the core pin"
+        return (
+            f"Core the section out from the side the mold opens to, leaving walls of at most {limit:g} mm "
+            "(with ribs for stiffness), or choose a resin that tolerates thicker sections"
         )
-    return findings
+
+    return wall_findings(
+        ctx,
+        "above",
+        lambda wall, severity, limit: f"{resin} sinks and voids above {limit:g} mm",
+        suggestion,
+        skip=lambda wall: wall.kind == WEB,
+    )
 
 
 RULE = Rule(

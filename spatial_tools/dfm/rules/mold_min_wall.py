@@ -6,38 +6,23 @@ the minimum wall of the profile's resin (Protolabs' resin table).
 
 from __future__ import annotations
 
-from ...geometry.walls import wall_map
 from ..finding import Finding
+from ..wall_grading import wall_findings
 from . import Rule, RuleContext
 
 
 def check(ctx: RuleContext) -> list[Finding]:
-    findings = []
     resin = ctx.profile.material
-    for wall in wall_map(ctx.target).walls:
-        graded = ctx.settings.grade(wall.thickness, "below")
-        if graded is None:
-            continue
-        severity, limit = graded
-        names = " and ".join(wall.elements)
-        findings.append(
-            ctx.finding(
-                severity,
-                f"{wall.noun.capitalize()} between {names} is {wall.thickness:.4g} mm thick; "
-                f"{resin} needs at least {limit:g} mm to fill",
-                elements=wall.elements,
-                location=wall.location,
-                measured=wall.thickness,
-                limit=limit,
-                unit="mm",
-                suggestion=(
-                    f"Thicken it to {limit:g} mm or more, or choose a resin that flows into thinner sections "
-                    "(nylon, acetal, polypropylene); a section this thin freezes before the cavity fills "
-                    "(short shot)"
-                ),
-            )
-        )
-    return findings
+    return wall_findings(
+        ctx,
+        "below",
+        lambda wall, severity, limit: f"{resin} needs at least {limit:g} mm to fill",
+        lambda wall, severity, limit: (
+            f"Thicken it to {limit:g} mm or more, or choose a resin that flows into thinner sections "
+            "(nylon, acetal, polypropylene); a section this thin freezes before the cavity fills "
+            "(short shot)"
+        ),
+    )
 
 
 RULE = Rule(
