@@ -99,6 +99,16 @@ doc2 = App.openDocument(path)
 harness.wait(900)
 r["reopened_entries"] = [e.role for e in dock.controller.conversation.entries]
 r["reopened_bubbles"] = len(panel.bubbles())
+# The dock remembers its place: moved to the left, closed, opened again by the command.
+mw.addDockWidget(QtCore.Qt.LeftDockWidgetArea, dock)
+harness.wait(200)
+dock.close()
+harness.wait(200)
+Gui.runCommand("Spatial_OpenChat")
+harness.wait(400)
+reopened = [d for d in mw.findChildren(QtGui.QDockWidget) if d.isVisible() and d.windowTitle() == dock.windowTitle()]
+r["reopened_area"] = [int(mw.dockWidgetArea(d)) for d in reopened]
+r["remembered_param"] = App.ParamGet("User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/ChatDock").GetInt("Area", -1)
 server.stop()
 '''
 
@@ -162,3 +172,8 @@ def test_screenshot_shows_the_panel_and_goes_to_the_readme(gui):
     assert shot.is_file() and gui.result["window"]["distinct_colours"] >= 8
     shutil.copyfile(shot, REPO / "docs" / "chat_panel.png")
     assert "Traceback" not in gui.report, gui.report[-3000:]
+
+
+def test_the_dock_remembers_its_place(gui):
+    r = gui.result
+    assert r["reopened_area"] == [1], r["reopened_area"]  # Qt.LeftDockWidgetArea, where the user put it
