@@ -99,6 +99,7 @@ class FindingsDock:
         self.table.setSelectionBehavior(QtGui.QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QtGui.QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)  # the "#" column is the finding's number
         self.table.itemSelectionChanged.connect(self._selected)
         layout.addWidget(self.table)
         buttons = QtGui.QHBoxLayout()
