@@ -16,6 +16,31 @@ from conftest import REPO
 
 pytestmark = pytest.mark.gui
 
+# Run inside FreeCAD by both scripts: waits for the background check while a 20 ms heartbeat runs.
+HEARTBEAT_RUN = r'''
+def heartbeat_run(seconds=120):
+    """Runs until the background check is done; the largest gap between 20 ms heartbeats (ms)."""
+    beats = [time.monotonic()]
+    timer = QtCore.QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: beats.append(time.monotonic()))
+    timer.start()
+    job = cm.running_check()
+    end = time.monotonic() + seconds
+    while job is not None and not job.done and time.monotonic() < end:
+        QtGui.QApplication.processEvents()
+        time.sleep(0.005)
+    settle = time.monotonic() + 0.3  # beats after the finish, so its stall is measured too
+    while time.monotonic() < settle:
+        QtGui.QApplication.processEvents()
+        time.sleep(0.005)
+    timer.stop()
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    return {"max_gap_ms": round(1000 * max(gaps), 1) if gaps else None, "beats": len(beats),
+            "seconds": round(beats[-1] - beats[0], 2), "done": bool(job and job.done),
+            "finish_ms": round(1000 * job.finish_seconds, 1) if job else None}
+'''
+
 SCRIPT = r'''
 import os
 r = harness.result
@@ -72,27 +97,7 @@ def accept_dialog(tries=[0]):
 import time
 from freecad_spatial.commands import check_manufacturability as cm
 
-def heartbeat_run(seconds=120):
-    """Runs until the background check is done; the largest gap between 20 ms heartbeats (ms)."""
-    beats = [time.monotonic()]
-    timer = QtCore.QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: beats.append(time.monotonic()))
-    timer.start()
-    job = cm.running_check()
-    end = time.monotonic() + seconds
-    while job is not None and not job.done and time.monotonic() < end:
-        QtGui.QApplication.processEvents()
-        time.sleep(0.005)
-    settle = time.monotonic() + 0.3  # beats after the finish, so its stall is measured too
-    while time.monotonic() < settle:
-        QtGui.QApplication.processEvents()
-        time.sleep(0.005)
-    timer.stop()
-    gaps = [b - a for a, b in zip(beats, beats[1:])]
-    return {"max_gap_ms": round(1000 * max(gaps), 1) if gaps else None, "beats": len(beats),
-            "seconds": round(beats[-1] - beats[0], 2), "done": bool(job and job.done),
-            "finish_ms": round(1000 * job.finish_seconds, 1) if job else None}
+__HEARTBEAT_RUN__
 
 QtCore.QTimer.singleShot(300, accept_dialog)
 Gui.runCommand("Spatial_CheckManufacturability")
@@ -421,25 +426,7 @@ from freecad_spatial.commands import check_manufacturability as cm
 from freecad_spatial.spatial_tools.dfm.engine import check_document
 from freecad_spatial.spatial_tools.annotations.store import annotations
 
-def wait_check(seconds=180):
-    beats = [time.monotonic()]
-    timer = QtCore.QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: beats.append(time.monotonic()))
-    timer.start()
-    job = cm.running_check()
-    end = time.monotonic() + seconds
-    while job is not None and not job.done and time.monotonic() < end:
-        QtGui.QApplication.processEvents()
-        time.sleep(0.005)
-    settle = time.monotonic() + 0.3  # beats after the finish, so its stall is measured too
-    while time.monotonic() < settle:
-        QtGui.QApplication.processEvents()
-        time.sleep(0.005)
-    timer.stop()
-    gaps = [b - a for a, b in zip(beats, beats[1:])]
-    return {"max_gap_ms": round(1000 * max(gaps), 1), "seconds": round(beats[-1] - beats[0], 2), "beats": len(beats),
-            "done": bool(job and job.done), "finish_ms": round(1000 * job.finish_seconds, 1) if job else None}
+__HEARTBEAT_RUN__
 
 def drive_dialog(process, direction, profile, objects, tries=[0]):
     def go():
@@ -473,7 +460,7 @@ with open(profile, "w") as fh:
     fh.write('[rules."mold.max_wall".by_material.abs]\nwarn_above = 10.0\n')
 drive_dialog("injection-molding", "1, 0, 0", profile, ["Body"])
 Gui.runCommand("Spatial_CheckManufacturability")
-r["dialog_run"] = wait_check()
+r["dialog_run"] = heartbeat_run(180)
 got = sorted((o.Rule, o.TargetObject, tuple(o.Elements)) for o in annotations(doc, "Finding"))
 r["dialog_findings"] = got
 r["dialog_process"] = sorted({o.Process for o in annotations(doc, "Finding")})
@@ -496,7 +483,7 @@ check_document(big, "cnc-3axis")
 r["big_inline_ms"] = round(1000 * (time.monotonic() - started))
 drive_dialog("cnc-3axis", "0, 0, 1", "", [o.Name for o in big.Objects])
 Gui.runCommand("Spatial_CheckManufacturability")
-r["big_run"] = wait_check()
+r["big_run"] = heartbeat_run(180)
 r["big_findings"] = len(annotations(big, "Finding"))
 harness.wait(300)
 if Gui.activeDocument() is not None:
@@ -504,6 +491,8 @@ if Gui.activeDocument() is not None:
     harness.wait(300)
     harness.save_view("view_big_checked", 1000, 700, "White")
 '''
+SCRIPT = SCRIPT.replace("__HEARTBEAT_RUN__", HEARTBEAT_RUN)
+DIALOG_SCRIPT = DIALOG_SCRIPT.replace("__HEARTBEAT_RUN__", HEARTBEAT_RUN)
 
 
 def test_dialog_fields_and_a_big_part_checked_off_the_gui_thread(tmp_path):
