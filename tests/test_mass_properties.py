@@ -49,3 +49,20 @@ def test_errors(doc):
     assert error(doc, "mass_properties", {})["code"] == "bad_arguments"
     add_shape(doc, "Sheet", Part.makePlane(5, 5))
     assert error(doc, "mass_properties", {"object": "Sheet"})["code"] == "not_applicable"
+
+
+def test_a_solid_without_volume_is_a_clear_error(doc):
+    square = Part.Face(Part.makePolygon([V(0, 0, 0), V(10, 0, 0), V(10, 10, 0), V(0, 10, 0), V(0, 0, 0)]))
+    back = square.copy()
+    back.reverse()
+    add_shape(doc, "Flat", Part.Solid(Part.Shell([square, back])))
+    err = error(doc, "mass_properties", {"object": "Flat"})
+    assert err["code"] != "internal_error" and "encloses no volume" in err["message"], err
+
+
+def test_a_compound_is_weighed_by_volume(doc):
+    pair = Part.makeCompound([Part.makeBox(10, 10, 10), Part.makeBox(20, 10, 10, V(100, 0, 0))])
+    add_shape(doc, "Pair", pair)
+    r = ok(doc, "mass_properties", {"object": "Pair"})
+    # 1000 mm³ centred at x=5 and 2000 mm³ centred at x=110: (5·1000 + 110·2000) / 3000 = 75
+    assert r["volume"] == pytest.approx(3000) and r["center_of_mass"] == pytest.approx([75, 5, 5])

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from ..context import ToolContext
 from ..errors import NotApplicable
+from ..geometry.mass import volume_and_centre
 from ..refs import resolve_object
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg
@@ -53,16 +54,14 @@ def mass_properties(
     solids = shape.Solids
     if not solids:
         raise NotApplicable(f"'{object}' has no solid, so no volume (it has {len(shape.Faces)} faces)")
-    # Each property call integrates the shape again: ask each solid once.
-    weighted = [(s.Volume, s.CenterOfMass) for s in solids]
-    volume = sum(v for v, _ in weighted)
-    # Volume-weighted centre of mass over all solids (a compound has no single CoM).
-    com = [sum(getattr(c, axis) * v for v, c in weighted) / volume for axis in "xyz"]
+    volume, com = volume_and_centre(solids)
+    if com is None:
+        raise NotApplicable(f"'{object}' encloses no volume, so it has no centre of mass")
     result = {
         "object": element.ref,
         "volume": volume,
         "area": shape.Area,
-        "center_of_mass": com,
+        "center_of_mass": list(com),
         "bbox": bbox_dict(shape.BoundBox),
         "solids": len(solids),
         "units": {"length": "mm", "area": "mm2", "volume": "mm3", "mass": "g", "inertia": "g*mm2"},

@@ -10,20 +10,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ...geometry.mass import volume_and_centre
 from ..finding import Finding
 from . import Rule, RuleContext, Target
 
 BOX_GAP = 1e-6  # mm: boxes closer than this may still touch
 MAX_ELEMENTS = 50
-
-
-def _volume_and_centre(common: Any) -> tuple[float, tuple[float, float, float] | None]:
-    solids = common.Solids
-    volume = sum(s.Volume for s in solids)
-    if volume <= 0:
-        return 0.0, None
-    centre = [sum(getattr(s.CenterOfMass, axis) * s.Volume for s in solids) / volume for axis in "xyz"]
-    return volume, (centre[0], centre[1], centre[2])
 
 
 def touching_faces(target: Target, solid: Any, common: Any) -> list[str]:
@@ -56,7 +48,7 @@ def check(ctx: RuleContext) -> list[Finding]:
         if not box.intersect(b.BoundBox):
             continue
         common = a.common(b)
-        volume, centre = _volume_and_centre(common)
+        volume, centre = volume_and_centre(common.Solids)
         if volume <= max(limit, noise):
             continue
         if ta is tb:
