@@ -120,9 +120,7 @@ def gui(tmp_path_factory):
     work = tmp_path_factory.mktemp("gui-chat")
     params = {"sample": str(REPO / "resources" / "samples" / "bracket.FCStd"),
               "site": [p for p in site.getsitepackages() if ".venv" in p]}
-    # FREECAD_SPATIAL_QT=pyside6 of the pytest-qt tests must not reach FreeCAD (PySide2) in the same session.
-    run = gui_harness.run_in_freecad_gui(SCRIPT, params=params, work_dir=work, timeout=240, screen=(1400, 900),
-                                         env={"FREECAD_SPATIAL_QT": "freecad"})
+    run = gui_harness.run_in_freecad_gui(SCRIPT, params=params, work_dir=work, timeout=240, screen=(1400, 900))
     print(f"GUI run folder (screenshots in out/): {run.work_dir}")
     return run
 

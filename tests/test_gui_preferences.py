@@ -57,9 +57,7 @@ r["meta"] = dict(doc.Meta)
 def gui(tmp_path_factory):
     if reason := gui_harness.gui_unavailable_reason():
         pytest.skip(reason)
-    # FREECAD_SPATIAL_QT=pyside6 of the pytest-qt tests must not reach FreeCAD (PySide2) in the same session.
-    run = gui_harness.run_in_freecad_gui(SCRIPT, work_dir=tmp_path_factory.mktemp("gui-prefs"), timeout=180,
-                                         env={"FREECAD_SPATIAL_QT": "freecad"})
+    run = gui_harness.run_in_freecad_gui(SCRIPT, work_dir=tmp_path_factory.mktemp("gui-prefs"), timeout=180)
     print(f"GUI run folder (screenshots in out/): {run.work_dir}")
     return run
 
