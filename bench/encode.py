@@ -12,7 +12,14 @@ is slower still (OCC's TopTools_LocationSet::Read on 500 stored solids ran for
 over 20 minutes). Only encoding is timed.
 
 - ``encode_ms.cold``: first encode, shape-summary cache empty (volume, area,
-  surface types computed; BRepCheck runs only up to validity_max_faces faces).
+  surface types computed; BRepCheck runs only up to validity_max_faces faces;
+  a Body of more than summary_max_body_features features is not measured, its
+  node points to query_feature_tree: see resources/encoder.toml).
+- ``body_measure_ms``: what that pointer's call costs, cold: query_feature_tree
+  on the Body (its shape summary with the validity check), and the shape
+  numbers alone (``encoder_shapes.summary`` without BRepCheck).
+- ``limit_body``: the same figures for a body right at the limit, the slowest
+  body the overview still measures (skip with --no-limit-body).
 - ``encode_ms.warm_median``: median of --repeat encodes of the unchanged
   document (shape numbers come from the cache; everything else is recomputed).
 - tokens: tokens.estimate_tokens (its rule is printed under ``token_estimate``).
@@ -38,7 +45,7 @@ from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
 FreeCAD = freecad_env.load()
 
 from freecad_spatial import RESOURCES  # noqa: E402
-from freecad_spatial.spatial_tools import encoder, encoder_shapes, tokens  # noqa: E402
+from freecad_spatial.spatial_tools import encoder, encoder_shapes, encoder_values, tokens  # noqa: E402
 from freecad_spatial.spatial_tools.documents import CAD_SUFFIXES, open_document  # noqa: E402
 
 TARGET_RATIO = 5.0
@@ -113,6 +120,26 @@ def measure(document, repeat: int) -> dict:
     }
 
 
+def body_measure(document) -> dict:
+    """Cold cost of the Body's numbers: the query_feature_tree call, and the summary alone."""
+    encoder_shapes.clear_cache()
+    start = time.perf_counter()
+    encoder.subtree(document, "Body", depth=0)
+    call = (time.perf_counter() - start) * 1000
+    encoder_shapes.clear_cache()
+    shape = encoder_shapes.global_shape(document.getObject("Body"))
+    start = time.perf_counter()
+    encoder_shapes.summary(shape, "never")
+    numbers = (time.perf_counter() - start) * 1000
+    return {"query_feature_tree_path_body": round(call, 1), "shape_numbers_only": round(numbers, 1)}
+
+
+def overview_shape(document) -> dict:
+    """What the overview shows for the Body: its numbers, or the pointer to them."""
+    body = next(n for n in encoder.encode(document)["tree"] if n["name"] == "Body")
+    return body.get("shape", {})
+
+
 def grid_document(features: int):
     from scene_builders import grid_body
 
@@ -130,7 +157,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-limit-body", action="store_true", help="skip the body at summary_max_body_features")
     args = parser.parse_args()
+    limit = encoder_values.config()["limits"]["summary_max_body_features"]
 
     report: dict = {
         "token_estimate": " ".join(" ".join(tokens.__doc__.split("\n\n")[1:4]).split()),
@@ -150,7 +179,20 @@ def main() -> int:
     grid["features"] = sum(1 for o in body.Group if not o.TypeId.startswith("Sketcher::"))
     grid["build_s"] = build_s
     grid["body_faces"] = len(body.Shape.Faces)
+    grid["overview_body_shape"] = overview_shape(document)
+    grid["body_measure_ms"] = body_measure(document)
     report[f"grid_body_{args.features}"] = grid
+    FreeCAD.closeDocument(document.Name)
+    if not args.no_limit_body and limit != args.features:
+        at_limit, at_limit_build_s = grid_document(limit)
+        report["limit_body"] = {
+            "features": limit,
+            "build_s": at_limit_build_s,
+            "encode_ms": measure(at_limit, 3)["encode_ms"],
+            "overview_body_shape_keys": sorted(overview_shape(at_limit)),
+            "body_measure_ms": body_measure(at_limit),
+        }
+        FreeCAD.closeDocument(at_limit.Name)
     report["met"] = {
         "ratio_json": grid["ratio"]["json"] >= TARGET_RATIO,
         "ratio_lines": grid["ratio"]["lines"] >= TARGET_RATIO,

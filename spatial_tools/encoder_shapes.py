@@ -42,29 +42,14 @@ def _entry(shape: Any) -> list:
 
 
 def global_shape(obj: Any) -> Any | None:
-    """The object's shape where the user sees it (global placement), or None when it has none.
+    """refs.global_shape, or None for an object without a shape (never a copy, so cache hits match)."""
+    from .refs import BadReference
+    from .refs import global_shape as placed
 
-    Like refs.global_shape, but it never deep-copies: a new wrapper of the same
-    TShape takes the containers' placement, so a 1000-face body costs nothing
-    and its cache entry still matches.
-    """
-    import Part
-
-    from .refs import parent_placement
-
-    if "Shape" in obj.PropertiesList:
-        shape = Part.Shape(obj.Shape)  # obj.Shape is immutable; this shares its TShape
-    else:  # links and other shape providers without a Shape property
-        try:
-            shape = Part.getShape(obj, "", needSubElement=False, transform=True)
-        except Exception:  # Part raises its own error types; an object without shape has no summary
-            return None
-    if shape is None or shape.isNull():
+    try:
+        return placed(obj)
+    except BadReference:
         return None
-    outer = parent_placement(obj)
-    if not outer.isIdentity():
-        shape.Placement = outer.multiply(shape.Placement)
-    return shape
 
 
 def _intrinsic(shape: Any, check_validity: bool) -> dict:

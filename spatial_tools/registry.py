@@ -184,19 +184,32 @@ def _only_references(problems: list[str], schema: dict) -> bool:
     return bool(refs) and names <= refs
 
 
+def _number(value: float) -> float | None:
+    if not math.isfinite(value):
+        return None
+    rounded = round(value, 9)
+    return 0.0 if rounded == 0 else rounded
+
+
 def clean(value: Any) -> Any:
-    """Makes a result JSON-safe: vectors to lists, tiny float noise rounded off."""
+    """Makes a result JSON-safe: vectors to lists, tiny float noise rounded off.
+
+    It runs on every tool result, so the common types are tested first and by
+    exact type (bool is an int, not a float, and stays as it is).
+    """
+    kind = type(value)
+    if kind is float:
+        return _number(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        rounded = round(value, 9)
-        return 0.0 if rounded == 0 else rounded
+        return _number(float(value))
     if hasattr(value, "x") and hasattr(value, "y") and hasattr(value, "z"):
-        return [clean(float(value.x)), clean(float(value.y)), clean(float(value.z))]
+        return [_number(float(value.x)), _number(float(value.y)), _number(float(value.z))]
     return value
 
 

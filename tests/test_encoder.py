@@ -192,6 +192,37 @@ def test_grid_body_is_complete_and_compact(grid_doc):
     assert ratio >= 5, f"only {ratio:.1f}x smaller than a naive property dump"
 
 
+def test_large_body_points_to_its_numbers_instead_of_measuring(grid_doc, monkeypatch):
+    from freecad_spatial.spatial_tools import encoder_values
+    from freecad_spatial.spatial_tools.context import ToolContext
+    from freecad_spatial.spatial_tools.registry import load_builtin_tools
+
+    body = grid_doc.getObject("Body")
+    measured = node(encoder.encode(grid_doc), "Body")["shape"]  # numbers now in the shape cache
+    assert measured["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5)
+    # 60 features: at the limit the body is measured, one below it is not (cache or no cache).
+    limits = encoder_values.config()["limits"]
+    monkeypatch.setitem(limits, "summary_max_body_features", 60)
+    assert node(encoder.encode(grid_doc), "Body")["shape"] == measured
+    monkeypatch.setitem(limits, "summary_max_body_features", 59)
+    link = grid_doc.addObject("App::Link", "BodyLink")
+    try:
+        link.LinkedObject = body
+        grid_doc.recompute()
+        enc = encoder.encode(grid_doc)
+        shape = node(enc, "Body")["shape"]
+        assert "volume" not in shape and "60 PartDesign features" in shape["not_measured"]
+        assert shape["get"] == {"tool": "query_feature_tree", "args": {"path": "Body"}}
+        assert node(enc, "BodyLink")["shape"]["get"]["args"] == {"path": "BodyLink"}
+        # The pointer's call measures it, with the full validity check.
+        envelope = load_builtin_tools().call("query_feature_tree", shape["get"]["args"], ToolContext(document=grid_doc))
+        got = envelope["result"]["tree"][0]["shape"]
+        assert got["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5) and got["valid"] is True
+        assert got["bbox"] == measured["bbox"]
+    finally:
+        grid_doc.removeObject("BodyLink")
+
+
 @pytest.mark.parametrize("budget", [150, 400, 1000, 2500])
 def test_budget_fits_and_says_what_it_left_out(grid_doc, budget):
     text = encoder.encode_json(grid_doc, budget_tokens=budget)

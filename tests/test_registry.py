@@ -116,3 +116,12 @@ def test_clean_makes_results_json_safe():
         "n": None,
         "t": [1.0, 0.0],
     }
+    # kept as they are: booleans (not numbers), integers, strings, None; nested containers walked
+    assert clean({"b": True, "i": 3, "s": "Face1", "z": None, "l": [{"d": 1e-12}], 2: -0.0}) == {
+        "b": True,
+        "i": 3,
+        "s": "Face1",
+        "z": None,
+        "l": [{"d": 0.0}],
+        "2": 0.0,
+    }
