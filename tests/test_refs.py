@@ -122,6 +122,24 @@ def test_resolving_does_not_move_the_document_object(doc):
     assert bounds(obj.Shape) == before
 
 
+def test_an_unplaced_object_resolves_to_its_stored_shape_not_a_relocated_copy(doc, body):
+    """Tools measure the stored shape itself: an extra (identity) location on every element
+    would make the kernel compose it on each access (distToShape 3-8 % slower)."""
+    whole = resolve(doc, "Body")
+    assert whole.shape.isSame(body.Shape)  # same TShape, same location: nothing added
+    face = resolve(doc, "Body.Face1")
+    assert face.shape.isSame(body.Shape.getElement("Face1"))
+    # Inside a placed App::Part the container's placement is applied, and only to the wrapper.
+    part = doc.addObject("App::Part", "Asm")
+    block = add_shape(doc, "Block", Part.makeBox(1, 1, 1))
+    part.addObject(block)
+    part.Placement = FreeCAD.Placement(V(7, 0, 0), FreeCAD.Rotation())
+    doc.recompute()
+    placed = resolve(doc, "Block").shape
+    assert placed.isPartner(block.Shape) and not placed.isSame(block.Shape)
+    assert block.Shape.Placement.isIdentity()
+
+
 @pytest.mark.parametrize(
     ("ref", "words"),
     [
