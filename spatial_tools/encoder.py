@@ -410,8 +410,9 @@ def _deferred_shape(node: Node) -> dict | None:
     nested (identity) location per feature, and OCC walks that chain on every
     access: volume, area, bbox and face types of a 500-feature body take 3-9 s
     where the same solid without the chains takes 0.2 s. Above
-    ``summary_max_body_features`` the overview leaves them to query_feature_tree,
-    whatever was measured before, so the encoding depends on the document alone.
+    ``summary_max_body_features`` the overview leaves them to mass_properties
+    (and query_feature_tree, whose BRepCheck is slower still), whatever was
+    measured before, so the encoding depends on the document alone.
     """
     limit = ev.config()["limits"]["summary_max_body_features"]
     features = _solid_features(node.obj)
@@ -419,8 +420,11 @@ def _deferred_shape(node: Node) -> dict | None:
         return None
     return {
         "shape": {
-            "not_measured": f"{features} PartDesign features (over {limit}): measuring this body takes seconds",
-            "get": {"tool": "query_feature_tree", "args": {"path": node.path}},
+            "not_measured": (
+                f"{features} PartDesign features (over {limit}): measuring takes seconds. mass_properties "
+                "gives volume, area, bbox; query_feature_tree on this path adds face types and validity (slower)"
+            ),
+            "get": {"tool": "mass_properties", "args": {"object": node.path}},
         }
     }
 

@@ -212,13 +212,18 @@ def test_large_body_points_to_its_numbers_instead_of_measuring(grid_doc, monkeyp
         enc = encoder.encode(grid_doc)
         shape = node(enc, "Body")["shape"]
         assert "volume" not in shape and "60 PartDesign features" in shape["not_measured"]
-        assert shape["get"] == {"tool": "query_feature_tree", "args": {"path": "Body"}}
-        assert node(enc, "BodyLink")["shape"]["get"]["args"] == {"path": "BodyLink"}
-        # The pointer's call measures it, with the full validity check.
-        envelope = load_builtin_tools().call("query_feature_tree", shape["get"]["args"], ToolContext(document=grid_doc))
-        got = envelope["result"]["tree"][0]["shape"]
-        assert got["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5) and got["valid"] is True
-        assert got["bbox"] == measured["bbox"]
+        assert shape["get"] == {"tool": "mass_properties", "args": {"object": "Body"}}
+        assert node(enc, "BodyLink")["shape"]["get"]["args"] == {"object": "BodyLink"}
+        # The pointer's call measures it; query_feature_tree on the path gives the whole summary.
+        registry, ctx = load_builtin_tools(), ToolContext(document=grid_doc)
+        for ref in ("Body", "BodyLink"):
+            got = registry.call(shape["get"]["tool"], {"object": ref}, ctx)["result"]
+            assert got["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5)
+            assert got["bbox"]["min"] + got["bbox"]["max"] == pytest.approx(
+                measured["bbox"]["min"] + measured["bbox"]["max"], abs=1e-3
+            )
+        summary = registry.call("query_feature_tree", {"path": "Body"}, ctx)["result"]["tree"][0]["shape"]
+        assert summary["faces"] == measured["faces"] and summary["valid"] is True
     finally:
         grid_doc.removeObject("BodyLink")
 
