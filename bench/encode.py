@@ -14,10 +14,11 @@ over 20 minutes). Only encoding is timed.
 - ``encode_ms.cold``: first encode, shape-summary cache empty (volume, area,
   surface types computed; BRepCheck runs only up to validity_max_faces faces;
   a Body of more than summary_max_body_features features is not measured, its
-  node points to query_feature_tree: see resources/encoder.toml).
-- ``body_measure_ms``: what that pointer's call costs, cold: query_feature_tree
-  on the Body (its shape summary with the validity check), and the shape
-  numbers alone (``encoder_shapes.summary`` without BRepCheck).
+  node points to mass_properties: see resources/encoder.toml).
+- ``body_measure_ms``: what measuring the Body costs, cold: the pointer's call
+  (mass_properties: volume, area, centre of mass, bbox), the shape numbers of
+  the summary alone (``encoder_shapes.summary`` without BRepCheck), and
+  query_feature_tree on the Body (the summary with the validity check).
 - ``limit_body``: the same figures for a body right at the limit, the slowest
   body the overview still measures (skip with --no-limit-body).
 - ``encode_ms.warm_median``: median of --repeat encodes of the unchanged
@@ -121,7 +122,16 @@ def measure(document, repeat: int) -> dict:
 
 
 def body_measure(document) -> dict:
-    """Cold cost of the Body's numbers: the query_feature_tree call, and the summary alone."""
+    """Cold cost of the Body's numbers: the pointer's call, the summary alone, query_feature_tree."""
+    from freecad_spatial.spatial_tools.context import ToolContext
+    from freecad_spatial.spatial_tools.registry import load_builtin_tools
+
+    registry, context = load_builtin_tools(), ToolContext(document=document)
+    start = time.perf_counter()
+    envelope = registry.call("mass_properties", {"object": "Body"}, context)
+    pointer = (time.perf_counter() - start) * 1000
+    if not envelope["ok"]:
+        raise SystemExit(f"mass_properties failed on the generated body: {envelope['error']}")
     encoder_shapes.clear_cache()
     start = time.perf_counter()
     encoder.subtree(document, "Body", depth=0)
@@ -131,7 +141,11 @@ def body_measure(document) -> dict:
     start = time.perf_counter()
     encoder_shapes.summary(shape, "never")
     numbers = (time.perf_counter() - start) * 1000
-    return {"query_feature_tree_path_body": round(call, 1), "shape_numbers_only": round(numbers, 1)}
+    return {
+        "mass_properties_body": round(pointer, 1),
+        "shape_numbers_only": round(numbers, 1),
+        "query_feature_tree_path_body": round(call, 1),
+    }
 
 
 def overview_shape(document) -> dict:

@@ -16,7 +16,9 @@ features of a Body show through the Body's Tip, so theirs is left out), then
 - ``expressions`` (property -> expression) and ``spreadsheet`` aliases with values;
 - ``shape``: volume mm³, area mm², global bbox mm, solids, faces by surface type,
   BRepCheck validity — for Bodies and objects outside a Body (a feature's own
-  shape comes through query_feature_tree or the selection).
+  shape comes through query_feature_tree or the selection); for a shape with
+  more than ``summary_max_body_features`` PartDesign features in its history,
+  ``not_measured`` and the mass_properties call (``get``) that measures it.
 
 Determinism: fixed key order, every number rounded to 6 significant digits, no
 document name, file path, time or memory address. ``encode_json`` is compact JSON.
@@ -394,13 +396,23 @@ def _has_shape_summary(node: Node) -> bool:
 
 
 def _solid_features(obj: Any) -> int:
-    """How many PartDesign features stand in the history of the Body ``obj`` is or links to."""
-    target = obj
-    if obj.TypeId.startswith("App::Link"):
-        target = getattr(obj, "LinkedObject", None) or obj
-    if getattr(target, "TypeId", "") != "PartDesign::Body":
+    """How many PartDesign features stand in the history of the shape ``obj`` shows: a Body's
+    all, a feature's those up to it (through any chain of links)."""
+    target = obj.getLinkedObject(True) if hasattr(obj, "getLinkedObject") else obj
+    target = target or obj
+    if target.TypeId == "PartDesign::Body":
+        return sum(1 for o in target.Group if o.isDerivedFrom("PartDesign::Feature"))
+    if not target.isDerivedFrom("PartDesign::Feature"):
         return 0
-    return sum(1 for o in target.Group if o.isDerivedFrom("PartDesign::Feature"))
+    body = target.getParentGeoFeatureGroup()
+    if body is None or body.TypeId != "PartDesign::Body":
+        return 0
+    count = 0
+    for o in body.Group:
+        count += o.isDerivedFrom("PartDesign::Feature")
+        if o is target:
+            break
+    return count
 
 
 def _deferred_shape(node: Node) -> dict | None:

@@ -56,12 +56,13 @@ def global_shape(obj: Any) -> Any:
     obj.Shape alone (immutable for PartDesign features), and cache entries keyed
     by TShape still match. ``Part.getShape(transform=True)`` would give every
     element an identity location that makes distToShape 3-8 % slower. Links,
-    App::Part and datums (no Shape property) go through Part.getShape.
+    App::Part, origin axes and planes (no Shape property) and objects whose
+    Shape is not a Part shape (FEM meshes link theirs) go through Part.getShape.
     """
     import Part
 
     stored = obj.Shape if "Shape" in obj.PropertiesList else None
-    if stored is not None and not stored.isNull():
+    if isinstance(stored, Part.Shape) and not stored.isNull():
         shape = Part.Shape(stored)
     else:
         try:

@@ -206,14 +206,29 @@ def test_large_body_points_to_its_numbers_instead_of_measuring(grid_doc, monkeyp
     assert node(encoder.encode(grid_doc), "Body")["shape"] == measured
     monkeypatch.setitem(limits, "summary_max_body_features", 59)
     link = grid_doc.addObject("App::Link", "BodyLink")
+    link_link = grid_doc.addObject("App::Link", "LinkLink")
     try:
         link.LinkedObject = body
+        link_link.LinkedObject = link
         grid_doc.recompute()
         enc = encoder.encode(grid_doc)
         shape = node(enc, "Body")["shape"]
         assert "volume" not in shape and "60 PartDesign features" in shape["not_measured"]
         assert shape["get"] == {"tool": "mass_properties", "args": {"object": "Body"}}
         assert node(enc, "BodyLink")["shape"]["get"]["args"] == {"object": "BodyLink"}
+        assert node(enc, "LinkLink")["shape"]["get"]["args"] == {"object": "LinkLink"}
+        # A selected feature shows its own shape: measured early in the history, not at its end.
+        tip, early = body.Tip.Name, "Pad001"
+        picked = encoder.encode(grid_doc, selection=[f"{tip}.Face1", f"{early}.Face1"])
+        assert "60 PartDesign features" in node(picked, tip)["shape"]["not_measured"]
+        assert node(picked, early)["shape"]["volume"] > 0
+        # In budget mode a dropped pointer still names the cheap call, never the 90 s one.
+        pointers = []
+        for budget in range(400, 3000, 100):
+            fitted = encoder.encode(grid_doc, budget_tokens=budget)
+            pointers += [e for e in fitted.get("omitted", []) if e["path"] == "Body" and e["what"] == ["shape"]]
+        assert pointers, "no budget dropped the Body's shape part: the check below would be empty"
+        assert all(e["get"] == shape["get"] for e in pointers)
         # The pointer's call measures it; query_feature_tree on the path gives the whole summary.
         registry, ctx = load_builtin_tools(), ToolContext(document=grid_doc)
         for ref in ("Body", "BodyLink"):
@@ -225,6 +240,7 @@ def test_large_body_points_to_its_numbers_instead_of_measuring(grid_doc, monkeyp
         summary = registry.call("query_feature_tree", {"path": "Body"}, ctx)["result"]["tree"][0]["shape"]
         assert summary["faces"] == measured["faces"] and summary["valid"] is True
     finally:
+        grid_doc.removeObject("LinkLink")
         grid_doc.removeObject("BodyLink")
 
 

@@ -140,6 +140,17 @@ def test_an_unplaced_object_resolves_to_its_stored_shape_not_a_relocated_copy(do
     assert block.Shape.Placement.isIdentity()
 
 
+def test_a_shape_property_that_is_not_a_part_shape_is_a_bad_reference(doc):
+    """FEM meshes keep a link in a property named Shape: that is no geometry to measure."""
+    mesh_like = doc.addObject("App::FeaturePython", "MeshLike")
+    mesh_like.addProperty("App::PropertyLink", "Shape")
+    mesh_like.Shape = add_shape(doc, "Block", Part.makeBox(1, 1, 1))
+    doc.recompute()
+    with pytest.raises(BadReference, match="MeshLike"):
+        resolve(doc, "MeshLike")
+    assert error(doc, "mass_properties", {"object": "MeshLike"})["code"] == "bad_reference"
+
+
 @pytest.mark.parametrize(
     ("ref", "words"),
     [

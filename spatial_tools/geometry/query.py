@@ -323,7 +323,11 @@ def _canonical(surface: Any, name: str) -> SurfaceInfo:
 
 def surface_info(face: Any) -> SurfaceInfo:
     """The canonical description of ``face``'s surface (see SurfaceInfo)."""
-    surface = face.Surface
+    return describe_surface(face.Surface)
+
+
+def describe_surface(surface: Any) -> SurfaceInfo:
+    """surface_info for a surface already taken off its face (``face.Surface`` builds a copy)."""
     return _canonical(surface, type(surface).__name__)
 
 

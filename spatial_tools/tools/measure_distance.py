@@ -11,9 +11,9 @@ from ..geometry.query import (
     SurfaceType,
     axial_center,
     curve_info,
+    describe_surface,
     is_parallel,
     line_distance,
-    surface_info,
 )
 from ..geometry.thickness import tolerance_of
 from ..refs import Element, element_ref, resolve
@@ -66,7 +66,7 @@ def centre_of(element: Element) -> tuple[Any, Any] | None:
             # distance call and the general classification costs ~2 % of a distToShape.
             axis = Axis(surface.Center, surface.Axis)  # a Geom cylinder's axis has unit length
             return axial_center(shape, axis), axis
-        info = surface_info(shape)
+        info = describe_surface(surface)
         if info.type is SurfaceType.CYLINDER:
             return axial_center(shape, info.axis), info.axis
         if info.type is SurfaceType.SPHERE:
