@@ -420,8 +420,8 @@ def _deferred_shape(node: Node) -> dict | None:
 
     FreeCAD 0.20 gives every element of a PartDesign body's shape one more
     nested (identity) location per feature, and OCC walks that chain on every
-    access: volume, area, bbox and face types of a 500-feature body take 3-9 s
-    where the same solid without the chains takes 0.2 s. Above
+    access: volume, area, bbox and face types of a 500-feature body take 6-9 s,
+    where volume and area of the same solid without the chains take 0.15 s. Above
     ``summary_max_body_features`` the overview leaves them to mass_properties
     (and query_feature_tree, whose BRepCheck is slower still), whatever was
     measured before, so the encoding depends on the document alone.
