@@ -1,6 +1,6 @@
 """Overhead of a registry tool call over the raw kernel call it wraps; prints JSON.
 
-Usage: python bench/tool_overhead.py [--sample FILE] [--rounds N] [--target 0.10]
+Usage: python bench/tool_overhead.py [--sample FILE] [--rounds N] [--target 0.10] [--processes 3]
 
 The model and the CLI reach the kernel only through ``REGISTRY.call`` (argument
 validation, reference resolution to global shapes, the result envelope and
@@ -138,7 +138,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
     parser.add_argument("--rounds", type=int, default=200, help="rounds for the fast pairs (slow ones run fewer)")
     parser.add_argument("--target", type=float, default=0.10, help="acceptable overhead as a fraction")
+    parser.add_argument(
+        "--processes", type=int, default=3,
+        help="independent runs, each in a fresh process; the verdict uses the median overhead",
+    )
     args = parser.parse_args(argv)
+    if args.processes > 1:
+        return _over_processes(args, argv)
 
     from freecad_spatial.spatial_tools import freecad_env
 
@@ -164,6 +170,41 @@ def main(argv: list[str]) -> int:
         "all_within_target": all(r["within_target"] for r in results),
         "results": results,
     }
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _over_processes(args: argparse.Namespace, argv: list[str]) -> int:
+    """Runs the bench in fresh processes: on a shared VM one process's figure can sit a few
+    points off another's (memory layout, neighbours), so a single run is no verdict."""
+    import subprocess
+
+    rest = [a for a in argv if not a.startswith("--processes")]
+    if "--processes" in argv:
+        i = argv.index("--processes")
+        rest = argv[:i] + argv[i + 2 :]
+    runs = []
+    for _ in range(args.processes):
+        out = subprocess.run(
+            [sys.executable, __file__, *rest, "--processes", "1"], check=True, capture_output=True, text=True
+        ).stdout
+        runs.append(json.loads(out))
+    report = {k: v for k, v in runs[0].items() if k not in ("results", "all_within_target")}
+    report["statistic"] += f"; {args.processes} processes, verdict on the median overhead"
+    report["results"] = []
+    for i, first in enumerate(runs[0]["results"]):
+        overheads = [run["results"][i]["overhead"] for run in runs]
+        median = statistics.median(overheads)
+        report["results"].append({
+            "tool": first["tool"],
+            "raw": first["raw"],
+            "overhead_median": round(median, 4),
+            "overhead_per_process": overheads,
+            "median_raw_us_per_process": [run["results"][i]["median_raw_us"] for run in runs],
+            "within_target": median <= args.target,
+        })
+    report["all_within_target"] = all(r["within_target"] for r in report["results"])
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
