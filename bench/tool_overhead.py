@@ -65,7 +65,10 @@ def pairs(document, registry, context) -> list[dict]:
             u0, u1, v0, v1 = face.ParameterRange
             surface = face.Surface
             middle = face.valueAt((u0 + u1) / 2, (v0 + v1) / 2)
-            centres.append((surface.Axis, middle.projectToLine(surface.Center, surface.Axis)))
+            # the foot of the perpendicular on the axis (Vector.projectToLine ignores the vector
+            # it is called on and gives another point, so it is no stand-in)
+            centre, axis = surface.Center, surface.Axis
+            centres.append((axis, centre + axis * (middle - centre).dot(axis)))
         return closest, centres, a.getTolerance(1), b.getTolerance(1)
 
     def raw_mass() -> tuple:
