@@ -183,14 +183,10 @@ def _over_processes(args: argparse.Namespace, argv: list[str]) -> int:
     points off another's (memory layout, neighbours), so a single run is no verdict."""
     import subprocess
 
-    rest = [a for a in argv if not a.startswith("--processes")]
-    if "--processes" in argv:
-        i = argv.index("--processes")
-        rest = argv[:i] + argv[i + 2 :]
     runs = []
     for _ in range(args.processes):
-        out = subprocess.run(
-            [sys.executable, __file__, *rest, "--processes", "1"], check=True, capture_output=True, text=True
+        out = subprocess.run(  # argparse keeps the last --processes: each child runs once
+            [sys.executable, __file__, *argv, "--processes", "1"], check=True, capture_output=True, text=True
         ).stdout
         runs.append(json.loads(out))
     report = {k: v for k, v in runs[0].items() if k not in ("results", "all_within_target")}

@@ -202,13 +202,13 @@ def clean(value: Any) -> Any:
         return _number(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
-    if kind is dict or isinstance(value, dict):
+    if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
-    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     if isinstance(value, float):
         return _number(float(value))
-    if kind.__name__ == "Vector" or (hasattr(value, "x") and hasattr(value, "y") and hasattr(value, "z")):
+    if hasattr(value, "x") and hasattr(value, "y") and hasattr(value, "z"):
         return [_number(float(value.x)), _number(float(value.y)), _number(float(value.z))]
     return value
 

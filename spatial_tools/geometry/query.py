@@ -323,11 +323,7 @@ def _canonical(surface: Any, name: str) -> SurfaceInfo:
 
 def surface_info(face: Any) -> SurfaceInfo:
     """The canonical description of ``face``'s surface (see SurfaceInfo)."""
-    return describe_surface(face.Surface)
-
-
-def describe_surface(surface: Any) -> SurfaceInfo:
-    """surface_info for a surface already taken off its face (``face.Surface`` builds a copy)."""
+    surface = face.Surface
     return _canonical(surface, type(surface).__name__)
 
 

@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 from ..context import ToolContext
 from ..geometry.query import (
-    Axis,
     CurveType,
     SurfaceType,
     axial_center,
     curve_info,
-    describe_surface,
     is_parallel,
     line_distance,
+    surface_info,
 )
 from ..geometry.thickness import tolerance_of
 from ..refs import Element, element_ref, resolve
@@ -60,13 +59,7 @@ def centre_of(element: Element) -> tuple[Any, Any] | None:
         if info.type is CurveType.CIRCLE:
             return info.center, None
     elif element.kind == "Face":
-        surface = shape.Surface
-        if type(surface).__name__ == "Cylinder":
-            # The common case (hole walls), read straight off the surface: this runs on every
-            # distance call and the general classification costs ~2 % of a distToShape.
-            axis = Axis(surface.Center, surface.Axis)  # a Geom cylinder's axis has unit length
-            return axial_center(shape, axis), axis
-        info = describe_surface(surface)
+        info = surface_info(shape)
         if info.type is SurfaceType.CYLINDER:
             return axial_center(shape, info.axis), info.axis
         if info.type is SurfaceType.SPHERE:
