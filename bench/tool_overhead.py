@@ -39,8 +39,10 @@ def pairs(document, registry, context) -> list[dict]:
     from freecad_spatial.spatial_tools.geometry.features import recognize
     from freecad_spatial.spatial_tools.geometry.thickness import chord_at_face
 
-    shape = document.getObject("Body").Shape
-    f28 = shape.getElement("Face28")
+    def body() -> object:
+        """The body's shape as stored in the document. Every raw call reads it again, as every
+        tool call must: the document may have changed since the last call."""
+        return document.getObject("Body").Shape
 
     def call(name: str, arguments: dict) -> tuple[Callable[[], object], Callable[[], object]]:
         """(through the registry, the tool function called directly)."""
@@ -58,6 +60,7 @@ def pairs(document, registry, context) -> list[dict]:
         """The kernel calls the tool makes, written by hand: the faces by name, the closest
         points, each wall's axis and the middle of its extent (the centre the tool reports),
         and the shapes' tolerances."""
+        shape = body()
         a, b = shape.getElement("Face11"), shape.getElement("Face12")
         closest = a.distToShape(b)
         centres = []
@@ -72,8 +75,13 @@ def pairs(document, registry, context) -> list[dict]:
         return closest, centres, a.getTolerance(1), b.getTolerance(1)
 
     def raw_mass() -> tuple:
+        shape = body()
         solids = shape.Solids
         return (sum(s.Volume for s in solids), shape.Area, solids[0].CenterOfMass, shape.BoundBox)
+
+    def raw_thickness() -> object:
+        shape = body()
+        return chord_at_face(shape, shape.getElement("Face28"), None)
 
     return [
         {
@@ -94,14 +102,14 @@ def pairs(document, registry, context) -> list[dict]:
             "tool": "measure_thickness",
             "raw": "geometry.thickness.chord_at_face (the ray cast)",
             "calls": call("measure_thickness", {"at": "Body.Face28"}),
-            "raw_call": lambda: chord_at_face(shape, f28, None),
+            "raw_call": raw_thickness,
             "weight": 1.0,
         },
         {
             "tool": "find_features",
             "raw": "geometry.features.recognize(solid)",
             "calls": call("find_features", {"object": "Body"}),
-            "raw_call": lambda: recognize(shape),
+            "raw_call": lambda: recognize(body()),
             "weight": 0.1,  # tens of ms a call: fewer rounds
         },
     ]

@@ -7,6 +7,7 @@ error everywhere and every shape comes back in global coordinates.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,19 @@ def parent_placement(obj: Any):
     return group.getGlobalPlacement()
 
 
+def _has_part_shape(obj: Any) -> bool:
+    """True when ``obj`` itself holds a Part shape property.
+
+    Asked by property type: an App::Link answers ``obj.Shape`` with its target's
+    shape (placed without the link's placement), and a FEM mesh's ``Shape`` is a
+    link. Cheaper than scanning ``PropertiesList``, which this runs on every call.
+    """
+    try:
+        return obj.getTypeIdOfProperty("Shape") == "Part::PropertyPartShape"
+    except AttributeError:  # no such property
+        return False
+
+
 def global_shape(obj: Any) -> Any:
     """The object's shape placed where the user sees it in the 3D view.
 
@@ -61,8 +75,8 @@ def global_shape(obj: Any) -> Any:
     """
     import Part
 
-    stored = obj.Shape if "Shape" in obj.PropertiesList else None
-    if isinstance(stored, Part.Shape) and not stored.isNull():
+    stored = obj.Shape if _has_part_shape(obj) else None
+    if stored is not None and not stored.isNull():
         shape = Part.Shape(stored)
     else:
         try:
@@ -97,48 +111,78 @@ def _is_inside(parent: Any, child: Any) -> bool:
 
 def resolve(document: Any, ref: Any) -> Element:
     """Resolves one reference or raises BadReference naming what was wrong."""
-    import FreeCAD
-    import Part
+    return _resolve(document, ref, global_shape)
 
+
+def resolve_all(document: Any, refs: list[Any]) -> list[Element]:
+    """Resolves the references of one call; elements of one object share its global shape.
+
+    Two faces of one part are the common case for a two-reference tool; on a
+    small part, fetching and placing its shape a second time is a visible share
+    of what a call adds to the kernel's work (bench/tool_overhead.py).
+    """
+    shapes: dict[str, Any] = {}
+
+    def shape_of(obj: Any) -> Any:
+        if obj.Name not in shapes:
+            shapes[obj.Name] = global_shape(obj)
+        return shapes[obj.Name]
+
+    return [_resolve(document, ref, shape_of) for ref in refs]
+
+
+def _resolve(document: Any, ref: Any, shape_of: Callable[[Any], Any]) -> Element:
     if isinstance(ref, dict):
-        point = ref.get("point")
-        if (
-            set(ref) != {"point"}
-            or not isinstance(point, (list, tuple))
-            or len(point) != 3
-            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)
-        ):
-            raise BadReference(f'a point reference is {{"point": [x, y, z]}} in mm, got {ref!r:.80}')
-        vector = FreeCAD.Vector(*map(float, point))
-        return Element(
-            ref="point({:g}, {:g}, {:g})".format(*point), obj=None, kind="Point", index=None, shape=Part.Vertex(vector)
-        )
+        return _point(ref)
     if not isinstance(ref, str) or not ref.strip():
         raise BadReference(f"a reference is a string like 'Plate.Face7' or a point, got {ref!r:.80}")
-    tokens = ref.strip().split(".")
-    kind = index = None
-    match = ELEMENT_RE.match(tokens[-1])
-    if match:
-        kind, index = match.group(1), int(match.group(2))
-        tokens = tokens[:-1]
-    elif len(tokens) > 1 and re.match(r"^(Face|Edge|Vertex)", tokens[-1], re.I) and document.getObject(tokens[-1]) is None:
-        raise BadReference(f"'{tokens[-1]}' in '{ref}' is not an element name (Face1, Edge3, Vertex2: 1-based)")
-    if not tokens:
+    names, kind, index = _parse(ref)
+    if kind is None and len(names) > 1 and re.match(r"^(Face|Edge|Vertex)", names[-1], re.I) and document.getObject(names[-1]) is None:
+        raise BadReference(f"'{names[-1]}' in '{ref}' is not an element name (Face1, Edge3, Vertex2: 1-based)")
+    if not names:
         raise BadReference(f"'{ref}' names no object")
-    objects = [get_object(document, name) for name in tokens]
+    objects = [get_object(document, name) for name in names]
     for parent, child in zip(objects, objects[1:], strict=False):
         if not _is_inside(parent, child):
             raise BadReference(f"'{child.Name}' is not inside '{parent.Name}' in '{ref}'")
     obj = objects[-1]
-    shape = global_shape(obj)
+    shape = shape_of(obj)
     if kind is None:
         return Element(ref=obj.Name, obj=obj, kind=None, index=None, shape=shape, owner=shape)
+    element = f"{kind}{index}"
     try:
-        sub = shape.getElement(f"{kind}{index}")
+        sub = shape.getElement(element)
     except Exception:  # Part.OCCError "Index out of bound": count only when it is needed
         count = shape.countElement(kind)
-        raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {kind}{index}") from None
-    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=sub, owner=shape)
+        raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {element}") from None
+    return Element(ref=f"{obj.Name}.{element}", obj=obj, kind=kind, index=index, shape=sub, owner=shape)
+
+
+def _parse(ref: str) -> tuple[list[str], str | None, int | None]:
+    """(object names, element kind, 1-based index) of a string reference."""
+    tokens = ref.strip().split(".")
+    match = ELEMENT_RE.match(tokens[-1])
+    if match:
+        return tokens[:-1], match.group(1), int(match.group(2))
+    return tokens, None, None
+
+
+def _point(ref: dict) -> Element:
+    import FreeCAD
+    import Part
+
+    point = ref.get("point")
+    if (
+        set(ref) != {"point"}
+        or not isinstance(point, (list, tuple))
+        or len(point) != 3
+        or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)
+    ):
+        raise BadReference(f'a point reference is {{"point": [x, y, z]}} in mm, got {ref!r:.80}')
+    vector = FreeCAD.Vector(*map(float, point))
+    return Element(
+        ref="point({:g}, {:g}, {:g})".format(*point), obj=None, kind="Point", index=None, shape=Part.Vertex(vector)
+    )
 
 
 def resolve_object(document: Any, name: Any) -> Element:

@@ -105,9 +105,13 @@ def validate(value: Any, schema: dict, path: str = "arguments") -> list[str]:
     """Returns readable problems; empty when ``value`` fits ``schema``."""
     problems: list[str] = []
     if "anyOf" in schema:
-        options = [validate(value, option, path) for option in schema["anyOf"]]
-        if all(options):
-            problems.append(f"{path}: does not match any allowed form ({'; '.join(o[0] for o in options)})")
+        options = []
+        for option in schema["anyOf"]:  # stops at the first form that fits: no messages built for nothing
+            found = validate(value, option, path)
+            if not found:
+                return problems
+            options.append(found)
+        problems.append(f"{path}: does not match any allowed form ({'; '.join(o[0] for o in options)})")
         return problems
     kind = schema.get("type")
     if kind:

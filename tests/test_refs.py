@@ -4,7 +4,7 @@ import pytest
 from conftest import FreeCAD, Part, V, add_shape, error, ok
 
 from freecad_spatial.spatial_tools.errors import BadReference
-from freecad_spatial.spatial_tools.refs import resolve
+from freecad_spatial.spatial_tools.refs import resolve, resolve_all
 
 TURN_Z_90 = FreeCAD.Rotation(V(0, 0, 1), 90)
 
@@ -138,6 +138,25 @@ def test_an_unplaced_object_resolves_to_its_stored_shape_not_a_relocated_copy(do
     placed = resolve(doc, "Block").shape
     assert placed.isPartner(block.Shape) and not placed.isSame(block.Shape)
     assert block.Shape.Placement.isIdentity()
+
+
+def test_references_of_one_call_share_each_objects_shape(doc, body):
+    """resolve_all places each object's shape once; every element is what resolve gives alone."""
+    block = add_shape(doc, "Block", Part.makeBox(1, 1, 1))
+    block.Placement = FreeCAD.Placement(V(0, 0, 50), FreeCAD.Rotation())
+    doc.recompute()
+    refs = ["Body.Face1", "Body.Face2", "Block.Face3", {"point": [1, 2, 3]}, "Body"]
+    together = resolve_all(doc, refs)
+    assert together[0].owner is together[1].owner is together[4].shape
+    assert together[2].owner is not together[0].owner
+    for element, ref in zip(together, refs, strict=True):
+        alone = resolve(doc, ref)
+        assert element.ref == alone.ref
+        assert element.is_point or element.shape.isSame(alone.shape)
+        assert bounds(element.shape) == pytest.approx(bounds(alone.shape), abs=1e-12)
+    assert bounds(together[4].shape) == pytest.approx(BODY_BOUNDS, abs=1e-9)
+    with pytest.raises(BadReference, match="Face99"):
+        resolve_all(doc, ["Body.Face1", "Body.Face99"])
 
 
 def test_a_shape_property_that_is_not_a_part_shape_is_a_bad_reference(doc):

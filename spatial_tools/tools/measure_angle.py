@@ -17,7 +17,7 @@ from ..geometry.query import (
     face_normal_at,
     surface_info,
 )
-from ..refs import Element, resolve
+from ..refs import Element, resolve_all
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg, Ref
 
@@ -73,7 +73,7 @@ def measure_angle(
     a: Annotated[Ref, Arg("A planar face (its normal), a straight edge, or a cylinder/cone/torus face or circular edge (its axis), e.g. 'Plate.Face3'")],
     b: Annotated[Ref, Arg("Second element, same forms as `a`")],
 ) -> dict:
-    first, second = resolve(ctx.document, a), resolve(ctx.document, b)
+    first, second = resolve_all(ctx.document, [a, b])
     kind_a, vector_a = direction_of(first)
     kind_b, vector_b = direction_of(second)
     angle = angle_deg(vector_a, vector_b)

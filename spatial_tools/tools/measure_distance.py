@@ -15,7 +15,7 @@ from ..geometry.query import (
     surface_info,
 )
 from ..geometry.thickness import tolerance_of
-from ..refs import Element, element_ref, resolve
+from ..refs import Element, element_ref, resolve_all
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg, Ref
 
@@ -73,8 +73,7 @@ def measure_distance(
     a: Annotated[Ref, Arg("First reference: 'Plate.Face7', 'Plate.Edge3', 'Plate' or {'point': [x, y, z]}")],
     b: Annotated[Ref, Arg("Second reference, same forms as `a`")],
 ) -> dict:
-    first = resolve(ctx.document, a)
-    second = resolve(ctx.document, b)
+    first, second = resolve_all(ctx.document, [a, b])
     distance, pairs, infos = first.shape.distToShape(second.shape)
     point_a, point_b = pairs[0]
     kind_a, index_a, _, kind_b, index_b, _ = infos[0]

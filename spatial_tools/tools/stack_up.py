@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from ..context import ToolContext
 from ..errors import BadArguments, NoDocument, NotApplicable
 from ..geometry.query import as_vector, is_parallel, plane_normal, unit
-from ..refs import Element, resolve
+from ..refs import Element, resolve_all
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg
 from ..tolerances import iso2768
@@ -171,7 +171,7 @@ def model_chain(ctx: ToolContext, chain: dict, general_class: str | None) -> tup
     if document is None:
         raise NoDocument("stack_up: a chain measured in the model needs an open document")
     refs = [chain["datum"], *chain.get("via", []), chain["target"]]
-    elements = [resolve(document, r) for r in refs]
+    elements = resolve_all(document, refs)
     if chain.get("direction") is not None:
         direction = as_vector(chain["direction"])
         if direction.Length < 1e-12:
