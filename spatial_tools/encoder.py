@@ -434,7 +434,7 @@ def _deferred_shape(node: Node) -> dict | None:
         "shape": {
             "not_measured": (
                 f"{features} PartDesign features (over {limit}): measuring takes seconds. mass_properties "
-                "gives volume, area, bbox; query_feature_tree on this path adds face types and validity (slower)"
+                "gives volume, area, bbox; query_feature_tree on this path adds face types (slower)"
             ),
             "get": {"tool": "mass_properties", "args": {"object": node.path}},
         }
@@ -535,10 +535,10 @@ def scene(document: Any, selection: list | None = None, details: bool = True) ->
     return Scene(document=document, roots=roots, nodes=nodes, selection=items)
 
 
-def _detail_all(nodes: list[Node]) -> None:
+def _detail_all(nodes: list[Node], validity: str = "auto") -> None:
     _load_defaults({n.obj.TypeId for n in nodes})
     for node in nodes:
-        _detail(node, with_shape=_has_shape_summary(node) or node.selected)
+        _detail(node, with_shape=_has_shape_summary(node) or node.selected, validity=validity)
 
 
 def _within(node: Node, depth: int | None) -> list[Node]:
@@ -603,12 +603,18 @@ def encode_json(document: Any, selection: list | None = None, budget_tokens: int
     return dumps(encode(document, selection=selection, budget_tokens=budget_tokens))
 
 
-def subtree(document: Any, path: str | None = None, depth: int | None = None) -> dict:
+def subtree(
+    document: Any, path: str | None = None, depth: int | None = None, check_validity: bool | None = None
+) -> dict:
     """The canonical tree below ``path`` (whole document when None), ``depth`` child levels deep.
 
-    The object named by ``path`` also gets its own shape summary with a full validity check,
-    measured even where the overview leaves it out (large PartDesign bodies).
+    The object named by ``path`` also gets its own shape summary, measured even where the
+    overview leaves it out (large PartDesign bodies). BRepCheck validity follows
+    ``check_validity``: None checks shapes of up to ``validity_max_faces`` faces, as the
+    overview does, because BRepCheck on a large body runs for minutes on the GUI thread;
+    True checks every summarised shape, False none.
     """
+    validity = {None: "auto", True: "always", False: "never"}[check_validity]
     s = scene(document, details=False)
     out = header(document, s.nodes)
     if path is None or path == "":
@@ -617,12 +623,12 @@ def subtree(document: Any, path: str | None = None, depth: int | None = None) ->
             out["tree"], out["child_count"] = [], len(s.roots)
             return out
         below = None if depth is None else depth - 1
-        _detail_all([n for root in s.roots for n in _within(root, below)])
+        _detail_all([n for root in s.roots for n in _within(root, below)], validity)
         out["tree"] = [node_dict(root, max_depth=below) for root in s.roots]
         return out
     node = _resolve_path(document, s, path)
-    _detail_all(_within(node, depth))
-    _detail(node, with_shape=True, validity="always", measure=True)
+    _detail_all(_within(node, depth), validity)
+    _detail(node, with_shape=True, validity=validity, measure=True)
     out["path"] = node.path
     out["tree"] = [node_dict(node, max_depth=depth)]
     return out

@@ -105,5 +105,7 @@ def summary(shape: Any, check_validity: Validity = "auto") -> dict:
     if want_validity:
         result["valid"] = intrinsic["valid"]
     elif check_validity != "never":
-        result["valid_check"] = f"skipped ({faces} faces); query_feature_tree checks it"
+        result["valid_check"] = (
+            f"skipped ({faces} faces: BRepCheck can take minutes); query_feature_tree with check_validity true runs it"
+        )
     return result

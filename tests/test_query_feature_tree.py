@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import FreeCAD, error, ok
+from conftest import FreeCAD, Part, V, add_shape, error, ok
 from scene_builders import FILLET_R, PART_VOLUME, build_scene
 
 from freecad_spatial.spatial_tools import encoder
@@ -45,6 +45,35 @@ def test_a_feature_gets_its_own_shape_and_validity(doc):
     assert fillet["tip"] is True and fillet["params"]["Radius"] == f"{FILLET_R:g} mm"
     (box,) = ok(doc, "query_feature_tree", {"path": "Part.Box"})["tree"]
     assert box["shape"]["volume"] == 10 * 20 * 30
+
+
+def test_validity_of_large_shapes_only_on_request(doc, monkeypatch):
+    """BRepCheck runs for minutes on a large body (on the GUI thread in the chat): over
+    validity_max_faces a path query says how to ask for it, and check_validity runs it."""
+    from freecad_spatial.spatial_tools import encoder_values
+
+    bowtie = Part.Face(Part.makePolygon([V(0, 0, 0), V(10, 10, 0), V(10, 0, 0), V(0, 10, 0), V(0, 0, 0)]))
+    add_shape(doc, "Broken", bowtie.extrude(V(0, 0, 5)))  # 6 faces, self-intersecting: invalid
+    add_shape(doc, "Block", Part.makeBox(1, 2, 3))  # 6 faces, valid
+    doc.recompute()
+
+    def shape(path, **args):
+        return ok(doc, "query_feature_tree", {"path": path, **args})["tree"][0]["shape"]
+
+    limits = encoder_values.config()["limits"]
+    monkeypatch.setitem(limits, "validity_max_faces", 6)  # at the limit: checked
+    assert shape("Broken")["valid"] is False and shape("Block")["valid"] is True
+    monkeypatch.setitem(limits, "validity_max_faces", 5)  # over it: not checked, and said how to
+    skipped = shape("Broken")
+    assert "valid" not in skipped and "check_validity true" in skipped["valid_check"]
+    assert "6 faces" in skipped["valid_check"]
+    assert shape("Broken", check_validity=True)["valid"] is False
+    assert shape("Block", check_validity=True)["valid"] is True
+    never = shape("Broken", check_validity=False)
+    assert "valid" not in never and "valid_check" not in never
+    whole = ok(doc, "query_feature_tree", {"check_validity": True})["tree"]
+    assert {n["name"]: n["shape"]["valid"] for n in whole} == {"Broken": False, "Block": True}
+    assert error(doc, "query_feature_tree", {"path": "Block", "check_validity": "yes"})["code"] == "bad_arguments"
 
 
 @pytest.mark.parametrize(

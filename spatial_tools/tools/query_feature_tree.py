@@ -2,8 +2,9 @@
 
 The encoded overview the model gets first may leave things out to fit its
 budget; every omission names this tool with the arguments that return it.
-The object a path names also gets its own shape summary with a BRepCheck
-validity check, which the overview skips on large shapes.
+The object a path names also gets its own shape summary; BRepCheck validity
+is checked on shapes of up to ``validity_max_faces`` faces unless the caller
+asks (``check_validity``), because on a large body it runs for minutes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 
 from .. import encoder
 from ..context import ToolContext
+from ..encoder_values import config
 from ..registry import tool
 from ..schema import Arg
 
@@ -40,6 +42,8 @@ NODE_SCHEMA = {
     "required": ["name", "type"],
 }
 
+_VALIDITY_MAX_FACES = config()["limits"]["validity_max_faces"]
+
 RESULT = {
     "type": "object",
     "properties": {
@@ -65,5 +69,12 @@ def query_feature_tree(
         int | None,
         Arg("Levels of children to include below the object (0: the object alone); all when omitted", minimum=0),
     ] = None,
+    check_validity: Annotated[
+        bool | None,
+        Arg(
+            "Run BRepCheck on every shape summarised: true always (minutes on large bodies), false never; "
+            f"when omitted only on shapes of up to {_VALIDITY_MAX_FACES} faces"
+        ),
+    ] = None,
 ) -> dict:
-    return encoder.subtree(ctx.document, path=path, depth=depth)
+    return encoder.subtree(ctx.document, path=path, depth=depth, check_validity=check_validity)
