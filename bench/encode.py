@@ -17,8 +17,9 @@ over 20 minutes). Only encoding is timed.
   node points to mass_properties: see resources/encoder.toml).
 - ``body_measure_ms``: what measuring the Body costs, cold: the pointer's call
   (mass_properties: volume, area, centre of mass, bbox), the shape numbers of
-  the summary alone (``encoder_shapes.summary`` without BRepCheck), and
-  query_feature_tree on the Body (the summary with the validity check).
+  the summary alone (``encoder_shapes.summary`` without BRepCheck),
+  query_feature_tree on the Body as the model calls it (BRepCheck only up to
+  validity_max_faces faces) and with ``check_validity`` true (BRepCheck always).
 - ``limit_body``: the same figures for a body right at the limit, the slowest
   body the overview still measures (skip with --no-limit-body).
 - ``encode_ms.warm_median``: median of --repeat encodes of the unchanged
@@ -137,6 +138,10 @@ def body_measure(document) -> dict:
     encoder.subtree(document, "Body", depth=0)
     call = (time.perf_counter() - start) * 1000
     encoder_shapes.clear_cache()
+    start = time.perf_counter()
+    encoder.subtree(document, "Body", depth=0, check_validity=True)
+    checked = (time.perf_counter() - start) * 1000
+    encoder_shapes.clear_cache()
     shape = encoder_shapes.global_shape(document.getObject("Body"))
     start = time.perf_counter()
     encoder_shapes.summary(shape, "never")
@@ -145,6 +150,7 @@ def body_measure(document) -> dict:
         "mass_properties_body": round(pointer, 1),
         "shape_numbers_only": round(numbers, 1),
         "query_feature_tree_path_body": round(call, 1),
+        "query_feature_tree_path_body_check_validity": round(checked, 1),
     }
 
 
