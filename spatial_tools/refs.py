@@ -155,7 +155,7 @@ def _resolve(document: Any, ref: Any, shape_of: Callable[[Any], Any]) -> Element
     except Exception:  # Part.OCCError "Index out of bound": count only when it is needed
         count = shape.countElement(kind)
         raise BadReference(f"'{ref}': {obj.Name} has {count} {KIND_ATTR[kind].lower()}, no {element}") from None
-    return Element(ref=f"{obj.Name}.{element}", obj=obj, kind=kind, index=index, shape=sub, owner=shape)
+    return Element(ref=element_ref(obj, kind, index), obj=obj, kind=kind, index=index, shape=sub, owner=shape)
 
 
 def _parse(ref: str) -> tuple[list[str], str | None, int | None]:
