@@ -423,8 +423,8 @@ def _deferred_shape(node: Node) -> dict | None:
     access: volume, area, bbox and face types of a 500-feature body take 6-9 s,
     where volume and area of the same solid without the chains take 0.15 s. Above
     ``summary_max_body_features`` the overview leaves them to mass_properties
-    (and query_feature_tree, whose BRepCheck is slower still), whatever was
-    measured before, so the encoding depends on the document alone.
+    (query_feature_tree on the path adds face types, at more cost), whatever
+    was measured before, so the encoding depends on the document alone.
     """
     limit = ev.config()["limits"]["summary_max_body_features"]
     features = _solid_features(node.obj)

@@ -222,7 +222,7 @@ def test_large_body_points_to_its_numbers_instead_of_measuring(grid_doc, monkeyp
         picked = encoder.encode(grid_doc, selection=[f"{tip}.Face1", f"{early}.Face1"])
         assert "60 PartDesign features" in node(picked, tip)["shape"]["not_measured"]
         assert node(picked, early)["shape"]["volume"] > 0
-        # In budget mode a dropped pointer still names the cheap call, never the 90 s one.
+        # In budget mode a dropped pointer still names the cheap call, not query_feature_tree.
         pointers = []
         for budget in range(400, 3000, 100):
             fitted = encoder.encode(grid_doc, budget_tokens=budget)
