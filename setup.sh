@@ -1,13 +1,45 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian/Ubuntu machine (see README):
 #   ./setup.sh demo   install everything, then run the main job on the bundled sample parts
-#   ./setup.sh test   install everything, then run the whole test suite
+#   ./setup.sh test   install everything, then run the whole test suite on this machine's FreeCAD
+#   ./setup.sh test --freecad 1.0|1.1|all
+#                     the same suite on FreeCAD 1.0 (Debian 13) or 1.1 (Debian unstable, Qt6) in a
+#                     root filesystem built from Debian's packages (tests/matrix/freecad_root.sh);
+#                     all = this machine's FreeCAD, then 1.0, then 1.1
 # Both leave .venv/bin/freecad-spatial behind. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 MODE=${1:-demo}
-case "$MODE" in demo|test|install) ;; *) echo "usage: ./setup.sh demo|test|install" >&2; exit 2;; esac
+USAGE="usage: ./setup.sh demo|install|test [--freecad host|1.0|1.1|all]"
+case "$MODE" in demo|test|install) ;; *) echo "$USAGE" >&2; exit 2;; esac
+FREECAD_TARGET=host
+if [ $# -ge 2 ]; then
+  [ "$MODE" = test ] && [ "$2" = --freecad ] && [ $# -eq 3 ] || { echo "$USAGE" >&2; exit 2; }
+  FREECAD_TARGET=$3
+  case "$FREECAD_TARGET" in host|1.0|1.1|all) ;; *) echo "$USAGE" >&2; exit 2;; esac
+fi
+if [ "$FREECAD_TARGET" != host ]; then
+  # The matrix: each version's suite in its own root filesystem; every version runs
+  # even when an earlier one fails, and the summary says which failed.
+  VERSIONS=("$FREECAD_TARGET"); [ "$FREECAD_TARGET" = all ] && VERSIONS=(host 1.0 1.1)
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  failed=()
+  for v in "${VERSIONS[@]}"; do
+    started=$SECONDS
+    if [ "$v" = host ]; then
+      "$0" test || failed+=("host")
+    else
+      if ! command -v mmdebstrap >/dev/null; then
+        $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends mmdebstrap
+      fi
+      $SUDO tests/matrix/freecad_root.sh test "$v" || failed+=("$v")
+    fi
+    printf '\033[1m==> FreeCAD %s: %s in %d s\033[0m\n' "$v" "$([[ " ${failed[*]} " == *" $v "* ]] && echo FAILED || echo passed)" $((SECONDS - started)) >&2
+  done
+  [ ${#failed[@]} -eq 0 ] || { echo "setup.sh: the suite failed on FreeCAD ${failed[*]}" >&2; exit 1; }
+  exit 0
+fi
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -59,7 +91,13 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import FreeCAD' 2>/dev/nu
 fi
 say "installing the Python dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-EXTRAS="assistant"; [ "$MODE" = test ] && EXTRAS="assistant,test,pmi"
+EXTRAS="assistant"
+if [ "$MODE" = test ]; then
+  EXTRAS="assistant,test,pmi"
+  # Qt6 for the tests outside FreeCAD: the OS's PySide6 where it is installed (FreeCAD 1.1 is
+  # built on it, and pip's wheel, built on another Qt 6, fails to load beside it), else pip's.
+  .venv/bin/python -c 'import PySide6.QtWidgets' 2>/dev/null || EXTRAS="$EXTRAS,qt"
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${EXTRAS}]"
 
 MOD_DIR=$(.venv/bin/python -c 'import FreeCAD; print(FreeCAD.getUserAppDataDir())')Mod

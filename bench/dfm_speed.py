@@ -2,7 +2,7 @@
 
 Runs the same batch machinery as ``freecad-spatial check`` (worker processes,
 per-file time limit) over the 30 MFCAD parts and 12 NIST models in
-shared/corpora, for each process. Per-file seconds are measured inside the
+tests/data/corpora, for each process. Per-file seconds are measured inside the
 worker (open + all rules), wall seconds around the whole batch. Prints JSON.
 
     .venv/bin/python bench/dfm_speed.py [--processes cnc-3axis fdm] [--timeout 600]
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CORPORA = HERE.parent.parent / "shared" / "corpora"
+CORPORA = HERE.parent / "tests" / "data" / "corpora"
 CORPUS_GLOBS = {"mfcad": ("mfcad/step", "*.step"), "nist": ("nist-pmi/step", "*.stp")}
 
 

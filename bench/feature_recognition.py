@@ -1,7 +1,7 @@
 """Face-level score of find_features on the MFCAD sample; prints JSON.
 
 Usage: python bench/feature_recognition.py [CORPUS_DIR]
-(default: ../shared/corpora/mfcad next to the repository).
+(default: tests/data/corpora/mfcad).
 
 Every file is opened the way the CLI opens it (documents.open_document) and
 recognised through the registry, as the model and the DFM batch call it.
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "mfcad"
+DEFAULT_CORPUS = REPO / "tests" / "data" / "corpora" / "mfcad"
 TARGET_F1 = 0.95
 
 

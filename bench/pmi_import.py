@@ -1,7 +1,7 @@
 """Scores the AP242 semantic PMI import against NIST's ground truth; prints JSON.
 
 Usage: python bench/pmi_import.py [CORPUS_DIR]
-(default: ../shared/corpora/nist-pmi next to the repository).
+(default: tests/data/corpora/nist-pmi).
 
 Each NIST model is imported the way ``import_pmi`` does it (the OCP reader in
 a child process, its faces mapped onto FreeCAD's faces of the same STEP by
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "nist-pmi"
+DEFAULT_CORPUS = REPO / "tests" / "data" / "corpora" / "nist-pmi"
 TARGET_RECALL = 0.90
 TARGET_TYPES = (
     "Datum feature",

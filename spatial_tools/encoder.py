@@ -43,7 +43,9 @@ SCHEMA = "freecad-spatial/scene@1"
 UNITS = {"length": "mm", "angle": "deg", "area": "mm^2", "volume": "mm^3"}
 # The detail parts of a node, in the order their keys appear; budget mode drops them one by one.
 PARTS = ("parameters", "constraints", "expressions", "aliases", "shape")
-_STATES = {"Touched": "touched", "Invalid": "invalid", "Error": "error", "PartialObject": "partial"}
+# "Touched" (needs a recompute) is counted once for the document instead: FreeCAD 1.x marks every
+# feature of a file saved by 0.20 touched on opening, which would repeat it on every node.
+_STATES = {"Invalid": "invalid", "Error": "error", "PartialObject": "partial"}
 _ORIGIN_TYPES = {"App::Line", "App::Plane", "App::Point"}
 
 
@@ -256,7 +258,7 @@ def _candidate_properties(obj: Any) -> list[tuple[str, str]]:
 
 def _params(obj: Any) -> dict:
     keys = ev.config()["key_parameters"].get(obj.TypeId, [])
-    defaults = _defaults_cache.get(obj.TypeId, {})
+    defaults = {**_defaults_cache.get(obj.TypeId, {}), **ev.config()["fixed_defaults"]}
     found: dict = {}
     for p, type_id in _candidate_properties(obj):
         mode = obj.getEditorMode(p)
@@ -441,6 +443,13 @@ def _deferred_shape(node: Node) -> dict | None:
     }
 
 
+def _failed_features(obj: Any) -> list[str]:
+    """The features of a PartDesign Body that failed: its shape is then the last good one, not current."""
+    if obj.TypeId != "PartDesign::Body":
+        return []
+    return [o.Name for o in obj.Group if o.isDerivedFrom("PartDesign::Feature") and ("Invalid" in o.State or "Error" in o.State)]
+
+
 def _shape(obj: Any, validity: str) -> dict:
     shape = encoder_shapes.global_shape(obj)
     if shape is None or shape.ShapeType in ("Vertex", "Edge", "Wire"):
@@ -456,6 +465,10 @@ def _detail(node: Node, with_shape: bool, validity: str = "auto", measure: bool 
     shape = {}
     if with_shape:
         shape = (None if measure else _deferred_shape(node)) or _shape(obj, validity)
+        if shape and (failed := _failed_features(obj)):
+            shape["shape"]["stale"] = (
+                f"{', '.join(failed)} failed to recompute: the body keeps the solid of its last good state"
+            )
     node.parts = {
         "parameters": _parameters(obj),
         "constraints": _sketch(obj),
@@ -573,11 +586,11 @@ def node_dict(node: Node, include: Any = None, max_depth: int | None = None) -> 
 
 
 def header(document: Any, nodes: list[Node]) -> dict:
-    return {
-        "schema": SCHEMA,
-        "document": {"label": document.Label, "objects": len(nodes)},
-        "units": dict(UNITS),
-    }
+    about: dict = {"label": document.Label, "objects": len(nodes)}
+    touched = sum(1 for n in nodes if "Touched" in n.obj.State)
+    if touched:
+        about["recompute_pending"] = touched  # shapes may not show the latest parameters yet
+    return {"schema": SCHEMA, "document": about, "units": dict(UNITS)}
 
 
 def encode(document: Any, selection: list | None = None, budget_tokens: int | None = None) -> dict:

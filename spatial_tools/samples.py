@@ -143,12 +143,31 @@ SAMPLES = [
 # --- building ---------------------------------------------------------------
 
 
+def xy_plane(body: Any) -> Any:
+    """The body's XY origin plane, found by role (the order of OriginFeatures changed in 1.x)."""
+    return next(f for f in body.Origin.OriginFeatures if f.Role == "XY_Plane")
+
+
+def attach(sketch: Any, support: Any) -> None:
+    """Attaches to ``support``: the property is ``Support`` on 0.20, ``AttachmentSupport`` on 1.x."""
+    name = "AttachmentSupport" if "AttachmentSupport" in sketch.PropertiesList else "Support"
+    setattr(sketch, name, (support, [""]))
+
+
+def new_feature(body: Any, type_id: str, name: str) -> Any:
+    """A PartDesign feature with Refine off, as 0.20 makes it: 1.x takes Refine from a user
+    preference, and a refined solid has other faces."""
+    feature = body.newObject(type_id, name)
+    if "Refine" in feature.PropertiesList:
+        feature.Refine = False
+    return feature
+
+
 def _sketch(body, name: str, z: float):
     """A sketch in the body's XY plane lifted to height ``z``."""
     app = freecad_env.load()
     sketch = body.newObject("Sketcher::SketchObject", name)
-    xy = next(f for f in body.Origin.OriginFeatures if f.Role == "XY_Plane")
-    sketch.Support = (xy, [""])
+    attach(sketch, xy_plane(body))
     sketch.MapMode = "FlatFace"
     sketch.AttachmentOffset = app.Placement(app.Vector(0, 0, z), app.Rotation())
     return sketch
@@ -213,13 +232,13 @@ def build_bracket(path: Path, design: BracketDesign = BRACKET) -> Path:
 
         s = _sketch(body, "BaseSketch", 0)
         _rectangle(s, 0, 0, d.length, d.width)
-        pad = body.newObject("PartDesign::Pad", "Base")
+        pad = new_feature(body, "PartDesign::Pad", "Base")
         pad.Profile = s
         pad.Length = d.base_thickness
 
         s = _sketch(body, "WallSketch", 0)
         _rectangle(s, 0, d.width - d.wall_thickness, d.length, d.width)
-        wall = body.newObject("PartDesign::Pad", "Wall")
+        wall = new_feature(body, "PartDesign::Pad", "Wall")
         wall.Profile = s
         wall.Length = d.height
 
@@ -227,7 +246,7 @@ def build_bracket(path: Path, design: BracketDesign = BRACKET) -> Path:
         for x, y in d.through_centres:
             _circle(s, x, y, d.through_diameter)
         doc.recompute()
-        holes = body.newObject("PartDesign::Hole", "MountingHoles")
+        holes = new_feature(body, "PartDesign::Hole", "MountingHoles")
         holes.Profile = s
         holes.Diameter = d.through_diameter
         holes.DepthType = "ThroughAll"
@@ -236,7 +255,7 @@ def build_bracket(path: Path, design: BracketDesign = BRACKET) -> Path:
         s = _sketch(body, "BlindHoleSketch", d.base_thickness)
         _circle(s, d.blind.x, d.blind.y, d.blind.diameter)
         doc.recompute()
-        blind = body.newObject("PartDesign::Hole", "BlindHole")
+        blind = new_feature(body, "PartDesign::Hole", "BlindHole")
         blind.Profile = s
         blind.Diameter = d.blind.diameter
         blind.DepthType = "Dimension"
@@ -246,17 +265,17 @@ def build_bracket(path: Path, design: BracketDesign = BRACKET) -> Path:
 
         s = _sketch(body, "PocketSketch", d.base_thickness)
         _rectangle(s, *d.pocket_min, *d.pocket_max)
-        pocket = body.newObject("PartDesign::Pocket", "Pocket")
+        pocket = new_feature(body, "PartDesign::Pocket", "Pocket")
         pocket.Profile = s
         pocket.Length = d.pocket_depth
         doc.recompute()
 
         y_wall, t = d.width - d.wall_thickness, d.base_thickness
-        inner = body.newObject("PartDesign::Fillet", "InnerFillet")
+        inner = new_feature(body, "PartDesign::Fillet", "InnerFillet")
         inner.Base = (pocket, _edges_where(pocket.Shape, lambda e: _is_line(e, V(0, y_wall, t), V(d.length, y_wall, t))))
         inner.Radius = d.inner_fillet
         doc.recompute()
-        corners = body.newObject("PartDesign::Fillet", "CornerFillets")
+        corners = new_feature(body, "PartDesign::Fillet", "CornerFillets")
         corners.Base = (
             inner,
             _edges_where(
@@ -348,6 +367,8 @@ def _pin_document_xml(text: str, uid: str) -> str:
     text = re.sub(r'(<Property name="Uid" type="App::PropertyUUID"[^>]*>\s*<Uuid value=")[^"]*', rf"\g<1>{uid}", text)
     text = re.sub(_string_property("CreationDate|LastModifiedDate"), rf"\g<1>{FIXED_ISO_TIME}", text)
     text = re.sub(_string_property("CreatedBy|LastModifiedBy"), r"\g<1>", text)
+    if "<StringHasher" in text:
+        return text  # FreeCAD 1.x writes the ids into its element maps too: renumbering would break them
     # Object ids come from a process-wide counter: number them from 1 in file order.
     ids = iter(range(1, 1_000_000))
     return re.sub(r'(<Object type="[^"]+" name="[^"]+" id=")\d+', lambda m: f"{m.group(1)}{next(ids)}", text)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPORA = SHARED / "corpora"
-ORACLES = SHARED / "oracles"
+DATA = REPO / "tests" / "data"  # everything the suite reads; nothing outside the repository
+CORPORA = DATA / "corpora"
+ORACLES = DATA / "oracles"
 
 from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
 

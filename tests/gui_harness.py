@@ -12,7 +12,8 @@ the main window is up and sees these names:
   view grey), ``save_view(name, width, height, background)`` (the active 3D
   view, rendered), ``wait(ms)`` (let the GUI settle), ``report_text()`` (the
   Report view), ``image_stats(png)`` (is a screenshot more than a blank?);
-- ``App``/``FreeCAD``, ``Gui``/``FreeCADGui``, ``QtCore``, ``QtGui``.
+- ``App``/``FreeCAD``, ``Gui``/``FreeCADGui``, ``QtCore``, ``QtGui``, and
+  ``enum_int(e)`` (a Qt enum's number on PySide2 and PySide6 alike).
 
     run = run_in_freecad_gui("harness.result['wbs'] = sorted(Gui.listWorkbenches())")
     result, report, screenshots = run          # or run.result, run.stdout, run.log ...
@@ -27,7 +28,8 @@ as a macro after start-up; options must follow the file (an option first
 makes the binary act as a plain Python); PYTHONPATH is cleared, so
 ``--module-path`` is the way to put folders first on ``sys.path``; user
 config follows HOME/XDG (``~/.config/FreeCAD/user.cfg``, user data and
-``Mod/`` in ``~/.local/share/FreeCAD/``).
+``Mod/`` in ``~/.local/share/FreeCAD/``). FreeCAD 1.1 puts both one folder
+deeper (``v1-1/``) and first asks whether to migrate older settings.
 """
 
 from __future__ import annotations
@@ -126,6 +128,14 @@ def gui_unavailable_reason() -> str | None:
     if shutil.which("Xvfb") is None:
         return "Xvfb is not installed (apt install xvfb)"
     return None
+
+
+def user_version_folder() -> str:
+    """The per-version subfolder FreeCAD 1.1+ keeps user config and data in (``v1-1``); "" before."""
+    from freecad_spatial.spatial_tools import freecad_env
+
+    major, minor = (int(x) for x in freecad_env.load().Version()[:2])
+    return f"v{major}-{minor}" if (major, minor) >= (1, 1) else ""
 
 
 def install_addon(mod_dir: Path, source: Path = REPO, folder: str = ADDON_FOLDER, symlink: bool = False) -> Path:
@@ -331,6 +341,8 @@ BOOTSTRAP = textwrap.dedent(
             namespace = {
                 "__name__": "__gui_script__", "harness": harness, "App": FreeCAD, "FreeCAD": FreeCAD,
                 "Gui": FreeCADGui, "FreeCADGui": FreeCADGui, "QtCore": QtCore, "QtGui": QtGui,
+                # PySide6 enums are Flag objects (int() raises); PySide2's are ints.
+                "enum_int": lambda e: int(getattr(e, "value", e)),
             }
             exec(code, namespace)
         except BaseException:
@@ -373,14 +385,20 @@ def run_in_freecad_gui(
     for d in (out, config_home / "FreeCAD", data_home / "FreeCAD", cache_home, runtime):
         d.mkdir(parents=True, exist_ok=True)
     runtime.chmod(0o700)
-    mod_dir = data_home / "FreeCAD" / "Mod"
+    version_folder = user_version_folder()
+    if version_folder:
+        # 1.1 asks (modally) whether to migrate an earlier version's settings unless told not to.
+        for base in (config_home / "FreeCAD", data_home / "FreeCAD"):
+            (base / f"{version_folder}.do_not_migrate").touch()
+            (base / version_folder).mkdir(exist_ok=True)
+    mod_dir = data_home / "FreeCAD" / version_folder / "Mod"
     mod_dir.mkdir(parents=True, exist_ok=True)
     if install:
         install_addon(mod_dir, symlink=symlink)
     prefs = {k: dict(v) for k, v in DEFAULT_PREFERENCES.items()}
     for k, v in (preferences or {}).items():
         prefs.setdefault(k, {}).update(v)
-    (config_home / "FreeCAD" / "user.cfg").write_text(user_cfg(prefs))
+    (config_home / "FreeCAD" / version_folder / "user.cfg").write_text(user_cfg(prefs))
 
     script_file, result_file, log_file = work / "gui_script.py", work / "result.json", work / "freecad.log"
     script_file.write_text(script)

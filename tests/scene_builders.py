@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from freecad_spatial.spatial_tools import freecad_env
+from freecad_spatial.spatial_tools.samples import attach, new_feature, xy_plane
 
 App = freecad_env.load()
 import Part  # noqa: E402  (FreeCAD first)
@@ -18,9 +19,8 @@ import Sketcher  # noqa: E402
 
 def rectangle_sketch(body: Any, name: str, width: float, height: float, width_name: str | None = "Width") -> Any:
     """A fully constrained width x height rectangle on XY at the origin; the width constraint is named."""
-    doc = body.Document
     sketch = body.newObject("Sketcher::SketchObject", name)
-    sketch.Support = (doc.getObject(body.Origin.OriginFeatures[3].Name), [""])  # XY_Plane
+    attach(sketch, xy_plane(body))
     sketch.MapMode = "FlatFace"
     V = App.Vector
     corners = [V(0, 0, 0), V(width, 0, 0), V(width, height, 0), V(0, height, 0)]
@@ -42,9 +42,8 @@ def rectangle_sketch(body: Any, name: str, width: float, height: float, width_na
 
 def circle_sketch(body: Any, name: str, x: float, y: float, z: float, radius: float) -> Any:
     """A circle of ``radius`` at (x, y) on a plane parallel to XY at height z."""
-    doc = body.Document
     sketch = body.newObject("Sketcher::SketchObject", name)
-    sketch.Support = (doc.getObject(body.Origin.OriginFeatures[3].Name), [""])
+    attach(sketch, xy_plane(body))
     sketch.MapMode = "FlatFace"
     sketch.AttachmentOffset = App.Placement(App.Vector(0, 0, z), App.Rotation())
     sketch.addGeometry(Part.Circle(App.Vector(x, y, 0), App.Vector(0, 0, 1), radius), False)
@@ -62,7 +61,7 @@ def grid_body(doc: Any, features: int, name: str = "Body", pitch: float = 10.0) 
     cells = max(2, math.ceil((features * 2 / 3) ** 0.5))
     size = cells * pitch
     plate_sketch = rectangle_sketch(body, "PlateSketch", size, size)
-    plate = body.newObject("PartDesign::Pad", "Plate")
+    plate = new_feature(body, "PartDesign::Pad", "Plate")
     plate.Profile = plate_sketch
     plate.Length = 5
     doc.recompute()
@@ -82,7 +81,7 @@ def grid_body(doc: Any, features: int, name: str = "Body", pitch: float = 10.0) 
                 and abs(e.Curve.Center.x - cx) < 1e-6
                 and abs(e.Curve.Center.y - cy) < 1e-6
             ]
-            fillet = body.newObject("PartDesign::Fillet", f"Fillet{count:03d}")
+            fillet = new_feature(body, "PartDesign::Fillet", f"Fillet{count:03d}")
             fillet.Base = (base, edges)
             fillet.Radius = 0.5
         else:
@@ -91,11 +90,11 @@ def grid_body(doc: Any, features: int, name: str = "Body", pitch: float = 10.0) 
             cell += 1
             sketch = circle_sketch(body, f"Sketch{count:03d}", cx, cy, 5.0, 2.0)
             if kind == "pad":
-                feature = body.newObject("PartDesign::Pad", f"Pad{count:03d}")
+                feature = new_feature(body, "PartDesign::Pad", f"Pad{count:03d}")
                 feature.Length = 2
                 last_boss = (cx, cy)
             else:
-                feature = body.newObject("PartDesign::Pocket", f"Pocket{count:03d}")
+                feature = new_feature(body, "PartDesign::Pocket", f"Pocket{count:03d}")
                 feature.Length = 3
             feature.Profile = sketch
         count += 1
@@ -110,6 +109,18 @@ FILLET_R = 2.0
 PART_VOLUME = 40 * 20 * 10 - math.pi * 5**2 * 4 - (FILLET_R**2 - math.pi * FILLET_R**2 / 4) * 10
 
 
+def corner_edge(feature: Any) -> str:
+    """The vertical edge of the block at x = y = 0 (the one the scene's fillet rounds)."""
+    corner = [
+        f"Edge{i + 1}"
+        for i, e in enumerate(feature.Shape.Edges)
+        if e.Vertexes[0].Point.x == 0 and e.Vertexes[0].Point.y == 0 and e.Vertexes[-1].Point.x == 0
+        and e.Vertexes[-1].Point.y == 0
+    ]
+    assert len(corner) == 1
+    return corner[0]
+
+
 def build_scene(doc: Any, broken: bool = False) -> Any:
     """Body (sketch 'Width' = 40, pad = Spreadsheet.thick, pocket, fillet), sheet, Part, Link, group."""
     sheet = doc.addObject("Spreadsheet::Sheet", "Spreadsheet")
@@ -119,23 +130,17 @@ def build_scene(doc: Any, broken: bool = False) -> Any:
     doc.recompute()
     body = doc.addObject("PartDesign::Body", "Body")
     sketch = rectangle_sketch(body, "Sketch", 40, 20)
-    pad = body.newObject("PartDesign::Pad", "Pad")
+    pad = new_feature(body, "PartDesign::Pad", "Pad")
     pad.Profile = sketch
     pad.setExpression("Length", "Spreadsheet.thick")
     doc.recompute()
     hole_sketch = circle_sketch(body, "HoleSketch", 20, 10, 10, 5)
-    pocket = body.newObject("PartDesign::Pocket", "Pocket")
+    pocket = new_feature(body, "PartDesign::Pocket", "Pocket")
     pocket.Profile = hole_sketch
     pocket.Length = 4
     doc.recompute()
-    corner = [
-        f"Edge{i + 1}"
-        for i, e in enumerate(pocket.Shape.Edges)
-        if e.Vertexes[0].Point.x == 0 and e.Vertexes[0].Point.y == 0 and e.Vertexes[-1].Point.x == 0
-        and e.Vertexes[-1].Point.y == 0
-    ]
-    assert len(corner) == 1
-    fillet = body.newObject("PartDesign::Fillet", "Fillet")
+    corner = [corner_edge(pocket)]
+    fillet = new_feature(body, "PartDesign::Fillet", "Fillet")
     fillet.Base = (pocket, corner)
     fillet.Radius = FILLET_R
     part = doc.addObject("App::Part", "Part")
@@ -152,7 +157,7 @@ def build_scene(doc: Any, broken: bool = False) -> Any:
     ghost.Radius = 3
     ghost.Visibility = False
     if broken:
-        empty = body.newObject("PartDesign::Pocket", "EmptyPocket")
+        empty = new_feature(body, "PartDesign::Pocket", "EmptyPocket")
         assert empty.Profile is None
     doc.recompute()
     return body

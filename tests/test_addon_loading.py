@@ -77,7 +77,7 @@ PROBE = textwrap.dedent(
 def run_freecadcmd(tmp_path: Path, *, symlink: bool = False, first_on_sys_path: Path | None = None) -> tuple[dict, str]:
     """Starts freecadcmd with the addon in a private user Mod folder and runs PROBE after start-up."""
     home = tmp_path / "home"
-    mod = home / ".local/share/FreeCAD/Mod"
+    mod = home / ".local/share/FreeCAD" / gui_harness.user_version_folder() / "Mod"
     gui_harness.install_addon(mod, symlink=symlink)
     result = tmp_path / "probe.json"
     script = tmp_path / "probe.py"

@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
-from conftest import FreeCAD
+from conftest import FreeCAD, Part
 
 from freecad_spatial.spatial_tools.annotations import properties as P
 from freecad_spatial.spatial_tools.annotations import store
 from freecad_spatial.spatial_tools.annotations.frame_text import frame_text, size_text
 from freecad_spatial.spatial_tools.annotations.report import document_report, render
+from freecad_spatial.spatial_tools.annotations.signature import has_element_map
 from freecad_spatial.spatial_tools.dfm.finding import Finding
 from freecad_spatial.spatial_tools.errors import BadArguments, BadReference
 
 V = FreeCAD.Vector
+# FreeCAD 1.x names faces through an element map and renames a link's faces itself on
+# recompute; 0.20 does not. Tests branch on this capability, never on the version number.
+ELEMENT_MAPS = has_element_map(Part.makeBox(1, 1, 1))
 
 
 def top_face(obj) -> str:
     faces = [i + 1 for i, f in enumerate(obj.Shape.Faces) if f.Surface.__class__.__name__ == "Plane" and abs(f.CenterOfMass.z - obj.Shape.BoundBox.ZMax) < 1e-6]
     assert len(faces) == 1
     return f"Face{faces[0]}"
+
+
+def upward_faces(obj, z: float) -> list[str]:
+    """The planar faces of ``obj`` whose normal is +Z at height ``z``: a face by its geometry, whatever its number."""
+    found = []
+    for i, f in enumerate(obj.Shape.Faces):
+        if f.Surface.__class__.__name__ != "Plane" or abs(f.CenterOfMass.z - z) > 1e-6:
+            continue
+        u0, u1, v0, v1 = f.ParameterRange
+        if f.normalAt((u0 + u1) / 2, (v0 + v1) / 2).getAngle(V(0, 0, 1)) < 1e-6:
+            found.append(f"Face{i + 1}")
+    return found
 
 
 @pytest.fixture
@@ -139,24 +156,118 @@ def test_renumbered_face_is_found_again_by_its_signature(doc, part):
     doc.recompute()
     assert top_face(part) != top
     assert obj.Attachment == "rematched"
-    assert list(obj.Faces[0][1]) == [top_face(part)] and obj.Elements == [top_face(part)]
+    assert list(obj.Faces[0][1]) == [top_face(part)] == upward_faces(part, 10.0) and obj.Elements == [top_face(part)]
     assert obj.LostElements == []
+    assert list(json.loads(obj.ElementSignatures)["Part"]) == [top_face(part)]
 
 
 def test_changed_face_is_marked_lost_never_moved_to_another(doc, part):
+    """A hole through the flagged top face. 0.20: another face now, so lost. 1.x: FreeCAD's element map
+    says it is the same face, modified, and renames the link Face6 -> Face3: followed, but as rematched
+    (its geometry is not the one flagged), never as a silent attached, and never onto another face."""
     (obj,) = store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
     part.Tool.Placement = FreeCAD.Placement(V(20, 15, 0), FreeCAD.Rotation())  # a hole through the top face
     doc.recompute()
-    assert obj.Attachment == "lost" and obj.LostElements == ["Part.Face6"]
-    assert obj.Faces == [] and obj.Elements == []
-    # The finding itself is still there, readable, and says so in a report.
-    (held,) = store.read_findings(doc)
-    assert held.attachment == "lost" and held.finding.rule == "cnc.deep_hole"
-    assert any("geometry lost" in s["reason"] for s in document_report(doc).files[0].skipped)
-    # When the change is taken back, the face is found again.
+    if ELEMENT_MAPS:
+        (top,) = upward_faces(part, 10.0)
+        assert top != "Face6"
+        assert obj.Attachment == "rematched" and obj.LostElements == []
+        assert list(obj.Faces[0][1]) == [top] and obj.Elements == [top]
+        assert part.Shape.getElement(top).Area == pytest.approx(40 * 30 - math.pi * 3**2)
+        # The signature is the face as it is now, for a later re-match.
+        assert json.loads(obj.ElementSignatures)["Part"][top]["area"] == pytest.approx(40 * 30 - math.pi * 3**2)
+    else:
+        assert obj.Attachment == "lost" and obj.LostElements == ["Part.Face6"]
+        assert obj.Faces == [] and obj.Elements == []
+        # The finding itself is still there, readable, and says so in a report.
+        (held,) = store.read_findings(doc)
+        assert held.attachment == "lost" and held.finding.rule == "cnc.deep_hole"
+        assert any("geometry lost" in s["reason"] for s in document_report(doc).files[0].skipped)
+    # When the change is taken back, the face is found again (by FreeCAD's renaming on 1.x).
     part.Tool.Placement = FreeCAD.Placement(V(100, 100, 0), FreeCAD.Rotation())
     doc.recompute()
-    assert obj.LostElements == [] and list(obj.Faces[0][1]) == ["Face6"]
+    assert obj.LostElements == [] and list(obj.Faces[0][1]) == ["Face6"] == upward_faces(part, 10.0)
+    assert obj.Attachment == ("rematched" if ELEMENT_MAPS else "attached")
+
+
+def test_face_moved_up_by_a_height_change(doc, part):
+    """The top face of the Cut moves from z = 10 to z = 12. 0.20: its signature is gone, so lost. 1.x: the
+    element map still names it the base box's Face6 (FreeCAD keeps the link on Face6): followed, rematched."""
+    (obj,) = store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
+    part.Base.Height = 12
+    doc.recompute()
+    if ELEMENT_MAPS:
+        assert upward_faces(part, 12.0) == ["Face6"]
+        assert obj.Attachment == "rematched" and obj.LostElements == []
+        assert list(obj.Faces[0][1]) == ["Face6"] and obj.Elements == ["Face6"]
+        assert json.loads(obj.ElementSignatures)["Part"]["Face6"]["centroid"] == [20.0, 15.0, 12.0]
+    else:
+        assert obj.Attachment == "lost" and obj.LostElements == ["Part.Face6"] and obj.Faces == []
+
+
+def test_split_face_is_lost_on_every_version(doc, part):
+    """A groove across the top splits it in two: no single face is the flagged one. 1.x marks the link
+    '?Face6' (missing) and the signature finds no face either; 0.20 finds none by signature."""
+    (obj,) = store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
+    part.Tool.Height = 40
+    part.Tool.Placement = FreeCAD.Placement(V(20, -5, 10), FreeCAD.Rotation(V(1, 0, 0), -90))  # along Y, axis at z = 10
+    doc.recompute()
+    assert len(upward_faces(part, 10.0)) == 2
+    assert obj.Attachment == "lost" and obj.LostElements == ["Part.Face6"]
+    assert obj.Faces == [] and obj.Elements == []
+    part.Tool.Placement = FreeCAD.Placement(V(100, 100, 0), FreeCAD.Rotation())
+    doc.recompute()
+    assert obj.Attachment == "attached" and obj.LostElements == [] and list(obj.Faces[0][1]) == ["Face6"]
+
+
+def test_each_face_of_a_link_follows_its_own_face(doc, part):
+    """Two faces in one link: a notch renumbers the top (Face6 -> Face3, unchanged) and cuts into the
+    front face (Face1, x = 0). 0.20: the top is found by its signature, the front is lost. 1.x: FreeCAD
+    renames each in place and both follow: the top to Face3, the front stays Face1 with its new area."""
+    finding = dataclasses.replace(sample_findings()[0], elements=("Face6", "Face1"))
+    (obj,) = store.add_findings(doc, [finding], process="cnc-3axis")
+    part.Tool.Placement = FreeCAD.Placement(V(-5, 15, 5), FreeCAD.Rotation(V(0, 1, 0), 90))
+    doc.recompute()
+    (top,) = upward_faces(part, 10.0)
+    assert top != "Face6"
+    if ELEMENT_MAPS:
+        assert obj.Attachment == "rematched" and obj.LostElements == []
+        assert list(obj.Faces[0][1]) == [top, "Face1"] and obj.Elements == [top, "Face1"]
+        front = part.Shape.getElement("Face1")
+        assert front.CenterOfMass.x == pytest.approx(0.0) and front.Area == pytest.approx(30 * 10 - math.pi * 3**2)
+        assert set(json.loads(obj.ElementSignatures)["Part"]) == {top, "Face1"}
+    else:
+        assert obj.Attachment == "lost" and obj.LostElements == ["Part.Face1"]
+        assert list(obj.Faces[0][1]) == [top] and obj.Elements == [top]
+
+
+def test_a_shape_named_by_index_only_is_checked_by_its_signature(doc):
+    """A Part::Feature whose shape is replaced from Python has no element map even on 1.x: FreeCAD
+    keeps the link on Face6, which is now a side face. The signature finds the top face instead."""
+    obj_part = doc.addObject("Part::Feature", "Part")
+    obj_part.Shape = Part.makeBox(40, 30, 10)
+    doc.recompute()
+    assert upward_faces(obj_part, 10.0) == ["Face6"]
+    (obj,) = store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
+    obj_part.Shape = Part.makeBox(40, 30, 10).cut(Part.makeCylinder(3, 10, V(-5, 15, 5), V(1, 0, 0)))
+    doc.recompute()
+    (top,) = upward_faces(obj_part, 10.0)
+    assert top != "Face6"
+    assert obj.Attachment == "rematched" and obj.LostElements == []
+    assert list(obj.Faces[0][1]) == [top] and obj.Elements == [top]
+
+
+@pytest.mark.skipif(not ELEMENT_MAPS, reason="FreeCAD 0.20 never marks a link element missing")
+def test_element_freecad_marks_missing_is_found_again_by_its_signature(doc, part):
+    """'?Face6' is how 1.x says it lost track of Face6; the face may still be there, renumbered: the
+    signature finds it (Face3 after the notch) and the link is repaired, without the '?'."""
+    (obj,) = store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
+    part.Tool.Placement = FreeCAD.Placement(V(-5, 15, 5), FreeCAD.Rotation(V(0, 1, 0), 90))
+    doc.recompute()
+    (top,) = upward_faces(part, 10.0)
+    obj.Faces = [(part, ["?Face6"])]  # as FreeCAD leaves a link it could not follow
+    assert store.refresh_attachment(obj) == "rematched"
+    assert list(obj.Faces[0][1]) == [top] and obj.Elements == [top] and obj.LostElements == []
 
 
 def test_ambiguous_match_is_lost_rather_than_guessed():

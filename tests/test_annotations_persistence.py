@@ -94,7 +94,9 @@ def test_save_close_reopen_restores_everything(own_doc, tmp_path):
         assert all(type(o.Proxy).__module__.startswith("freecad_spatial.addon.annotations.") for o in store.annotations(reopened))
         assert {o.Name for o in reopened.getObject("Spatial").Group} == set(before)
         # Proxies work after reopening: a change of the part re-checks the links.
-        reopened.getObject("Part").Height = 12  # the top face moves up: it is another face now
+        # The top face moves up: it is another face now. A Part::Box has no element map on 1.x either
+        # (its faces have no mapped name, FreeCAD keeps the link by index), so the signature decides there too.
+        reopened.getObject("Part").Height = 12
         reopened.recompute()
         top = [o for o in store.annotations(reopened, "Finding") if o.TargetObject == "Part" and o.Rule == "cnc.deep_hole"]
         assert top[0].Attachment == "lost" and top[0].LostElements == ["Part.Face6"]
@@ -102,6 +104,37 @@ def test_save_close_reopen_restores_everything(own_doc, tmp_path):
         FreeCAD.closeDocument(reopened.Name)
     doc_xml = zipfile.ZipFile(path).read("Document.xml").decode()
     assert 'module="freecad_spatial.addon.annotations.finding" class="FindingProxy"' in doc_xml
+
+
+def test_reopened_file_follows_a_renumbered_face(own_doc, tmp_path):
+    """Saved, reopened, then a notch renumbers the flagged top face (Face6 -> Face3): found again on every
+    version, by its signature on 0.20 and by FreeCAD's element map (restored from the file) on 1.x."""
+    doc = own_doc
+    box = doc.addObject("Part::Box", "Box")
+    box.Length, box.Width, box.Height = 40, 30, 10
+    tool = doc.addObject("Part::Cylinder", "Tool")
+    tool.Radius, tool.Height = 3, 10
+    tool.Placement = FreeCAD.Placement(V(100, 100, 0), FreeCAD.Rotation())
+    cut = doc.addObject("Part::Cut", "Part")
+    cut.Base, cut.Tool = box, tool
+    doc.recompute()
+    store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
+    path = tmp_path / "renumbered.FCStd"
+    doc.saveAs(str(path))
+    FreeCAD.closeDocument(doc.Name)
+    store.import_proxies()
+    reopened = FreeCAD.openDocument(str(path))
+    try:
+        reopened.getObject("Tool").Placement = FreeCAD.Placement(V(-5, 15, 5), FreeCAD.Rotation(V(0, 1, 0), 90))
+        reopened.recompute()
+        part = reopened.getObject("Part")
+        (top,) = [f"Face{i + 1}" for i, f in enumerate(part.Shape.Faces) if f.Surface.__class__.__name__ == "Plane" and abs(f.CenterOfMass.z - 10) < 1e-6]
+        assert top != "Face6" and part.Shape.getElement(top).normalAt(0, 0).getAngle(V(0, 0, 1)) < 1e-6
+        (obj,) = store.annotations(reopened, "Finding")
+        assert obj.Attachment == "rematched" and obj.LostElements == []
+        assert list(obj.Faces[0][1]) == [top] and obj.Elements == [top]
+    finally:
+        FreeCAD.closeDocument(reopened.Name)
 
 
 NO_ADDON = textwrap.dedent(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 from conftest import REGISTRY, FreeCAD, Part, add_shape
 
@@ -130,8 +131,9 @@ ESCAPES = [
     attempt("ndarray_via_type", "type(np.zeros(1))((2,), object, b'x' * 16)", "policy", "with a buffer"),
     attempt("recarray_negative_offset", "np.recarray((2,), dtype=[('a', 'i8')], buf=b'x' * 16, offset=-16)",
             "policy", "recarray() with a buffer"),
+    # numpy 2.4 loads np.chararray lazily (deprecated): a cell cannot reach it at all there.
     attempt("chararray_negative_offset", "np.chararray((2,), itemsize=4, buffer=b'x' * 8, offset=-8)", "policy",
-            "chararray() with a buffer"),
+            "chararray() with a buffer" if "chararray" in vars(np) else "'numpy.chararray' is not loaded"),
     attempt("ndarray_imported_by_name", "from numpy import ndarray\nndarray((2,), object, b'x' * 16)", "policy",
             "instead of importing it by name"),
     attempt("ndarray_subclass", "class A(np.ndarray):\n    pass", "policy", "subclassing"),

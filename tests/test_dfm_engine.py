@@ -113,6 +113,19 @@ def test_two_overlapping_solids_in_one_object(doc):
     assert finding.measured == pytest.approx(200.0) and finding.location == pytest.approx((5, 5, 9))
 
 
+def test_reference_geometry_is_not_a_part(doc):
+    """Origin planes (a one-face Shape on FreeCAD 1.x) and datum planes are not parts to check."""
+    body = doc.addObject("PartDesign::Body", "Body")
+    box = body.newObject("PartDesign::AdditiveBox", "Box")
+    box.Length = box.Width = box.Height = 10
+    datum = doc.addObject("PartDesign::Plane", "DatumPlane")  # outside the body: nothing consumes it
+    datum.Placement = FreeCAD.Placement(V(0, 0, 5), FreeCAD.Rotation())
+    doc.recompute()
+    assert datum.Shape.Faces, "a datum plane has a face: the filter must be by type"
+    assert [o.Name for o in default_targets(doc)] == ["Body"]
+    assert check_document(doc, "cnc-3axis").checked == ["Body"]
+
+
 def test_default_targets_are_the_final_shapes(doc):
     base = add_shape(doc, "Base", Part.makeBox(10, 10, 10))
     tool = add_shape(doc, "Tool", Part.makeCylinder(2, 10, V(5, 5, 0)))
@@ -200,7 +213,7 @@ def test_run_dfm_tool_through_the_registry(doc):
     assert call(doc, "run_dfm", {"process": "laser"})["error"]["code"] == "bad_arguments"
 
 
-NIST_STC_07 = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "nist-pmi" / "step" / "nist_stc_07_asme1_ap242-e3.stp"
+NIST_STC_07 = Path(__file__).resolve().parent / "data" / "corpora" / "nist-pmi" / "step" / "nist_stc_07_asme1_ap242-e3.stp"
 
 
 @pytest.mark.skipif(not NIST_STC_07.exists(), reason="NIST corpus not available")

@@ -338,7 +338,7 @@ def test_compound_of_two_solids_names_faces_of_the_compound(doc):
     a = plate().cut(Part.makeCylinder(2, T, V(10, 10, 0)))
     b = plate().cut(Part.makeCylinder(3, T, V(10, 10, 0)))
     b.translate(V(0, 0, 50))
-    obj = add_shape(doc, "Pair", Part.makeCompound([a, b]))
+    obj = add_shape(doc, "Pair", Part.Compound([a, b]))
     result = ok(doc, "find_features", {"object": "Pair", "kind": "hole"})
     by_diameter = {round(f["diameter"]): f for f in result["features"]}
     assert set(by_diameter) == {4, 6}

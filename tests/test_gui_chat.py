@@ -58,7 +58,7 @@ Gui.runCommand("Spatial_OpenChat")
 harness.wait(800)
 from freecad_spatial.panels import chat_dock
 dock = chat_dock._DOCK
-r["dock_area"] = int(mw.dockWidgetArea(dock))
+r["dock_area"] = enum_int(mw.dockWidgetArea(dock))
 r["chip"] = dock.panel.chip.label.text()
 # The dock's first encode made the encoder's scratch document; closing it must not lose the selection.
 r["selection_after_open"] = [(x.ObjectName, list(x.SubElementNames)) for x in Gui.Selection.getSelectionEx()]
@@ -109,7 +109,7 @@ harness.wait(200)
 Gui.runCommand("Spatial_OpenChat")
 harness.wait(400)
 reopened = [d for d in mw.findChildren(QtGui.QDockWidget) if d.isVisible() and d.windowTitle() == dock.windowTitle()]
-r["reopened_area"] = [int(mw.dockWidgetArea(d)) for d in reopened]
+r["reopened_area"] = [enum_int(mw.dockWidgetArea(d)) for d in reopened]
 r["remembered_param"] = App.ParamGet("User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/ChatDock").GetInt("Area", -1)
 server.stop()
 '''

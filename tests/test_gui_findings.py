@@ -500,7 +500,7 @@ def test_dialog_fields_and_a_big_part_checked_off_the_gui_thread(tmp_path):
     a 2-second check of a NIST part leaves the event loop turning."""
     if reason := gui_harness.gui_unavailable_reason():
         pytest.skip(reason)
-    big = REPO.parent / "shared" / "corpora" / "nist-pmi" / "step" / "nist_ctc_02_asme1_ap242-e2.stp"
+    big = REPO / "tests" / "data" / "corpora" / "nist-pmi" / "step" / "nist_ctc_02_asme1_ap242-e2.stp"
     if not big.is_file():
         pytest.skip(f"{big} is not here")
     sample = tmp_path / "bracket.FCStd"

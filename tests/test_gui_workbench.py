@@ -42,6 +42,10 @@ Gui.runCommand("Spatial_ShowTools")
 doc = App.openDocument(harness.params["sample"])
 harness.wait(500)
 r["shown"] = sorted(o.Name for o in doc.Objects if o.ViewObject and o.ViewObject.Visibility)
+# FreeCAD 1.1 adds an origin point (App::Point "Origin001") to a 0.20 body's origin when it opens
+# the file; origin features show only with their hidden origin, so they are listed apart.
+r["origin_features"] = sorted(o.Name for o in doc.Objects if o.isDerivedFrom("App::OriginFeature") or o.isDerivedFrom("App::DatumElement"))
+r["origin_shown"] = bool(doc.getObject("Body").Origin.ViewObject.Visibility)
 for name in ("Combo View", "Report view"):
     dock = mw.findChild(QtGui.QDockWidget, name)
     if dock is not None:
@@ -94,7 +98,9 @@ def test_no_errors_from_the_addon(gui):
 
 def test_sample_opens_showing_the_finished_part(gui):
     # Body and its tip only: sketches and intermediate features hidden, as a user expects.
-    assert gui.result["shown"] == ["Body", "CornerFillets"]
+    assert not gui.result["origin_shown"]
+    shown = [n for n in gui.result["shown"] if n not in gui.result["origin_features"]]
+    assert shown == ["Body", "CornerFillets"]
 
 
 def test_screenshots_show_the_part(gui):

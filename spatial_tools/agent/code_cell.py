@@ -92,7 +92,9 @@ SAFE_BUILTINS = [
 FORMAT_METHODS = frozenset({"format", "format_map"})
 FORMATTER_METHODS = frozenset({"vformat", "get_field", "get_value", "parse", "convert_field"})
 GENERATOR_METHODS = frozenset({"send", "throw", "close"})
-CLASS_BODY_DUNDERS = frozenset({"__module__", "__qualname__", "__doc__", "__classcell__"})
+# Python 3.13 adds __firstlineno__ and __static_attributes__ to every class body.
+CLASS_BODY_DUNDERS = frozenset({"__module__", "__qualname__", "__doc__", "__classcell__",
+                                "__firstlineno__", "__static_attributes__"})
 # Modules whose functions must not surface under another module's public name.
 DANGEROUS_HOMES = frozenset({
     "os", "posix", "nt", "sys", "io", "_io", "subprocess", "socket", "_socket", "ctypes",
@@ -141,6 +143,7 @@ class CellConfig:
     time_s: float
     cpu_s: int
     memory_mb: int
+    stack_mb: int
     output_chars: int
     output_stop_chars: int
     value_chars: int
@@ -152,7 +155,7 @@ class CellConfig:
     denied_attributes: frozenset[str]
     modules: Mapping[str, ModuleRule] = field(default_factory=dict)
 
-    BUDGET_KEYS = ("time_s", "cpu_s", "memory_mb", "output_chars", "output_stop_chars",
+    BUDGET_KEYS = ("time_s", "cpu_s", "memory_mb", "stack_mb", "output_chars", "output_stop_chars",
                    "value_chars", "max_tool_calls", "start_timeout_s", "max_message_bytes")
 
     @classmethod
@@ -192,6 +195,7 @@ class CellConfig:
             time_s=float(budget["time_s"]),
             cpu_s=int(budget["cpu_s"]),
             memory_mb=int(budget["memory_mb"]),
+            stack_mb=int(budget["stack_mb"]),
             output_chars=int(budget["output_chars"]),
             output_stop_chars=int(budget["output_stop_chars"]),
             value_chars=int(budget["value_chars"]),
@@ -620,6 +624,12 @@ class CellRuntime:
                 raise AttributeRefused(f"{_describe(obj)} is not available in cells")
             if not rule.permits(name) and f"{rule.name}.{name}" not in self.config.modules:
                 raise AttributeRefused(f"'{rule.name}.{name}' is not available in cells")
+            if name not in vars(obj):
+                # A module-level __getattr__ loads code (numpy 2 imports np.core, np.testing, ...
+                # lazily): only what is loaded already is reachable.
+                raise AttributeRefused(
+                    f"'{rule.name}.{name}' is not loaded, and cells cannot load it "
+                    f"(it may be module '{rule.name}.{name}', which cells cannot import)")
 
     def check_value(self, value: Any, label: str) -> Any:
         """Refuses objects that must not reach a cell however they were found (or wraps them)."""

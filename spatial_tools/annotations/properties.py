@@ -67,7 +67,7 @@ COMMON = (
     Prop("Faces", "App::PropertyLinkSubList", "Spatial", "The geometry this annotation concerns"),
     Prop("Targets", "App::PropertyLinkList", "Spatial", "The annotated objects (kept when their elements are lost, so a later recompute can find them again)", read_only=True),
     Prop("ElementSignatures", "App::PropertyString", "Spatial", "Geometric signature of each linked element (JSON), to find it again after a recompute", hidden=True),
-    Prop("Attachment", "App::PropertyEnumeration", "Spatial", "attached; rematched (found again after renumbering); lost (the geometry is gone: re-check or re-link)", ATTACHMENTS, read_only=True),
+    Prop("Attachment", "App::PropertyEnumeration", "Spatial", "attached; rematched (found again after renumbering, or changed but followed by FreeCAD 1.x's element map: check it); lost (the geometry is gone: re-check or re-link)", ATTACHMENTS, read_only=True),
     Prop("LostElements", "App::PropertyStringList", "Spatial", "Elements that could not be found again after a recompute", read_only=True),
 )
 

@@ -7,6 +7,10 @@ coordinates, so moving the part does not lose it. After a recompute the face
 of the stored name is kept when it still matches; otherwise the one face that
 matches takes its place; with none, or more than one, the face is *lost* and
 stays unattached: never silently moved to the wrong face.
+
+FreeCAD 1.x names faces through an element map as well and renames a link's
+faces itself on recompute; ``has_element_map`` and ``mapped_name`` tell where
+that answer exists, so ``store.refresh_attachment`` can follow it.
 """
 
 from __future__ import annotations
@@ -169,6 +173,31 @@ def rematch(stored: dict[str, dict], current: dict[str, list[dict]], size: float
         else:
             result.lost.append(name)
     return result
+
+
+def has_element_map(shape: Any) -> bool:
+    """Whether FreeCAD names the elements of ``shape`` through an element map (1.x's toponaming).
+
+    By capability, not version: 1.x TopoShapes carry an ``ElementMapVersion``
+    ('4' on 1.0, '15.70200.5' on 1.1); 0.20's have no such attribute.
+    """
+    return bool(getattr(shape, "ElementMapVersion", ""))
+
+
+def mapped_name(shape: Any, name: str) -> str:
+    """FreeCAD's history name of element ``name`` (e.g. 'Face6;:M;CUT;:H9f:7,F'); '' where there is none.
+
+    Empty where the index is the element's only name: 0.20, primitives
+    (Part::Box) and shapes set from Python, whose links FreeCAD 1.x keeps by
+    index only, so the index says nothing about which face it is.
+    """
+    getter = getattr(shape, "getElementMappedName", None)
+    if getter is None or not name or name.startswith("?"):
+        return ""
+    try:
+        return str(getter(name) or "")
+    except Exception:  # an index past the end: no such element, so no name either
+        return ""
 
 
 def split_name(name: str) -> tuple[str | None, int | None]:

@@ -21,7 +21,14 @@ from typing import Any
 from ..dfm.finding import Finding
 from ..errors import BadArguments, BadReference
 from . import properties as P
-from .signature import element_signature, rematch, shape_signatures
+from .signature import (
+    element_signature,
+    has_element_map,
+    mapped_name,
+    rematch,
+    shape_signatures,
+    split_name,
+)
 from .transaction import transaction
 
 GROUP_NAME = "Spatial"
@@ -123,7 +130,7 @@ def link_elements(obj: Any, links: Sequence[tuple[Any, Sequence[str]]]) -> None:
             stored.setdefault(target.Name, {})[sub] = sig
     obj.Faces = [(target, list(subs)) for target, subs in links if subs]
     obj.Targets = [target for target, _ in links]
-    obj.ElementSignatures = json.dumps(stored, sort_keys=True)
+    obj.ElementSignatures = json.dumps(stored)  # in link order: FreeCAD 1.x renames a link's names in place
     obj.LostElements = []
     obj.Attachment = "attached" if links else "unlinked"
 
@@ -132,29 +139,37 @@ def refresh_attachment(obj: Any) -> str:
     """After a recompute: keeps, re-finds or marks lost each linked element; returns the Attachment.
 
     Elements lost earlier are looked for again too (the feature that removed
-    them may have been deleted since).
+    them may have been deleted since). Where FreeCAD names the target's
+    elements through an element map (1.x), its renaming of the link is
+    followed (``_follow_element_map``); elsewhere (0.20, index-only shapes)
+    the geometric signature decides.
     """
     try:
         stored: dict[str, dict[str, dict]] = json.loads(obj.ElementSignatures or "{}")
     except ValueError:
         stored = {}
     linked: dict[str, list[str]] = {}
+    link_subs: dict[str, list[str]] = {}
+    lost_subs: dict[str, list[str]] = {}
     targets: dict[str, Any] = {}
     for target in obj.Targets:
         targets[target.Name] = target
     for target, subs in obj.Faces:
         targets[target.Name] = target
         linked.setdefault(target.Name, []).extend(s for s in subs if s)
+        link_subs.setdefault(target.Name, []).extend(s for s in subs if s)
     for ref in obj.LostElements:
         name, _, sub = ref.rpartition(".")
         target = obj.Document.getObject(name)
         if target is not None:
             targets[name] = target
             linked.setdefault(name, []).append(sub)
+            lost_subs.setdefault(name, []).append(sub)
     if not targets:
         _set(obj, "Attachment", "unlinked")
         return obj.Attachment
     new_links, lost, new_stored, renamed = [], [], {}, {}
+    changed = False
     for name, target in targets.items():
         subs = linked.get(name, [])
         sigs = stored.get(name, {})
@@ -164,6 +179,14 @@ def refresh_attachment(obj: Any) -> str:
             new_stored[name] = sigs
             continue
         to_local, size = _placement_and_size(shape)
+        if has_element_map(shape):
+            followed = _follow_element_map(shape, link_subs.get(name, []), lost_subs.get(name, []), sigs, to_local, size)
+            lost += [f"{name}.{s}" for s in followed.lost]
+            new_links.append((target, followed.kept))
+            new_stored[name] = followed.signatures
+            renamed.update({f"{name}.{old}": f"{name}.{new}" for old, new in followed.names.items() if old != new})
+            changed = changed or followed.changed
+            continue
         wanted = {s: sigs[s] for s in subs if s in sigs}
         unsigned = [s for s in subs if s not in sigs]  # linked by hand: nothing to compare with
         still = {s for s, sig in wanted.items() if (cur := element_signature(shape, s, to_local)) is not None and _same(sig, cur, size)}
@@ -181,14 +204,132 @@ def refresh_attachment(obj: Any) -> str:
     current = [(t.Name, list(s)) for t, s in obj.Faces]
     if current != [(t.Name, list(s)) for t, s in new_links if s]:
         obj.Faces = [(t, s) for t, s in new_links if s]
-    _set(obj, "ElementSignatures", json.dumps(new_stored, sort_keys=True))
+    _set(obj, "ElementSignatures", json.dumps(new_stored))
     _set(obj, "LostElements", sorted(lost))
     if obj.SpatialType == P.FINDING and obj.TargetObject in targets:
         # The finding names the elements it is attached to now; lost ones are in LostElements.
         _set(obj, "Elements", [s for t, subs in new_links if t.Name == obj.TargetObject for s in subs])
-    state = "lost" if lost else ("rematched" if renamed or obj.Attachment == "rematched" else "attached")
+    state = "lost" if lost else ("rematched" if renamed or changed or obj.Attachment == "rematched" else "attached")
     _set(obj, "Attachment", state)
     return state
+
+
+@dataclass
+class _Followed:
+    """One target's elements after a recompute on 1.x (see ``_follow_element_map``)."""
+
+    kept: list[str]  # the link's names now, in link order
+    lost: list[str]  # stored names found nowhere
+    signatures: dict[str, dict]  # name now -> signature; lost ones under their old name
+    names: dict[str, str]  # stored name -> name now
+    changed: bool  # a followed element's geometry is not the one stored
+
+
+@dataclass
+class _Slot:
+    old: str | None  # the stored name (None: linked by hand, never signed)
+    sig: dict | None
+    new: str | None = None  # where it is now; None: lost
+
+
+def _follow_element_map(shape: Any, link: list[str], lost_before: list[str], sigs: dict[str, dict], to_local: Any, size: float) -> _Followed:
+    """FreeCAD 1.x renamed the link's elements itself: its answer is followed, checked against the signatures.
+
+    Seen on 1.0 and 1.1: a face FreeCAD tracked keeps or changes its name in
+    the link (Face6 -> Face3), even when its geometry changed (a hole cut
+    through it); a face it cannot tell (removed, split, history ambiguous)
+    becomes '?Face6'. A tracked face is followed whatever its geometry, since
+    FreeCAD's history says it is the same face; a changed one counts as
+    rematched (check it) and its signature becomes the new geometry. A '?'
+    name, a name that no longer resolves, or a name FreeCAD only keeps by
+    index (no mapped name: primitives, shapes set from Python, where the
+    index may now be another face) is re-found by signature or lost.
+    """
+    # Lost elements keep their signature under their old name, or '?name' when a linked one took that name.
+    prev = [k for k in sigs if not k.startswith("?") and not (k in lost_before and "?" + k not in sigs)]
+    slots: list[_Slot] = []
+    claimed: set[str] = set()
+    changed = False
+    for cur, old in _pair_renamed(prev, link, sigs, shape, to_local, size):
+        now = None if cur.startswith("?") or cur in claimed else element_signature(shape, cur, to_local)
+        slot = _Slot(old, sigs[old] if old is not None else None)
+        slots.append(slot)
+        if old is None:  # linked by hand: nothing to compare with, kept while it resolves
+            slot.old, slot.new = cur.lstrip("?"), cur if now is not None else None
+        elif now is not None and _same(slot.sig, now, size):
+            slot.new = cur
+        elif now is not None and (cur != old or mapped_name(shape, cur)):
+            slot.new, slot.sig, changed = cur, now, True
+        if slot.new is not None:
+            claimed.add(slot.new)
+    slots += [_Slot(s, sigs.get("?" + s, sigs.get(s))) for s in dict.fromkeys(lost_before)]
+    pending = [slot for slot in slots if slot.new is None and slot.sig is not None]
+    if pending:
+        pool = shape_signatures(shape, to_local)
+
+        def claim(name: str) -> None:
+            kind, index = split_name(name)
+            if kind is not None and index is not None and index < len(pool[kind]):
+                pool[kind][index] = {}  # held by another element: no longer a candidate
+            claimed.add(name)
+
+        for name in claimed:
+            claim(name)
+        # As ``rematch``: the face of the stored name first, then the one face that matches.
+        for slot in pending:
+            if _same_at(slot.sig, pool, str(slot.old), size):
+                slot.new = str(slot.old)
+                claim(slot.new)
+        for slot in pending:
+            if slot.new is None:
+                found = rematch({str(slot.old): slot.sig}, pool, size).names.get(str(slot.old))
+                if found is not None:
+                    slot.new = found
+                    claim(found)
+    kept = [str(slot.new) for slot in slots if slot.new is not None]
+    names = {str(slot.old): str(slot.new) for slot in slots if slot.new is not None and slot.sig is not None}
+    signatures = {str(slot.new): slot.sig for slot in slots if slot.new is not None and slot.sig is not None}
+    lost = list(dict.fromkeys(str(slot.old) for slot in slots if slot.new is None))
+    for slot in slots:
+        if slot.new is None and slot.sig is not None:
+            signatures.setdefault("?" + str(slot.old) if slot.old in signatures else str(slot.old), slot.sig)
+    return _Followed(kept=kept, lost=lost, signatures=signatures, names=names, changed=changed)
+
+
+def _same_at(sig: dict, pool: dict[str, list[dict]], name: str, size: float) -> bool:
+    kind, index = split_name(name)
+    candidates = pool.get(kind or "", [])
+    return index is not None and index < len(candidates) and _same(sig, candidates[index], size)
+
+
+def _pair_renamed(prev: list[str], link: list[str], sigs: dict[str, dict], shape: Any, to_local: Any, size: float) -> list[tuple[str, str | None]]:
+    """(name in the link now, stored name it was) per linked name, in link order; None: never signed.
+
+    FreeCAD renames a link's names in place, and the signatures are stored in
+    link order, so after the names that are still their own face (same name,
+    same geometry) the others pair up by position. When the counts differ
+    (the link was edited by hand) only '?Face6' -> Face6 and unchanged names pair.
+    """
+    if sorted(link) == sorted(prev):
+        return [(cur, cur) for cur in link]
+    rest = list(prev)
+    own: dict[int, str] = {}
+    for i, cur in enumerate(link):
+        now = element_signature(shape, cur, to_local) if cur in rest else None
+        if now is not None and _same(sigs[cur], now, size):
+            own[i] = cur
+            rest.remove(cur)
+    others = [i for i in range(len(link)) if i not in own]
+    if len(others) == len(rest):
+        own.update(zip(others, rest, strict=True))
+        return [(cur, own[i]) for i, cur in enumerate(link)]
+    pairs: list[tuple[str, str | None]] = []
+    for i, cur in enumerate(link):
+        old = own.get(i) or (cur.lstrip("?") if cur.lstrip("?") in rest else None)
+        if old in rest:
+            rest.remove(old)
+        pairs.append((cur, old))
+    return pairs
 
 
 def _same(a: dict, b: dict, size: float) -> bool:

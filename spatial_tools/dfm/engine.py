@@ -21,6 +21,10 @@ from .rules import CATALOGUE, Rule, RuleContext, Target, load_rules
 
 # Objects that only hold others and have no shape of their own to check.
 CONTAINER_TYPES = ("App::Part", "App::DocumentObjectGroup", "App::Origin")
+# Reference geometry: origin planes and axes (which have a one-face Shape on FreeCAD 1.x) and
+# datum features. Base type names of every supported version; an unknown name matches nothing.
+REFERENCE_TYPES = ("App::OriginFeature", "App::DatumElement", "App::LocalCoordinateSystem",
+                   "Part::Datum", "PartDesign::ShapeBinder")
 
 
 @dataclass
@@ -59,6 +63,8 @@ def default_targets(document: Any) -> list[Any]:
     chosen = []
     for obj in document.Objects:
         if obj.TypeId in CONTAINER_TYPES or obj.isDerivedFrom("Part::Part2DObject"):
+            continue
+        if any(obj.isDerivedFrom(t) for t in REFERENCE_TYPES):
             continue
         if not _has_faces(obj):
             continue
