@@ -75,6 +75,8 @@ if [ "$MODE" = test ]; then
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || NEED+=(fonts-dejavu-core)
   # The HTML report is looked at the way a person sees it: rendered by headless Chromium.
   command -v chromium >/dev/null || NEED+=(chromium)
+  # FreeCAD 0.20's Addon Manager clones a git URL only with GitPython; the install test takes that path.
+  "$PY" -c 'import git' 2>/dev/null || NEED+=(python3-git)
 fi
 if [ ${#NEED[@]} -gt 0 ]; then
   say "installing OS packages: ${NEED[*]}"

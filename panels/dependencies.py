@@ -1,30 +1,44 @@
-"""The assistant's optional Python packages: what is missing, and an Install button.
+"""The Python packages the workbench needs beyond FreeCAD: what is missing, and an Install button.
 
-The Addon Manager cannot install ``anthropic``, ``httpx`` or ``keyring``; the
-workbench works without them (measurement, DFM, CLI), and the chat panel
-shows this banner. Install runs pip in a QProcess (never blocking the GUI)
-into FreeCAD's ``AdditionalPythonPackages`` folder, which FreeCAD puts on
-``sys.path`` at start-up, streaming pip's output as progress.
+FreeCAD's Addon Manager installs only allow-listed packages, and none of ours
+(the assistant's model SDKs, key storage and code-cell checker, and jinja2 for
+the HTML report) is on its list; the workbench works without them
+(measurement, DFM, CLI), and the chat panel shows this banner. Install runs pip
+in a QProcess (never blocking the GUI) into the ``AdditionalPythonPackages``
+folder that this FreeCAD puts on ``sys.path`` at start-up, streaming pip's
+output as progress. The packages come from one list,
+``resources/assistant-requirements.txt``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from .. import RESOURCES
 from .qt import QtCore, QtWidgets, Signal
 
-# import name -> pip requirement (pyproject's `assistant` extra)
-PACKAGES: dict[str, str] = {
-    "anthropic": "anthropic>=0.40",
-    "httpx": "httpx>=0.27",
-    "keyring": "keyring>=24",
-    "RestrictedPython": "RestrictedPython>=7",
-}
+REQUIREMENTS = RESOURCES / "assistant-requirements.txt"
+
+
+def read_requirements(path: Path = REQUIREMENTS) -> dict[str, str]:
+    """Import name -> pip requirement, from a requirements file (the name before the version
+    is the import name)."""
+    packages: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            packages[re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]] = requirement
+    return packages
+
+
+PACKAGES: dict[str, str] = read_requirements()
 
 
 def missing() -> list[str]:
@@ -33,14 +47,31 @@ def missing() -> list[str]:
 
 
 def target_folder() -> str:
-    """FreeCAD's AdditionalPythonPackages folder (created when missing)."""
+    """The AdditionalPythonPackages folder this FreeCAD puts on ``sys.path`` (created when missing)."""
     import FreeCAD
 
-    folder = os.path.join(FreeCAD.getUserAppDataDir(), "AdditionalPythonPackages")
+    folder = additional_packages_folder(FreeCAD.getUserAppDataDir(), FreeCAD.Version())
     os.makedirs(folder, exist_ok=True)
     if folder not in sys.path:
         sys.path.append(folder)
     return folder
+
+
+def additional_packages_folder(user_data_dir: str, freecad_version: Sequence[str],
+                               python: Sequence[int] = sys.version_info) -> str:
+    """Where FreeCAD's start-up (FreeCADInit.py) looks for pip-installed packages.
+
+    0.20 appends ``<user data>/AdditionalPythonPackages``; 0.21 and 1.x append
+    ``.../AdditionalPythonPackages/py<major><minor>`` first, the folder their Addon
+    Manager installs into (``addonmanager_utilities.get_pip_target_directory``), so
+    packages built for one Python never load in another.
+    """
+    folder = os.path.join(user_data_dir, "AdditionalPythonPackages")
+    try:
+        versioned = (int(freecad_version[0]), int(freecad_version[1])) >= (0, 21)
+    except (IndexError, ValueError):
+        versioned = True  # a development build: the current rule
+    return os.path.join(folder, f"py{python[0]}{python[1]}") if versioned else folder
 
 
 def python_executable() -> str:

@@ -125,6 +125,31 @@ def test_pip_arguments_install_into_the_target_folder():
     assert args[-2:] == ["anthropic>=0.40", "httpx>=0.27"]
 
 
+def test_the_banner_offers_every_package_of_the_one_list_jinja2_too(qtbot, monkeypatch):
+    """The Install list is resources/assistant-requirements.txt: with all of it absent the banner names
+    each package (jinja2 too) and Install asks pip for each requirement."""
+    assert dependencies.PACKAGES == dependencies.read_requirements(REPO / "resources" / "assistant-requirements.txt")
+    assert "jinja2" in dependencies.PACKAGES
+    for name in dependencies.PACKAGES:
+        monkeypatch.setitem(sys.modules, name, None)  # import fails, find_spec says None
+    assert dependencies.missing() == list(dependencies.PACKAGES)
+    banner = DependencyBanner(target=lambda: "/nowhere")
+    qtbot.addWidget(banner)
+    assert all(name in banner.label.text() for name in dependencies.PACKAGES)
+    args = dependencies.pip_arguments(dependencies.missing(), "/x")
+    assert args[-len(dependencies.PACKAGES):] == list(dependencies.PACKAGES.values())
+
+
+@pytest.mark.parametrize(("version", "folder"), [
+    (["0", "20", "2"], "/u/AdditionalPythonPackages"),
+    (["0", "21", "2"], "/u/AdditionalPythonPackages/py313"),
+    (["1", "1", "3"], "/u/AdditionalPythonPackages/py313"),
+])
+def test_the_folder_follows_the_freecad_version(version, folder):
+    """The rule of FreeCAD's start-up; tests/test_addon_install.py checks it against the running FreeCAD."""
+    assert dependencies.additional_packages_folder("/u/", version, (3, 13)) == folder
+
+
 HIDDEN = ("anthropic", "httpx", "keyring")
 
 WITHOUT_PACKAGES = textwrap.dedent('''

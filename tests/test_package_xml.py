@@ -110,18 +110,30 @@ def metadata_txt() -> dict[str, list[str]]:
     return entries
 
 
-def test_python_dependencies_declared_both_ways(root, metadata):
-    """0.21+ reads <depend type="python">, 0.20 reads metadata.txt: both must name the same packages."""
-    depends = root.findall("p:depend", NS)
-    python = {d.text.strip(): d.get("optional") == "true" for d in depends if d.get("type") == "python"}
-    assert python, "no <depend type='python'>"
+def requirements() -> list[str]:
+    """resources/assistant-requirements.txt: the one list of packages the in-app installer brings."""
+    lines = (REPO / "resources" / "assistant-requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_no_python_package_the_addon_manager_would_require(root, metadata):
+    """FreeCAD 0.20's Addon Manager reads every <depend> in package.xml, optional="true" or not, as a
+    required Python package and refuses the install when it is not on its allow-list; metadata.txt's
+    ``pylibs`` and a root requirements.txt are required on every version. So none of those: the
+    packages are optional, in metadata.txt (tests/test_addon_install.py runs each version's own check)."""
+    assert root.findall(".//p:depend", NS) == [], "no <depend> anywhere in package.xml"
+    assert list(metadata.Depend) == []
+    assert not (REPO / "requirements.txt").exists()
     txt = metadata_txt()
-    assert set(txt) >= {"pylibs", "optionalpylibs"}
-    assert set(txt["pylibs"]) == {name for name, optional in python.items() if not optional}
-    assert set(txt["optionalpylibs"]) == {name for name, optional in python.items() if optional}
-    assert {d["package"] for d in metadata.Depend} >= set(python)
-    # ... and they are what pip installs: the core dependencies (none the tool layer
-    # cannot do without inside FreeCAD) and the assistant's.
+    assert txt.get("pylibs") == [] and txt.get("workbenches") == []
+
+
+def test_one_list_of_python_packages():
+    """The in-app installer's list (resources/assistant-requirements.txt) is what pip installs with the
+    `assistant` extra (jinja2 included, a core dependency) and what metadata.txt names as optional."""
+    wanted = requirements()
+    names = [re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0] for req in wanted]
+    assert "jinja2" in names
     project = pyproject()["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["assistant"]
-    assert {re.split(r"[<>=!~\[ ]", req)[0] for req in wanted} == set(python)
+    assert sorted(wanted) == sorted(project["dependencies"] + project["optional-dependencies"]["assistant"])
+    assert metadata_txt()["optionalpylibs"] == names

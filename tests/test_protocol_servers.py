@@ -154,10 +154,9 @@ def test_stream_faults_on_the_wire():
         assert [e for e, _ in truncated] == ["message_start", "ping", "content_block_start"]
         with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
             post(server, "/v1/messages", body)
-        start = time.monotonic()
+        # The stalled stream is ended by the client's read deadline (ReadTimeout), never by the server.
         with pytest.raises(httpx.ReadTimeout):
-            httpx.post(f"{server.url}/v1/messages", json=body, timeout=httpx.Timeout(5, read=0.3))
-        assert time.monotonic() - start < 2
+            httpx.post(f"{server.url}/v1/messages", json=body, timeout=httpx.Timeout(30, read=0.3))
 
 
 def test_require_key():
@@ -208,7 +207,7 @@ def test_command_line_demo(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=30)  # a deadline for a loaded machine, not a speed check
         finally:
             if proc.poll() is None:
                 proc.kill()
