@@ -29,6 +29,12 @@ PILLS_END = 140  # px: the header with the per-severity count pills ends here
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (./setup.sh test installs it)")
 
 
+def pixels_of(image):
+    """The image's pixels: Pillow 12 renamed getdata (deprecated, gone in Pillow 14)."""
+    flattened = getattr(image, "get_flattened_data", None)
+    return flattened() if flattened is not None else image.getdata()
+
+
 def screenshot(page: Path, png: Path, profile: Path, width: int = 1280, height: int = 2400) -> None:
     flags = [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -88,7 +94,7 @@ def test_the_rendered_page_shows_the_parts(rendered):
 
     png, _ = rendered
     image = Image.open(png).convert("RGB")
-    pixels = image.getdata()
+    pixels = pixels_of(image)
     # Lit faces are the base colour scaled by the light: a blue-grey whose channels keep its order.
     shaded = sum(1 for r, g, b in pixels if b > g > r and b - r > 15 and 60 < b < 250 and r < BASE_RGB[0] + 10)
     assert shaded > 60_000, f"only {shaded} part-coloured pixels in {png}"
@@ -117,5 +123,5 @@ def test_the_clean_part_has_no_markers(tmp_path):
     assert report["files"][0]["findings"] == []
     image = Image.open(png).convert("RGB").crop((0, PILLS_END, 1280, 800))
     assert not any(blobs(image, rgb) for rgb in SEVERITY_RGB.values()), png
-    shaded = sum(1 for r, g, b in image.getdata() if b > g > r and b - r > 15 and 60 < b < 250)
+    shaded = sum(1 for r, g, b in pixels_of(image) if b > g > r and b - r > 15 and 60 < b < 250)
     assert shaded > 20_000, png

@@ -33,7 +33,7 @@ case "$ACTION" in build|test|shell) ;; *) die "usage: freecad_root.sh build|test
 # What the suite needs besides FreeCAD: the same list setup.sh would install, so
 # the run inside never calls apt.
 PACKAGES=(freecad python3-venv python3-pip python3-jinja2 xvfb xauth fonts-dejavu-core
-  chromium git ca-certificates libgl1-mesa-dri procps)
+  chromium git python3-git ca-certificates libgl1-mesa-dri procps)
 if [ "$VERSION" = 1.1 ]; then
   # FreeCAD 1.1 is built on Qt6: Debian's PySide6 (pip's wheel is built on another Qt 6
   # and fails to load beside FreeCAD's), and the SVG plugin FreeCAD does not pull in.
@@ -44,7 +44,11 @@ STAMP=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" | sha256sum | cut -c1-16)
 ROOT=$CACHE/$VERSION
 
 build() {
-  if [ -f "$ROOT/.freecad-spatial-stamp" ] && [ "$(cat "$ROOT/.freecad-spatial-stamp")" = "$STAMP" ]; then
+  # Reused while its package list is unchanged and it is younger than
+  # FREECAD_SPATIAL_ROOTFS_MAX_DAYS (default 14: Debian unstable moves on).
+  local max_days=${FREECAD_SPATIAL_ROOTFS_MAX_DAYS:-14}
+  if [ -f "$ROOT/.freecad-spatial-stamp" ] && [ "$(cat "$ROOT/.freecad-spatial-stamp")" = "$STAMP" ] \
+     && [ -z "$(find "$ROOT/.freecad-spatial-stamp" -mtime "+$max_days")" ]; then
     say "root filesystem cached in $ROOT"
     return 0
   fi
@@ -66,11 +70,14 @@ build() {
 
 # The checkout as it is (tracked and new files, not ignored ones) copied to
 # /work/$COPY inside; its .venv stays between runs so a warm run only tests.
-# FREECAD_SPATIAL_MATRIX_COPY names another copy, for runs side by side.
+# FREECAD_SPATIAL_MATRIX_COPY names another copy, for runs side by side. The
+# copies live beside the root filesystem ($CACHE/work/VERSION, mounted on /work),
+# so rebuilding the root filesystem does not take them away.
 COPY=${FREECAD_SPATIAL_MATRIX_COPY:-freecad-spatial}
 case "$COPY" in *[!A-Za-z0-9._-]*|.*) die "FREECAD_SPATIAL_MATRIX_COPY must be a plain folder name" ;; esac
+WORK=$CACHE/work/$VERSION
 sync_checkout() {
-  local dest="$ROOT/work/$COPY"
+  local dest="$WORK/$COPY"
   mkdir -p "$dest"
   find "$dest" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
   (cd "$REPO" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$dest"
@@ -94,15 +101,17 @@ inside() {
     PIP_CERT=/usr/local/share/ca-certificates/host/bundle.crt
     SSL_CERT_FILE=/usr/local/share/ca-certificates/host/bundle.crt
     REQUESTS_CA_BUNDLE=/usr/local/share/ca-certificates/host/bundle.crt)
+  mkdir -p "$ROOT/work" "$WORK"
   unshare --mount --pid --fork --kill-child --propagation private bash -c '
-    set -e; R=$1; shift
+    set -e; R=$1; W=$2; shift 2
+    mount --bind "$W" "$R/work"
     mount --rbind /dev "$R/dev"
     mount -t proc proc "$R/proc"
     mount -t sysfs sysfs "$R/sys"
     mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
     mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
     exec chroot "$R" /usr/bin/env -i "$@"
-  ' inside "$ROOT" "${envs[@]}" "$@"
+  ' inside "$ROOT" "$WORK" "${envs[@]}" "$@"
 }
 
 case "$ACTION" in
