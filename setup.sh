@@ -78,11 +78,22 @@ if [ "$MODE" = test ]; then
   # FreeCAD 0.20's Addon Manager clones a git URL only with GitPython; the install test takes that path.
   "$PY" -c 'import git' 2>/dev/null || NEED+=(python3-git)
 fi
+# FreeCAD built on Qt6 (1.1): its SVG icons need Qt's SVG plugin, which the package does not
+# pull in, and the tests need the OS's PySide6 (pip's wheel is built on another Qt 6).
+qt6_needs() {
+  ldd "$1/FreeCADGui.so" 2>/dev/null | grep -q libQt6Core || return 0
+  local p wanted=(qt6-svg-plugins)
+  [ "$MODE" = test ] && wanted+=(python3-pyside6.qtcore python3-pyside6.qtgui python3-pyside6.qtwidgets python3-pyside6.qttest python3-pyside6.qtsvg)
+  for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done
+}
+[ -n "${FREECAD_LIB_DIR:-}" ] && mapfile -t -O "${#NEED[@]}" NEED < <(qt6_needs "$FREECAD_LIB_DIR")
 if [ ${#NEED[@]} -gt 0 ]; then
   say "installing OS packages: ${NEED[*]}"
   apt_install "${NEED[@]}"
 fi
 FREECAD_LIB_DIR=$(find_freecad_lib) || { echo "setup.sh: FreeCAD is still not importable; set FREECAD_LIB to the folder holding FreeCAD.so" >&2; exit 2; }
+QT6=$(qt6_needs "$FREECAD_LIB_DIR")  # FreeCAD was only just installed: its Qt is known now
+[ -z "$QT6" ] || apt_install $QT6
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import FreeCAD' 2>/dev/null; then
   say "creating .venv with $PY (the interpreter FreeCAD was built for)"
