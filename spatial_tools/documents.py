@@ -89,6 +89,102 @@ def open_document(path: str | os.PathLike) -> Any:
     return doc
 
 
+# --- the text a STEP or IGES file carries (read for export-control markings) -----------
+
+_STEP_STRING = re.compile(r"'((?:[^']|'')*)'|/\*(.*?)\*/", re.S)
+_STEP_HEADER_TOKEN = re.compile(r"'((?:[^']|'')*)'|/\*(.*?)\*/|([A-Za-z_][A-Za-z0-9_]*)\s*\(|(;)", re.S)
+_STEP_PRODUCT = re.compile(r"(?<![A-Za-z0-9_])PRODUCT\s*\(\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'")
+_IGES_HOLLERITH = re.compile(r"(?<![A-Za-z0-9.])(\d+)H")
+_STEP_ESCAPE = re.compile(r"\\X2\\((?:[0-9A-Fa-f]{4})*)\\X0\\|\\X4\\((?:[0-9A-Fa-f]{8})*)\\X0\\|\\X\\([0-9A-Fa-f]{2})|\\S\\(.)|\\P[A-I]\\|\\\\|''", re.S)
+
+
+def _step_unescape(text: str) -> str:
+    """A STEP string literal as text (ISO 10303-21 encodings: \\X2\\, \\X4\\, \\X\\, \\S\\, '')."""
+
+    def one(m: re.Match) -> str:
+        if m.group(1) is not None:
+            return "".join(chr(int(m.group(1)[i:i + 4], 16)) for i in range(0, len(m.group(1)), 4))
+        if m.group(2) is not None:
+            return "".join(chr(int(m.group(2)[i:i + 8], 16)) for i in range(0, len(m.group(2)), 8))
+        if m.group(3) is not None:
+            return chr(int(m.group(3), 16))
+        if m.group(4) is not None:
+            return chr(ord(m.group(4)) + 128)
+        token = m.group(0)
+        return "'" if token == "''" else "\\" if token == "\\\\" else ""
+
+    return _STEP_ESCAPE.sub(one, text)
+
+
+def _step_texts(raw: str) -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    start = raw.find("HEADER;")
+    end = raw.find("ENDSEC;", start + 1) if start >= 0 else -1
+    header, data = (raw[start:end], raw[end:]) if start >= 0 and end >= 0 else ("", raw)
+    entity = ""
+    for m in _STEP_HEADER_TOKEN.finditer(header):
+        string, comment, name, semicolon = m.groups()
+        if semicolon:
+            entity = ""
+        elif name is not None:
+            entity = entity or name.upper()
+        elif comment is not None:
+            texts.append(("STEP header comment", comment))
+        elif string:
+            texts.append((f"STEP header {entity or 'text'}", _step_unescape(string)))
+    for m in _STEP_PRODUCT.finditer(data):
+        for value in m.groups():
+            if value:
+                texts.append(("STEP PRODUCT", _step_unescape(value)))
+    others: set[str] = set()
+    for m in _STEP_STRING.finditer(data):
+        value = m.group(1) if m.group(1) is not None else m.group(2)
+        if value and value not in others:
+            others.add(value)
+            texts.append(("STEP text", _step_unescape(value) if m.group(1) is not None else value))
+    return texts
+
+
+def _iges_texts(raw: str) -> list[tuple[str, str]]:
+    """The Start section (free text) and the Global section's strings (product id, file name, author...)."""
+    start, global_ = [], []
+    for line in raw.splitlines():
+        code = line[72:73]
+        if code == "S":
+            start.append(line[:72].rstrip())
+        elif code == "G":
+            global_.append(line[:72])
+    texts = [("IGES start section", " ".join(start))] if any(start) else []
+    params, i = "".join(global_), 0
+    while (m := _IGES_HOLLERITH.search(params, i)) is not None:
+        value = params[m.end():m.end() + int(m.group(1))]
+        texts.append(("IGES global section", value))
+        i = m.end() + len(value)
+    return texts
+
+
+def cad_file_texts(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """Every text a STEP or IGES file carries, as (where, text): headers, product names, all strings.
+
+    FreeCAD's import drops them (the STEP header, PRODUCT names, IGES global
+    section), yet they are where export-control markings are written. Other
+    kinds, missing or unreadable files give nothing.
+    """
+    p = Path(path)
+    kind = CAD_SUFFIXES.get(p.suffix.lower())
+    if kind not in ("step", "iges"):
+        return []
+    try:
+        data = p.read_bytes()
+    except OSError:
+        return []
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raw = data.decode("latin-1")
+    return _step_texts(raw) if kind == "step" else _iges_texts(raw)
+
+
 def close_document(doc: Any) -> None:
     app = freecad_env.load()
     try:
