@@ -21,11 +21,11 @@ def ask_path(parent: Any) -> str:
 def export(document: Any, path: str) -> str:
     """Writes the report of ``document``'s findings to ``path``; the format follows the extension."""
     from freecad_spatial.spatial_tools.annotations.report import render
+    from freecad_spatial.spatial_tools.check.output import write_atomic
 
     fmt = {".html": "html", ".htm": "html", ".json": "json", ".sarif": "sarif"}.get(path[path.rfind("."):].lower(), "html")
     text = render(document, fmt, path=document.FileName or document.Label)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    write_atomic(path, text)  # a failed write leaves an earlier report as it was
     return fmt
 
 

@@ -44,6 +44,7 @@ def _renderer(name: str):
 
 def run(args: argparse.Namespace) -> int:
     from .check.batch import CheckOptions, Report, WorkerStartError, run_batch
+    from .check.output import display_name, write_atomic
     from .check.report_html import MissingDependency, require_jinja2
     from .cli import UsageError
     from .dfm.profiles import ProfileError, load_profile
@@ -110,16 +111,17 @@ def run(args: argparse.Namespace) -> int:
         text = _renderer(args.format)(report)
     except MissingDependency as exc:
         raise UsageError(str(exc)) from None
+    data = text.encode("utf-8")  # every format is UTF-8 whatever the terminal's encoding
     if args.out:
         try:
-            with open(args.out, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            write_atomic(args.out, data)  # all or nothing: a failure leaves the earlier report as it was
         except OSError as exc:
-            raise UsageError(f"cannot write --out {args.out}: {exc.strerror}") from None
+            raise UsageError(f"cannot write --out {display_name(args.out)}: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
         sys.stdout.flush()
-    for result in results:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    for result in report.files:  # after rendering: a file whose entry failed is an error there too
         if result.status != "ok":
-            print(f"freecad-spatial: {result.path}: {result.error}", file=sys.stderr)
+            print(f"freecad-spatial: {result.name}: {result.error}", file=sys.stderr)
     return report.exit_status()

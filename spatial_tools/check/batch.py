@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..dfm.finding import Finding
+from .output import display_name, is_utf8, printable
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -68,22 +71,73 @@ class FileResult:
     svg: str | None = None  # the part drawn with numbered markers (HTML report only)
     annotated: str | None = None  # the FCStd written by --annotate
 
+    @property
+    def name(self) -> str:
+        """The path as every report shows it: valid UTF-8, undecodable bytes escaped (output.display_name)."""
+        return display_name(self.path)
+
     def to_dict(self) -> dict:
-        data: dict[str, Any] = {"path": self.path, "status": self.status}
+        data: dict[str, Any] = {"path": self.name, "status": self.status}
         if self.error is not None:
-            data["error"] = self.error
+            data["error"] = printable(self.error)
         data["findings"] = [f.to_dict() for f in self.findings]
         data["checked"] = list(self.checked)
-        data["not_checked"] = list(self.not_checked)
-        data["skipped"] = list(self.skipped)
+        data["not_checked"] = [_printable_reason(n) for n in self.not_checked]
+        data["skipped"] = [_printable_reason(s) for s in self.skipped]
         data["seconds"] = round(self.seconds, 3)
         if self.annotated is not None:
-            data["annotated"] = self.annotated
+            data["annotated"] = display_name(self.annotated)
         return data
 
     @classmethod
     def failed(cls, path: str, reason: str, seconds: float = 0.0) -> FileResult:
-        return cls(path=path, status="error", error=reason, seconds=seconds)
+        return cls(path=path, status="error", error=printable(reason), seconds=seconds)
+
+
+def _printable_reason(entry: dict) -> dict:
+    return {**entry, "reason": printable(entry["reason"])} if isinstance(entry.get("reason"), str) else dict(entry)
+
+
+def _printable_tree(value: Any) -> Any:
+    """``value`` with every string in it made printable (dicts, lists and tuples walked)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable_tree(k): _printable_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_printable_tree(v) for v in value)
+    return value
+
+
+@contextmanager
+def _openable(path: str) -> Iterator[str]:
+    """A name FreeCAD can open ``path`` by: the path itself, or a UTF-8 symlink to it when it is not UTF-8.
+
+    FreeCAD passes file names to C++ as UTF-8, so a name with bytes that are
+    not UTF-8 cannot be opened as it is. The link's name is the escaped name
+    without backslashes (FreeCAD reads those as folder separators).
+    """
+    if is_utf8(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="freecad-spatial-name-") as folder:
+        alias = os.path.join(folder, display_name(os.path.basename(path)).replace("\\", "_") or "input")
+        try:
+            os.symlink(os.path.abspath(path), alias)
+        except OSError:  # no symlinks here: FreeCAD gets the name as it is and its error is the file's entry
+            alias = path
+        yield alias
+
+
+def _save_as(document: Any, out: str) -> None:
+    """document.saveAs(out), also when ``out`` is not UTF-8 (saved under a UTF-8 name, then moved)."""
+    if is_utf8(out):
+        document.saveAs(out)
+        return
+    with tempfile.TemporaryDirectory(prefix="freecad-spatial-save-") as folder:
+        temp = os.path.join(folder, "annotated.FCStd")
+        document.saveAs(temp)
+        shutil.move(temp, out)
 
 
 def check_file(path: str, options: CheckOptions) -> FileResult:
@@ -95,12 +149,15 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
 
     started = time.monotonic()
     document = None
+    opened = path
+    names = ExitStack()  # closed last: the document is closed before its alias goes
     try:
+        opened = names.enter_context(_openable(path))
         if options.annotate:
             from ..annotations.store import import_proxies
 
             import_proxies()  # so findings already in an FCStd come back with their proxies
-        document = open_document(path)
+        document = open_document(opened)
         result = check_document(
             document,
             options.process,
@@ -129,7 +186,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
             from ..annotations.store import add_findings
 
             add_findings(document, outcome.findings, process=options.process, checked=result.checked)
-            document.saveAs(os.path.abspath(out))
+            _save_as(document, os.path.abspath(out))
             outcome.annotated = os.path.abspath(out)
         if options.render:
             from .render_svg import render_document
@@ -141,16 +198,27 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
                 outcome.skipped.append({"rule": None, "object": None, "reason": f"picture not drawn: {exc}"})
     except ToolError as exc:
         reason = exc.message
-        for prefix in (f"{path}: ", f"{Path(path)}: "):
+        for prefix in (f"{opened}: ", f"{Path(opened)}: "):
             reason = reason.removeprefix(prefix)
-        outcome = FileResult.failed(path, reason)
+        outcome = FileResult.failed(path, _unalias(reason, opened, path))
     except Exception as exc:  # an unexpected failure on one file must not stop the batch
-        outcome = FileResult.failed(path, f"internal error: {traceback.format_exception_only(exc)[-1].strip()}")
+        reason = f"internal error: {traceback.format_exception_only(exc)[-1].strip()}"
+        outcome = FileResult.failed(path, _unalias(reason, opened, path))
     finally:
         if document is not None:
             close_document(document)
+        try:
+            names.close()
+        except OSError:  # a temporary link left behind is no reason to lose the result
+            pass
+    outcome.error = printable(outcome.error)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _unalias(reason: str, opened: str, path: str) -> str:
+    """A reason that quotes the UTF-8 alias of a file quotes the file's own (escaped) name instead."""
+    return reason if opened == path else reason.replace(opened, display_name(path))
 
 
 Checker = Callable[[str, CheckOptions], FileResult]
@@ -175,7 +243,16 @@ def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -
         if task is None:
             return
         index, path = task
-        conn.send((index, checker(path, options)))
+        try:
+            result = checker(path, options)
+        except Exception as exc:  # a checker that raises fails its file, not the worker
+            result = FileResult.failed(path, f"internal error: {traceback.format_exception_only(exc)[-1].strip()}")
+        try:
+            conn.send((index, result))
+        except (OSError, EOFError):
+            return
+        except Exception as exc:  # a result that cannot be pickled: still one entry for the file
+            conn.send((index, FileResult.failed(path, f"internal error: the result could not be sent back ({exc})")))
 
 
 class _Slot:
@@ -275,7 +352,7 @@ def run_batch(
             slot.task = None
             done += 1
             if progress:
-                _progress(done, len(paths), result.path)
+                _progress(done, len(paths), result.name)
 
         def replace(i: int, reason: str | None) -> None:
             """Ends slot i's worker (failing its file with ``reason``) and starts another if needed."""
@@ -328,10 +405,12 @@ def run_batch(
             for slot in slots:
                 if slot.process.is_alive():
                     slot.stop(kill=slot.task is not None or not slot.ready)
-    return [r for r in results if r is not None]
+    return [r if r is not None else FileResult.failed(p, "internal error: no result came back") for p, r in zip(paths, results, strict=True)]
 
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -345,6 +424,26 @@ class Report:
     rules_run: list[str] = field(default_factory=list)
     not_implemented: list[str] = field(default_factory=list)
     rule_levels: dict[str, str] = field(default_factory=dict)  # rule id -> its default severity
+
+    def __post_init__(self) -> None:
+        self.profile = _printable_tree(self.profile)  # its sources are paths: a --profile name may not be UTF-8
+
+    def entries(self, build: Callable[[int, FileResult], T]) -> list[T]:
+        """``build(i, file)`` for each file, in order; a file whose entry cannot be built gets an error entry.
+
+        The failing file is replaced in ``files`` by that error, so the summary,
+        the exit status and every format agree, and one file never costs the
+        report of the others.
+        """
+        built = []
+        for i, file in enumerate(self.files):
+            try:
+                built.append(build(i, file))
+            except Exception as exc:
+                reason = f"its report entry could not be written: {traceback.format_exception_only(exc)[-1].strip()}"
+                self.files[i] = FileResult.failed(file.path, reason, seconds=0.0)
+                built.append(build(i, self.files[i]))
+        return built
 
     def failing(self, finding: Finding) -> bool:
         return finding.severity.at_least(self.fail_on)

@@ -13,7 +13,8 @@ import datetime
 from freecad_spatial import __version__
 
 from ..dfm.rules import describe
-from .batch import Report
+from .batch import FileResult, Report
+from .output import printable
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en">
@@ -65,34 +66,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   <span><span class="badge sev-info">{{ counts.info }} info</span></span>
 </p>
 {% if report.not_implemented %}<p class="note">Not implemented yet, so not checked: {% for r in report.not_implemented %}<code>{{ r }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
-{% for file in report.files %}{% set fileloop = loop %}
-<section class="file" id="file-{{ loop.index }}">
-  <div class="file-head"><span class="badge status-{{ 'ok' if file.status == 'ok' else 'error' }}">{{ file.status }}</span><h2>{{ file.path }}</h2><span class="meta">{{ '%.2f' | format(file.seconds) }} s</span></div>
-  {% if file.error %}<div class="reason">{{ file.error }}</div>{% endif %}
-  <div class="body">
-    {% if file.svg %}<div class="picture">{{ file.svg | safe }}</div>{% endif %}
-    {% if file.findings %}
-    <table>
-      <tr><th>#</th><th>severity</th><th>rule</th><th>finding</th><th>where</th><th>measured</th></tr>
-      {% for f in file.findings %}
-      <tr id="file-{{ fileloop.index }}-finding-{{ loop.index }}" data-finding="{{ loop.index }}">
-        <td class="num">{{ loop.index }}</td>
-        <td><span class="badge {{ severity_class.get(f.severity.value, 'sev-unknown') }}">{{ f.severity.value }}</span></td>
-        <td><code title="{{ rules[f.rule].title }}">{{ f.rule }}</code></td>
-        <td>{{ f.message }}{% if f.suggestion %}<div class="note">{{ f.suggestion }}</div>{% endif %}</td>
-        <td>{% for ref in f.refs[:6] %}<code>{{ ref }}</code>{% if not loop.last %}, {% endif %}{% endfor %}{% if f.refs | length > 6 %} … (+{{ f.refs | length - 6 }}){% endif %}
-            {% if f.location %}<div class="note">at {{ f.location | vec }} mm</div>{% endif %}</td>
-        <td>{% if f.measured is not none %}{{ '%.4g' | format(f.measured) }}{% if f.unit %} {{ f.unit }}{% endif %}{% if f.limit is not none %}<div class="note">limit {{ '%.4g' | format(f.limit) }}</div>{% endif %}{% endif %}</td>
-      </tr>
-      {% endfor %}
-    </table>
-    {% elif file.status == "ok" %}<p class="none">No findings for the rules that ran.</p>{% endif %}
-  </div>
-  {% if file.skipped %}<details class="skipped"><summary>Reviewed or not checked ({{ file.skipped | length }})</summary>
-    <ul>{% for s in file.skipped %}<li>{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason }}</li>{% endfor %}</ul>
-  </details>{% endif %}
-</section>
-{% endfor %}
+{% for section in sections %}{{ section | safe }}{% endfor %}
 <script>
 document.querySelectorAll("section.file").forEach(function (section) {
   section.querySelectorAll(".picture .marker").forEach(function (marker) {
@@ -108,6 +82,34 @@ document.querySelectorAll("section.file").forEach(function (section) {
 </script>
 </body>
 </html>
+"""
+
+SECTION = r"""<section class="file" id="file-{{ index }}">
+  <div class="file-head"><span class="badge status-{{ 'ok' if file.status == 'ok' else 'error' }}">{{ file.status }}</span><h2>{{ file.name }}</h2><span class="meta">{{ '%.2f' | format(file.seconds) }} s</span></div>
+  {% if file.error %}<div class="reason">{{ file.error | printable }}</div>{% endif %}
+  <div class="body">
+    {% if file.svg %}<div class="picture">{{ file.svg | safe }}</div>{% endif %}
+    {% if file.findings %}
+    <table>
+      <tr><th>#</th><th>severity</th><th>rule</th><th>finding</th><th>where</th><th>measured</th></tr>
+      {% for f in file.findings %}
+      <tr id="file-{{ index }}-finding-{{ loop.index }}" data-finding="{{ loop.index }}">
+        <td class="num">{{ loop.index }}</td>
+        <td><span class="badge {{ severity_class.get(f.severity.value, 'sev-unknown') }}">{{ f.severity.value }}</span></td>
+        <td><code title="{{ rules[f.rule].title }}">{{ f.rule }}</code></td>
+        <td>{{ f.message }}{% if f.suggestion %}<div class="note">{{ f.suggestion }}</div>{% endif %}</td>
+        <td>{% for ref in f.refs[:6] %}<code>{{ ref }}</code>{% if not loop.last %}, {% endif %}{% endfor %}{% if f.refs | length > 6 %} … (+{{ f.refs | length - 6 }}){% endif %}
+            {% if f.location %}<div class="note">at {{ f.location | vec }} mm</div>{% endif %}</td>
+        <td>{% if f.measured is not none %}{{ '%.4g' | format(f.measured) }}{% if f.unit %} {{ f.unit }}{% endif %}{% if f.limit is not none %}<div class="note">limit {{ '%.4g' | format(f.limit) }}</div>{% endif %}{% endif %}</td>
+      </tr>
+      {% endfor %}
+    </table>
+    {% elif file.status == "ok" %}<p class="none">No findings for the rules that ran.</p>{% endif %}
+  </div>
+  {% if file.skipped %}<details class="skipped"><summary>Reviewed or not checked ({{ file.skipped | length }})</summary>
+    <ul>{% for s in file.skipped %}<li>{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason | printable }}</li>{% endfor %}</ul>
+  </details>{% endif %}
+</section>
 """
 
 SEVERITY_CLASS = {"error": "sev-error", "warning": "sev-warning", "info": "sev-info"}
@@ -130,12 +132,21 @@ def render(report: Report, now: datetime.datetime | None = None) -> str:
     jinja2 = require_jinja2()
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["vec"] = lambda v: "({})".format(", ".join(f"{c:.4g}" for c in v))
+    env.filters["printable"] = printable
     rule_ids = {f.rule for file in report.files for f in file.findings}
+    rules = {r: describe(r) for r in rule_ids}
+    section = env.from_string(SECTION)
+
+    def one(i: int, file: FileResult) -> str:
+        text = section.render(file=file, index=i + 1, rules=rules, severity_class=SEVERITY_CLASS)
+        text.encode("utf-8")  # fails here, for this file alone, if it cannot be written
+        return text
+
+    sections = report.entries(one)
     return env.from_string(TEMPLATE).render(
         report=report,
-        counts=report.counts(),
-        rules={r: describe(r) for r in rule_ids},
-        severity_class=SEVERITY_CLASS,
+        counts=report.counts(),  # after the sections: a file whose section failed counts as an error
+        sections=sections,
         version=__version__,
         generated=(now or datetime.datetime.now()).strftime("%Y-%m-%d %H:%M"),
     )

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 from ..dfm.finding import Finding
 from .batch import FileResult, Report
+from .output import printable
 
 
 def _describe(finding: Finding) -> str:
@@ -27,11 +28,13 @@ def _describe(finding: Finding) -> str:
 
 
 def _suite(report: Report, file: FileResult) -> ET.Element:
-    suite = ET.Element("testsuite", name=file.path, time=f"{file.seconds:.3f}")
+    name = file.name
+    suite = ET.Element("testsuite", name=name, time=f"{file.seconds:.3f}")
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     if file.status != "ok":
-        case = ET.SubElement(suite, "testcase", classname=file.path, name="file", time=f"{file.seconds:.3f}")
-        ET.SubElement(case, "error", message=file.error or "not checked", type="not-checked").text = file.error
+        case = ET.SubElement(suite, "testcase", classname=name, name="file", time=f"{file.seconds:.3f}")
+        reason = printable(file.error)
+        ET.SubElement(case, "error", message=reason or "not checked", type="not-checked").text = reason
         counts["tests"] += 1
         counts["errors"] += 1
     by_rule: dict[str, list[Finding]] = {}
@@ -40,7 +43,7 @@ def _suite(report: Report, file: FileResult) -> ET.Element:
     rule_ids = list(dict.fromkeys([*file.rules_run, *by_rule]))
     for rule_id in rule_ids:
         findings = by_rule.get(rule_id, [])
-        case = ET.SubElement(suite, "testcase", classname=file.path, name=rule_id)
+        case = ET.SubElement(suite, "testcase", classname=name, name=rule_id)
         counts["tests"] += 1
         failing = [f for f in findings if report.failing(f)]
         if failing:
@@ -54,20 +57,20 @@ def _suite(report: Report, file: FileResult) -> ET.Element:
             ET.SubElement(case, "system-out").text = "\n".join(_describe(f) for f in others)
     if file.status == "ok":
         for rule_id in report.not_implemented:
-            case = ET.SubElement(suite, "testcase", classname=file.path, name=rule_id)
+            case = ET.SubElement(suite, "testcase", classname=name, name=rule_id)
             ET.SubElement(case, "skipped", message="rule not implemented yet: nothing was checked")
             counts["tests"] += 1
             counts["skipped"] += 1
     for key, value in counts.items():
         suite.set(key, str(value))
+    ET.fromstring(ET.tostring(suite, encoding="unicode").encode("utf-8"))  # not UTF-8 or not XML: fails for this file alone
     return suite
 
 
 def build(report: Report) -> ET.Element:
     root = ET.Element("testsuites", name=f"freecad-spatial check --process {report.process}")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for file in report.files:
-        suite = _suite(report, file)
+    for suite in report.entries(lambda _, file: _suite(report, file)):
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))

@@ -21,10 +21,20 @@ from freecad_spatial import __version__
 from ..dfm.finding import Finding, Severity
 from ..dfm.rules import CATALOGUE, describe
 from .batch import FileResult, Report
+from .output import printable
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 MAX_LOGICAL = 10  # GitHub shows a handful; the full list is in the result's properties
+
+
+def _quote(path: str) -> str:
+    """Percent-encodes the file name's own bytes, so a name that is not UTF-8 still points at its file."""
+    try:
+        data = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = path.encode("utf-8", "surrogatepass")
+    return quote(data, safe="/")
 
 
 def artifact_uri(path: str, base: Path | None = None) -> str:
@@ -32,9 +42,13 @@ def artifact_uri(path: str, base: Path | None = None) -> str:
     base = Path(os.path.abspath(base or os.getcwd()))
     absolute = Path(os.path.abspath(path))
     try:
-        return quote(absolute.relative_to(base).as_posix(), safe="/")
+        return _quote(absolute.relative_to(base).as_posix())
     except ValueError:
+        pass
+    try:
         return absolute.as_uri()
+    except (UnicodeEncodeError, ValueError):  # a name that is not UTF-8 (POSIX; Windows names are text)
+        return "file://" + _quote(absolute.as_posix())
 
 
 def _plain(markdown: str) -> str:
@@ -119,12 +133,19 @@ def build(report: Report, base: Path | None = None) -> dict:
     rule_index = {r: i for i, r in enumerate(rule_ids)}
     rules = [_descriptor(r, LEVEL[Severity.parse(report.rule_levels.get(r, "warning"))], report.process) for r in rule_ids]
     artifacts, results, notifications = [], [], []
-    for index, file in enumerate(report.files):
+
+    def entry(index: int, file: FileResult) -> tuple[dict, list[dict], list[dict]]:
         uri = artifact_uri(file.path, base)
-        artifacts.append({"location": {"uri": uri}, "roles": ["analysisTarget"]})
-        results.extend(_result(f, uri, index, rule_index) for f in file.findings)
-        if file.status != "ok":
-            notifications.append(_file_error(file, uri, index))
+        artifact = {"location": {"uri": uri}, "roles": ["analysisTarget"]}
+        found = [_result(f, uri, index, rule_index) for f in file.findings]
+        errors = [_file_error(file, uri, index)] if file.status != "ok" else []
+        json.dumps([artifact, found, errors], ensure_ascii=False).encode("utf-8")  # fails for this file alone
+        return artifact, found, errors
+
+    for artifact, found, errors in report.entries(entry):
+        artifacts.append(artifact)
+        results.extend(found)
+        notifications.extend(errors)
     for rule_id in report.not_implemented:
         notifications.append(
             {
@@ -165,7 +186,7 @@ def build(report: Report, base: Path | None = None) -> dict:
 def _file_error(file: FileResult, uri: str, index: int) -> dict:
     return {
         "level": "error",
-        "message": {"text": f"{file.path}: {file.error}"},
+        "message": {"text": f"{file.name}: {printable(file.error)}"},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri, "index": index}}}],
         "descriptor": {"id": "file-not-checked"},
     }

@@ -1,4 +1,9 @@
-"""mass_properties: volume, area, centre of mass, bounding box, mass and inertia."""
+"""mass_properties: volume, area, centre of mass, bounding box, mass and inertia.
+
+A compound's solids may overlap; the material they share is weighed once
+(their union) and the result names the pairs, so a number never silently
+counts it twice. Mass and inertia come for a compound as for one solid.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Annotated
 
 from ..context import ToolContext
 from ..errors import NotApplicable
-from ..geometry.mass import volume_and_centre
+from ..geometry.mass import UnionFailed, weigh
 from ..refs import resolve_object
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg
@@ -28,8 +33,28 @@ RESULT = {
         "solids": {"type": "integer"},
         "mass": {"type": "number"},
         "density": {"type": "number"},
-        "inertia": {"type": "array", "items": VEC3_SCHEMA, "minItems": 3, "maxItems": 3},
+        "inertia": {
+            "description": "inertia tensor about the centre of mass (off-diagonal terms are -∫xy dm), g·mm²",
+            "type": "array",
+            "items": VEC3_SCHEMA,
+            "minItems": 3,
+            "maxItems": 3,
+        },
         "units": {"type": "object"},
+        "overlapping_solids": {
+            "description": "pairs of the object's solids that share material; it is counted once (their union)",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "solids": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+                    "volume": {"type": "number"},
+                },
+                "required": ["solids", "volume"],
+            },
+        },
+        "summed_volume": {"type": "number", "description": "the solids' volumes added up, overlaps counted twice"},
+        "note": {"type": "string"},
     },
     "required": ["object", "volume", "area", "center_of_mass", "bbox", "units"],
 }
@@ -54,24 +79,45 @@ def mass_properties(
     solids = shape.Solids
     if not solids:
         raise NotApplicable(f"'{object}' has no solid, so no volume (it has {len(shape.Faces)} faces)")
-    volume, com = volume_and_centre(solids)
+    try:
+        weighing = weigh(solids)
+    except UnionFailed as exc:
+        raise NotApplicable(
+            f"'{object}' has solids that overlap and FreeCAD could not compute their union ({exc}), "
+            "so its volume is unknown: fuse them (Part Union) and measure the result"
+        ) from None
+    com = weighing.centre
     if com is None:
         raise NotApplicable(f"'{object}' encloses no volume, so it has no centre of mass")
+    area = shape.Area
+    if weighing.overlaps:
+        # The union's outer skin instead of the overlapping solids' faces; faces outside any solid still count.
+        area = sum(s.Area for s in weighing.solids) + max(0.0, area - sum(s.Area for s in solids))
     result = {
         "object": element.ref,
-        "volume": volume,
-        "area": shape.Area,
+        "volume": weighing.volume,
+        "area": area,
         "center_of_mass": list(com),
         "bbox": bbox_dict(shape.BoundBox),
         "solids": len(solids),
         "units": {"length": "mm", "area": "mm2", "volume": "mm3", "mass": "g", "inertia": "g*mm2"},
     }
+    if weighing.overlaps:
+        result["overlapping_solids"] = [
+            {"solids": [f"Solid{o.first + 1}", f"Solid{o.second + 1}"], "volume": o.volume} for o in weighing.overlaps
+        ]
+        result["summed_volume"] = weighing.summed_volume
+        pairs = ", ".join(f"Solid{o.first + 1}/Solid{o.second + 1} ({o.volume:.6g} mm³)" for o in weighing.overlaps)
+        result["note"] = (
+            f"solids overlap: {pairs}; the shared material is counted once, so volume, area, centre of mass, "
+            f"mass and inertia are those of their union ({weighing.volume:.6g} mm³, not the "
+            f"{weighing.summed_volume:.6g} mm³ of the solids added up)"
+        )
     if density is not None:
         grams_per_mm3 = density / 1000.0
         result["density"] = density
-        result["mass"] = volume * grams_per_mm3
-        if len(solids) == 1:
-            # MatrixOfInertia is about the centre of mass, for unit density (mm^5).
-            m = solids[0].MatrixOfInertia
-            result["inertia"] = [[m.A[r * 4 + c] * grams_per_mm3 for c in range(3)] for r in range(3)]
+        result["mass"] = weighing.volume * grams_per_mm3
+        inertia = weighing.inertia()  # about the centre of mass, unit density (mm^5)
+        if inertia is not None:
+            result["inertia"] = [[value * grams_per_mm3 for value in row] for row in inertia]
     return result
