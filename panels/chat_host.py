@@ -4,6 +4,12 @@ Every method here touches the document and is called on the GUI thread only
 (the controller marshals calls from its worker). The FreeCAD GUI dock
 subclasses it for the live selection, selection links and findings; tests use
 it with FreeCAD imported as a library.
+
+Tool calls here come from the model and its code cells: they only read the
+document, name profiles only from the profile library and configured
+folders, and end with their time budget. Findings the model submits become
+annotation objects through ``publish_findings``, called by the controller
+after the answer, not from inside a tool call.
 """
 
 from __future__ import annotations
@@ -55,9 +61,14 @@ class DocumentHost:
         return None if document is None else encode_json(document, selection, budget_tokens=budget_tokens)
 
     def call_tool(self, name: str, arguments: dict, selection: list[dict]) -> dict:
-        from freecad_spatial.spatial_tools.context import ToolContext
+        """Runs a tool for the model. The limits the agent puts on ``arguments`` (a cell's shorter
+        deadline) tighten these; a host-side deadline and read-only hold even without them."""
+        import time
 
-        context = ToolContext(document=self.document(), selection=list(selection), on_select=self.on_select)
+        from freecad_spatial.spatial_tools.context import ToolContext, model_call_s
+
+        context = ToolContext.for_assistant(self.document(), selection=list(selection), on_select=self.on_select,
+                                            deadline=time.monotonic() + model_call_s())
         return self.registry().call(name, arguments, context)
 
     def publish_findings(self, findings: list[dict]) -> Any:

@@ -6,6 +6,10 @@ checked against the required tier, and a refusal exits 2 with a one-line
 reason and zero requests sent. Every request that does go out passes the
 same check again at the wire (RequestGuard) and is written to the audit log.
 Hooked into cli.py through ``EXTRA_COMMANDS["ask"] = (configure, run)``.
+
+The model's tool calls (and its code cells') only read the document and
+name profiles only from the profile library and configured folders
+(``--profile-dir`` adds one); each runs under its time budget.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, help="step budget (model calls before the answer is forced)")
     parser.add_argument("--selection", help="JSON list of refs (or {ref, picked_point}) as the current selection")
     parser.add_argument("--audit-log", help="audit log path (default: the FreeCAD user data folder)")
+    parser.add_argument("--profile-dir", action="append", default=[], metavar="DIR",
+                        help="folder of DFM profiles the model may name (repeatable; besides the profile library)")
     parser.add_argument("--json", action="store_true", help="print the full trace as JSON")
 
 
@@ -76,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from .classification import classify
     from .cli import UsageError
     from .context import ToolContext
+    from .dfm.profiles import allowed_profile_folders
     from .documents import close_document, open_document
     from .errors import ToolError
     from .registry import load_builtin_tools
@@ -113,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
         except BackendError as exc:
             return _fail(str(exc), exc.kind, args.json)
         registry = load_builtin_tools()
-        context = ToolContext(document=document, selection=selection)
+        # Read-only, library profiles only; each call's deadline travels on its arguments (agent loop).
+        context = ToolContext.for_assistant(document, selection=selection,
+                                            profile_folders=allowed_profile_folders(args.profile_dir))
         agent = Agent(
             backend=backend,
             call_tool=lambda name, arguments: registry.call(name, arguments, context),

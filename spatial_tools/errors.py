@@ -50,3 +50,22 @@ class NotApplicable(ToolError):
 
 class InternalError(ToolError):
     code = "internal_error"
+
+
+class DeadlineExceeded(ToolError):
+    """The call's time budget (a code cell's remaining time, or the model's per-call budget) ran out,
+    or was too short for the call to start."""
+
+    code = "deadline_exceeded"
+
+
+class ReadOnly(ToolError):
+    """The call would change the document, and its caller (a code cell, the model) may only read it."""
+
+    code = "read_only"
+
+
+class NotPermitted(ToolError):
+    """A file the caller may not name: outside the allowed folders, or not a regular file."""
+
+    code = "not_permitted"

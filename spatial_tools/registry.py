@@ -4,6 +4,11 @@ Argument schemas are derived from each function's signature so the two cannot
 drift apart; descriptions are data in ``resources/prompts/tools.toml``. The
 registry exports Anthropic and OpenAI tool definitions and turns every call
 into the result envelope of tools.md.
+
+Every call runs under its caller's limits (context.py): a call is not
+started when too little of its time budget is left, a call that would change
+the document is refused for a read-only caller, and tools check the deadline
+between the steps of their long loops (``deadline_exceeded``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import time
 import tomllib
 import traceback
 from collections.abc import Callable
@@ -21,6 +27,7 @@ from typing import Any, get_type_hints
 from freecad_spatial import RESOURCES
 
 from . import errors
+from .context import limits_of, min_start_s
 from .schema import REF_SCHEMA, schema_for, validate
 
 DESCRIPTIONS_FILE = RESOURCES / "prompts" / "tools.toml"
@@ -61,6 +68,8 @@ class ToolSpec:
     raw_geometry: bool = False  # returns coordinates/meshes: may be turned off in cloud tier
     needs_document: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # arguments -> why this call would change the document, or None when it only reads it.
+    changes_document: Callable[[dict], str | None] | None = None
 
     def anthropic(self) -> dict:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
@@ -111,8 +120,13 @@ class Registry:
         raw_geometry: bool = False,
         needs_document: bool = True,
         name: str | None = None,
+        changes_document: Callable[[dict], str | None] | None = None,
     ) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
-        """Decorator: registers ``function(ctx, **arguments) -> result dict``."""
+        """Decorator: registers ``function(ctx, **arguments) -> result dict``.
+
+        ``changes_document(arguments)`` names what a call would change in the document (None when it
+        only reads it); such calls are refused for read-only callers (the model, code cells).
+        """
 
         def wrap(function: Callable[..., dict]) -> Callable[..., dict]:
             tool_name = name or function.__name__
@@ -128,6 +142,7 @@ class Registry:
                     result_schema=result,
                     raw_geometry=raw_geometry,
                     needs_document=needs_document,
+                    changes_document=changes_document,
                 )
             )
             return function
@@ -152,11 +167,17 @@ class Registry:
         return [s.openai() for s in self.specs() if allowed is None or allowed(s)]
 
     def call(self, name: str, arguments: Any, ctx: Any) -> dict:
-        """Runs a tool and returns the envelope; never raises for a tool's failure."""
+        """Runs a tool and returns the envelope; never raises for a tool's failure.
+
+        Limits carried by ``arguments`` (a ToolArguments) tighten those of ``ctx``.
+        """
         try:
             spec = self.get(name)
             if arguments is None:
                 arguments = {}
+            limits = limits_of(arguments)
+            if limits is not None and hasattr(ctx, "with_limits"):
+                ctx = ctx.with_limits(limits)
             problems = validate(arguments, spec.input_schema)
             if problems:
                 if _only_references(problems, spec.input_schema):
@@ -164,6 +185,8 @@ class Registry:
                 raise errors.BadArguments(f"{name}: " + "; ".join(problems))
             if spec.needs_document and getattr(ctx, "document", None) is None:
                 raise errors.NoDocument(f"{name} needs an open document")
+            _check_may_change(spec, arguments, ctx)
+            _check_budget(name, ctx)
             result = spec.function(ctx, **arguments)
             return {"ok": True, "result": clean(result)}
         except errors.ToolError as exc:
@@ -174,6 +197,30 @@ class Registry:
                 return errors.GeometryError(f"{name}: the kernel failed: {exc}").envelope()
             detail = traceback.format_exception_only(exc)[-1].strip()
             return errors.InternalError(f"{name} failed: {detail}").envelope()
+
+
+def _check_may_change(spec: ToolSpec, arguments: dict, ctx: Any) -> None:
+    """A read-only caller (the model, a code cell) never reaches a tool that would change the document."""
+    if spec.changes_document is None or getattr(ctx, "may_change_document", True):
+        return
+    reason = spec.changes_document(arguments)
+    if reason:
+        raise errors.ReadOnly(
+            f"{spec.name}: not run: this call may only read the document (tool calls from the assistant and from "
+            f"code cells are read-only), and {reason}")
+
+
+def _check_budget(name: str, ctx: Any) -> None:
+    """Refuses to start a call whose time budget is spent or too short for it to start."""
+    deadline = getattr(ctx, "deadline", None)
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    need = min_start_s(name)
+    if left < need:
+        raise errors.DeadlineExceeded(
+            f"{name}: not started: {max(left, 0.0):.2f} s of the time budget was left and it needs at least "
+            f"{need:g} s")
 
 
 def _only_references(problems: list[str], schema: dict) -> bool:

@@ -8,6 +8,14 @@ FreeCAD. The loop ends on a submitted answer (``submit_findings``, ``submit``
 from a cell, or plain text), on cancel, or — on the step budget or after
 repeated failures — with one last call without tools that asks for the
 answer from what was gathered.
+
+Every tool call the model makes, directly or from a code cell, carries its
+limits on the arguments (context.ToolArguments, applied by Registry.call
+whatever host runs it): a deadline (``tool_time_s`` for a direct call, what
+is left of the cell's budget for a cell's call), read-only unless the host's
+command allows changes (``may_change_document``), and profiles only from the
+profile library and configured folders. Findings the model submits are not
+written by a tool: the host adds them after the answer.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from ..backends.base import (
     Usage,
 )
 from ..backends.errors import BackendError, Cancelled, Redirected
+from ..context import CallLimits, ToolArguments, cell_tool_deadline, model_call_s
 from ..schema import validate
 from ..tiers import Policy, RequestGuard, TierRefused, endpoint_host, find_refusal
 from ..tokens import estimate_tokens
@@ -112,6 +121,11 @@ class Agent:
     guard: RequestGuard | None = None
     on_step: Callable[[Step], None] | None = None
     on_event: Callable[[StreamEvent], None] | None = None
+    # True only for a command whose user asked for changes (e.g. "apply these suggestions"); the
+    # model's and the cells' tool calls are read-only otherwise.
+    may_change_document: bool = False
+    # Seconds one direct tool call of the model may take; None: tool_limits.toml, model_call_s.
+    tool_time_s: float | None = None
 
     # --- set-up ---------------------------------------------------------------
 
@@ -337,8 +351,10 @@ class Agent:
             return self._submit(call.arguments)
         if call.name == RUN_PYTHON:
             return self._run_cell(call.arguments, cancel)
+        budget = self.tool_time_s if self.tool_time_s is not None else model_call_s()
+        limits = CallLimits.assistant(deadline=time.monotonic() + budget, may_change_document=self.may_change_document)
         try:
-            envelope = self.call_tool(call.name, call.arguments)
+            envelope = self.call_tool(call.name, ToolArguments.wrap(call.arguments, limits))
         except Exception as exc:  # the host failed (e.g. GUI marshalling): the model sees why, the loop goes on
             envelope = {"ok": False, "error": {"code": "host_error", "message": f"{call.name}: the host could not run the tool: {type(exc).__name__}: {exc}"}}
         if envelope.get("ok"):
@@ -355,12 +371,15 @@ class Agent:
     def _make_kernel(self, selection: list[dict]) -> Any:
         """The conversation's kernel; cells reach only the tools the tier offers the model."""
         allowed = {spec.name for spec in self._specs() if self.policy.tool_allowed(spec)}
+        session = self.session
 
         def call_tool(name: str, arguments: dict) -> dict:
             if name not in allowed:
                 text = prompts.message("unknown_tool", tool=name, names=", ".join(sorted(allowed)))
                 return {"ok": False, "error": {"code": "unknown_tool", "message": text}}
-            return self.call_tool(name, arguments)
+            # The running cell's limits, from the session: the kernel outlives this Agent (one per question).
+            limits = session.cell_limits or CallLimits.assistant(may_change_document=self.may_change_document)
+            return self.call_tool(name, ToolArguments.wrap(arguments, limits))
 
         if self.kernel_factory is not None:
             return self.kernel_factory(call_tool, selection)
@@ -389,6 +408,20 @@ class Agent:
             done.set()
             watcher.join()
 
+    def _cell_limits(self, kernel: Any) -> CallLimits:
+        """Limits of the cell about to run: its tool calls end with its time budget. The kernel's worker is
+        started first, so its start-up is not counted; the kernel times the cell from a moment later, so
+        this deadline is never after the kernel's own (the kernel may pass its exact one on the arguments)."""
+        budget = getattr(getattr(kernel, "config", None), "time_s", None)
+        start = getattr(kernel, "start", None)
+        if budget is not None and callable(start):
+            try:
+                start()
+            except Exception:  # the kernel reports it when the cell runs
+                pass
+        deadline = cell_tool_deadline(time.monotonic() + float(budget)) if budget is not None else None
+        return CallLimits.assistant(deadline=deadline, may_change_document=self.may_change_document)
+
     def _run_cell(self, arguments: dict, cancel: CancelToken | None) -> tuple[bool, str | None, Any, tuple[str, list[dict]] | None]:
         problems = validate(arguments, RUN_PYTHON_SCHEMA, RUN_PYTHON)
         if problems:
@@ -396,7 +429,11 @@ class Agent:
             return False, text, {"error": {"code": "bad_arguments", "message": text}}, None
         selection = self.selection() if self.selection is not None else []
         kernel = self.session.cell_kernel(lambda: self._make_kernel(selection))
-        result = self._run_interruptible(kernel, arguments["code"], selection, cancel)
+        self.session.cell_limits = self._cell_limits(kernel)
+        try:
+            result = self._run_interruptible(kernel, arguments["code"], selection, cancel)
+        finally:
+            self.session.cell_limits = None
         visible = {k: result.get(k) for k in ("ok", "stdout", "value", "error")}
         submitted = result.get("submitted")
         if submitted:

@@ -84,6 +84,8 @@ class Session:
     findings: list[dict] = field(default_factory=list)
     traces: list[Trace] = field(default_factory=list)
     kernel: Any = None  # the CellKernel of this conversation, made on first use
+    # context.CallLimits of the cell running now (its deadline, read-only); None between cells.
+    cell_limits: Any = None
 
     def cell_kernel(self, factory: Callable[[], Any]) -> Any:
         if self.kernel is None:

@@ -5,6 +5,15 @@ user profile (a file or a dict) may override any value of it; it cannot add
 keys the built-in profile does not have, so a misspelt key is an error that
 names it instead of a silent default. Materials pick per-material or
 per-group overrides of a rule's values (``by_material`` / ``by_group``).
+
+A user on the command line may name any profile file. The model and code
+cells may not (``restricted_profile``): they name a profile of the profile
+library (``resources/profiles/``, the user's ``FreeCADSpatial/profiles``
+folder, folders configured in ``FREECAD_SPATIAL_PROFILE_DIRS`` or the
+``ProfileFolders`` preference); anything else, a FIFO, a device or a
+symlink out of those folders is refused before it is opened, a file is read
+without blocking and up to a size cap, and errors about its content never
+quote it (the message may go to a cloud model).
 """
 
 from __future__ import annotations
@@ -12,8 +21,11 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
+import stat
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -21,7 +33,7 @@ from typing import Any
 
 from freecad_spatial import RESOURCES
 
-from ..errors import BadArguments
+from ..errors import BadArguments, NotPermitted
 from .finding import Severity
 
 SCHEMA = "freecad-spatial/profile@1"
@@ -32,6 +44,10 @@ STRING_KEYS = {"unit", "source", "drill_table"}
 UNITS = {"mm", "deg", "ratio", "%", "mm3"}
 OVERRIDE_TABLES = ("by_group", "by_material")
 DEFAULT_DIRECTION = (0.0, 0.0, 1.0)
+PROFILE_DIRS_ENV = "FREECAD_SPATIAL_PROFILE_DIRS"  # os.pathsep-separated folders of user profiles
+PREFERENCES_GROUP = "User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/Assistant"
+PREFERENCE_KEY = "ProfileFolders"  # the same, as a FreeCAD preference (os.pathsep- or newline-separated)
+USER_LIBRARY = ("FreeCADSpatial", "profiles")  # under FreeCAD's user data folder
 
 
 class ProfileError(BadArguments):
@@ -422,7 +438,7 @@ def load_profile(
     sources: tuple[str, ...] = (f"{process}.toml",)
     if user is not None:
         if isinstance(user, Mapping):
-            origin, overrides = "(inline)", dict(user)
+            origin, overrides = getattr(user, "origin", "(inline)"), dict(user)
         else:
             path = Path(user)
             origin, overrides = str(path), _read_toml(path)
@@ -465,3 +481,205 @@ def drill_sizes(table: str = "drill_sizes_metric.toml") -> tuple[float, ...]:
     if not sizes:
         raise ProfileError(f"drill table {path.name}: holds no sizes")
     return tuple(sorted(sizes))
+
+
+# --- profiles the model and code cells may name ---------------------------------------------
+
+
+class LibraryProfile(dict):
+    """Profile overrides read (and checked) by ``restricted_profile``; ``origin`` names them in results."""
+
+    def __init__(self, data: Mapping[str, Any], origin: str):
+        super().__init__(data)
+        self.origin = origin
+
+
+def _split_folders(text: str) -> list[str]:
+    return [p.strip() for p in re.split(f"[\n{re.escape(os.pathsep)}]", text or "") if p.strip()]
+
+
+def _configured_folders() -> list[str]:
+    """The user's profile library and the folders configured in the environment and the preferences."""
+    folders = _split_folders(os.environ.get(PROFILE_DIRS_ENV, ""))
+    freecad = sys.modules.get("FreeCAD")  # only when FreeCAD is already loaded: never imported from here
+    if freecad is not None:
+        try:
+            folders.insert(0, os.path.join(freecad.getUserAppDataDir(), *USER_LIBRARY))
+            folders += _split_folders(freecad.ParamGet(PREFERENCES_GROUP).GetString(PREFERENCE_KEY, ""))
+        except Exception:  # a FreeCAD without parameters (odd builds): the environment still counts
+            pass
+    return folders
+
+
+def allowed_profile_folders(extra: Sequence[str | os.PathLike] = ()) -> tuple[str, ...]:
+    """Folders the model and code cells may name profiles from: the profile library first, then the
+    user's library and configured folders, then ``extra`` (e.g. ``ask --profile-dir``); absolute,
+    existing folders only, each once."""
+    found: list[str] = []
+    for folder in [str(PROFILES_DIR), *_configured_folders(), *map(os.fspath, extra)]:
+        real = os.path.realpath(os.path.expanduser(folder))
+        if os.path.isabs(real) and os.path.isdir(real) and real not in found:
+            found.append(real)
+    return tuple(found)
+
+
+def _inside(path: str, folders: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    for folder in folders:
+        root = os.path.realpath(folder)
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _library_names(folders: Sequence[str]) -> list[str]:
+    names: set[str] = set()
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        names.update(e.name[:-5] for e in entries if e.name.endswith(".toml") and e.is_file(follow_symlinks=False))
+    return sorted(names)
+
+
+def _max_bytes() -> int:
+    from ..context import tool_limits
+
+    return int(tool_limits()["profiles"]["max_bytes"])
+
+
+def _regular_file(path: str, what: str, shown: str) -> os.stat_result:
+    """stat of ``path`` (symlinks followed) when it is a regular file under the read cap; NotPermitted else."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise NotPermitted(f"{what} {shown!r} cannot be read") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise NotPermitted(f"{what} {shown!r} is not a regular file (FIFOs, devices and sockets are refused)")
+    if info.st_size > _max_bytes():
+        raise NotPermitted(f"{what} {shown!r} is larger than {_max_bytes():,} bytes")
+    return info
+
+
+def find_profile(name: str | os.PathLike, folders: Sequence[str]) -> Path:
+    """The real path of the profile ``name`` (a name like "shop-strict", a file name, or a path) inside
+    ``folders``. Outside them, missing or not a ``.toml`` file: the same refusal, so it tells nothing
+    about files elsewhere on the host."""
+    text = os.fspath(name)
+    unknown = NotPermitted(
+        f"no profile {text!r} in the profile library or the configured profile folders "
+        f"(profiles: {', '.join(_library_names(folders)) or 'none'}); other files cannot be named here")
+    if not text or "\0" in text:
+        raise unknown
+    if os.path.isabs(text):
+        candidates = [text]
+    else:
+        names = [text] if text.endswith(".toml") else [text + ".toml"]
+        candidates = [os.path.join(folder, n) for folder in folders for n in names]
+    for candidate in candidates:
+        real = os.path.realpath(candidate)
+        if not candidate.endswith(".toml") or not _inside(real, folders) or not os.path.lexists(real):
+            continue
+        _regular_file(real, "profile", text)
+        return Path(real)
+    raise unknown
+
+
+def read_profile_file(path: Path, shown: str) -> dict:
+    """A profile file read without blocking (O_NONBLOCK, a regular file only, the one stat'ed) and up
+    to the size cap; errors say what is wrong, never what the file holds."""
+    info = _regular_file(str(path), "profile", shown)
+    flags = os.O_RDONLY
+    for name in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC", "O_NOFOLLOW"):  # POSIX; Windows has none of them
+        flags |= getattr(os, name, 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        raise NotPermitted(f"profile {shown!r} cannot be read") from None
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+            raise NotPermitted(f"profile {shown!r} changed while it was opened")
+        limit = _max_bytes()
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except BlockingIOError:
+        raise NotPermitted(f"profile {shown!r} cannot be read without waiting") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise NotPermitted(f"profile {shown!r} is larger than {limit:,} bytes")
+    try:
+        text = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProfileError(f"profile {shown!r} is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"\(at line \d+, column \d+\)|\(at end of document\)", str(exc))
+        raise ProfileError(f"profile {shown!r} is not valid TOML {where.group(0) if where else ''}".rstrip()) from None
+
+
+def _file_values(data: Any, key: str) -> list[tuple[dict, str]]:
+    """Every (table, key) of ``data``'s rule tables (overrides included) that holds ``key``."""
+    found: list[tuple[dict, str]] = []
+    rules = data.get("rules") if isinstance(data, dict) else None
+    stack = [t for t in rules.values() if isinstance(t, dict)] if isinstance(rules, dict) else []
+    while stack:
+        table = stack.pop()
+        if key in table:
+            found.append((table, key))
+        stack += [t for t in table.values() if isinstance(t, dict)]
+    return found
+
+
+def _restrict_drill_tables(data: dict, folders: Sequence[str]) -> None:
+    """Points every ``drill_table`` at a regular ``.toml`` file under resources/ or the profile
+    folders (its real path), or refuses: a profile must not make a rule read a host file."""
+    roots = [str(RESOURCES), *folders]
+    for table, key in _file_values(data, "drill_table"):
+        value = table[key]
+        if not isinstance(value, str):
+            continue  # validation names the bad type
+        candidates = [value] if os.path.isabs(value) else [os.path.join(root, value) for root in roots]
+        for candidate in candidates:
+            real = os.path.realpath(candidate)
+            if candidate.endswith(".toml") and _inside(real, roots) and os.path.lexists(real):
+                _regular_file(real, "drill table", value)
+                table[key] = real
+                break
+        else:
+            raise NotPermitted(f"drill table {value!r}: not a drill table under resources/ or the configured "
+                               "profile folders; other files cannot be named here")
+
+
+def restricted_profile(process: str, user: Any, folders: Sequence[str]) -> Mapping[str, Any] | None:
+    """``user`` (a profile name/path inside ``folders`` or an object of overrides) as checked overrides
+    for ``load_profile``, for a caller that may not read arbitrary files (the model, a code cell)."""
+    if user is None:
+        return None
+    if isinstance(user, Mapping):
+        data, origin, shown = copy.deepcopy(dict(user)), "(inline)", None
+    elif isinstance(user, (str, os.PathLike)):
+        shown = os.fspath(user)
+        path = find_profile(shown, folders)
+        data, origin = read_profile_file(path, shown), path.name
+    else:
+        raise ProfileError("profile must be the name of a profile or an object of overrides")
+    _restrict_drill_tables(data, folders)
+    if shown is not None:
+        if process not in processes():
+            _builtin(process)  # the unknown-process error, which names no content
+        try:
+            _merge(_builtin(process), data, origin)
+        except Exception:  # whatever it is, its text may quote the file (a KeyError names the key)
+            raise ProfileError(
+                f"profile {origin!r} is not a valid {process} profile; the user sees which key is wrong with "
+                f"`freecad-spatial check --process {process} --profile <its path>`") from None
+    return LibraryProfile(data, origin)

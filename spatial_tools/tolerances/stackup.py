@@ -27,14 +27,24 @@ Capability: with spec limits on the result, Cp = (USL - LSL)/6σ and
 Cpk = min(USL - μ, μ - LSL)/3σ, μ and σ those of the statistical model (σ² =
 Σ(sᵢσᵢ)²) and, when run, of the Monte Carlo sample. A contributor given a
 process ``sigma`` gets its own Cp/Cpk against its tolerance band.
+
+Time: with a ``deadline`` (a ``time.monotonic()`` value) a Monte Carlo run
+is refused before it starts when its expected cost (resources/tool_limits.toml)
+is more than the time left, and stopped between chunks of samples once the
+deadline passes; both raise DeadlineExceeded. Drawing in chunks keeps the
+seeded results identical to one draw per contributor.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from ..context import tool_limits
+from ..errors import DeadlineExceeded
 
 Distribution = Literal["normal", "uniform"]
 METHODS = ("worst_case", "rss", "modified_rss", "monte_carlo")
@@ -129,21 +139,67 @@ def _normal_fraction_outside(mean: float, sigma: float, lower: float | None, upp
     return below + above
 
 
-def monte_carlo(contributors: Sequence[Contributor], samples: int, seed: int) -> Any:
-    """``samples`` results of the chain (a numpy array), each contributor drawn from its distribution."""
+def monte_carlo_cost_s(contributors: int, samples: int) -> float:
+    """Expected seconds of a Monte Carlo run (tool_limits.toml: one draw per contributor and sample)."""
+    limits = tool_limits()["stack_up"]
+    return (contributors * samples * limits["ns_per_draw"] + samples * limits["ns_per_sample"]) * 1e-9
+
+
+def affordable_samples(contributors: int, seconds: float) -> int:
+    """The most samples a run of ``contributors`` can draw in ``seconds`` by the expected cost."""
+    limits = tool_limits()["stack_up"]
+    per_sample = (contributors * limits["ns_per_draw"] + limits["ns_per_sample"]) * 1e-9
+    return max(0, int(seconds / per_sample))
+
+
+def _check_affordable(contributors: int, samples: int, deadline: float | None) -> None:
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    cost = monte_carlo_cost_s(contributors, samples)
+    if cost > left:
+        fits = affordable_samples(contributors, left)
+        hint = f"at most {fits:,} samples fit" if fits >= 100 else "too little time is left for any run"
+        raise DeadlineExceeded(
+            f"stack_up: Monte Carlo not started: {contributors} contributors x {samples:,} samples need about "
+            f"{cost:.1f} s and {max(left, 0.0):.1f} s of the time budget are left ({hint}; or leave monte_carlo out)")
+
+
+def _sampler(rng: Any, c: Contributor) -> Any:
+    """``n -> n`` draws of contributor ``c`` from ``rng``."""
     import numpy
 
+    if c.distribution == "normal":
+        if c.std > 0:
+            return lambda n: rng.normal(c.mean, c.std, n)
+        return lambda n: numpy.full(n, c.mean)
+    if c.sigma is not None:
+        spread = math.sqrt(3) * c.sigma
+        return lambda n: rng.uniform(c.mean - spread, c.mean + spread, n)
+    return lambda n: rng.uniform(c.lower, c.upper, n)
+
+
+def monte_carlo(contributors: Sequence[Contributor], samples: int, seed: int, deadline: float | None = None) -> Any:
+    """``samples`` results of the chain (a numpy array), each contributor drawn from its distribution.
+
+    Drawn in chunks of samples, contributor after contributor: numpy's generator fills an array value
+    by value, so the chunks give the very numbers of one draw per contributor. DeadlineExceeded,
+    checked before each chunk, once ``deadline`` has passed.
+    """
+    import numpy
+
+    chunk = int(tool_limits()["stack_up"]["chunk_samples"])
     rng = numpy.random.default_rng(seed)
     total = numpy.zeros(samples)
-    for c in contributors:
-        if c.distribution == "normal":
-            draw = rng.normal(c.mean, c.std, samples) if c.std > 0 else numpy.full(samples, c.mean)
-        elif c.sigma is not None:
-            spread = math.sqrt(3) * c.sigma
-            draw = rng.uniform(c.mean - spread, c.mean + spread, samples)
-        else:
-            draw = rng.uniform(c.lower, c.upper, samples)
-        total += c.direction * draw
+    for index, c in enumerate(contributors):
+        draw = _sampler(rng, c)
+        for start in range(0, samples, chunk):
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlineExceeded(
+                    f"stack_up: Monte Carlo stopped after {index} of {len(contributors)} contributors: the "
+                    f"call's time budget ran out; use fewer samples")
+            stop = min(samples, start + chunk)
+            total[start:stop] += c.direction * draw(stop - start)
     return total
 
 
@@ -156,8 +212,10 @@ def stack_up(
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     bender_factor: float = BENDER_FACTOR,
+    deadline: float | None = None,
 ) -> dict:
-    """The stack-up of ``contributors`` by ``methods``; see the module docstring for the formulas."""
+    """The stack-up of ``contributors`` by ``methods``; see the module docstring for the formulas
+    and for ``deadline``."""
     if not contributors:
         raise StackUpError("a stack-up needs at least one contributor")
     unknown = [m for m in methods if m not in METHODS]
@@ -220,7 +278,8 @@ def stack_up(
             raise StackUpError(f"samples must be an integer from 100 to {MAX_SAMPLES}")
         import numpy
 
-        values = monte_carlo(contributors, samples, seed)
+        _check_affordable(len(contributors), samples, deadline)
+        values = monte_carlo(contributors, samples, seed, deadline)
         mc_mean, mc_sigma = float(values.mean()), float(values.std(ddof=1))
         low, high = numpy.percentile(values, [0.135, 99.865])
         mc = {

@@ -1,4 +1,9 @@
-"""run_dfm: the DFM rules of one process over the document's parts (tools.md)."""
+"""run_dfm: the DFM rules of one process over the document's parts (tools.md).
+
+A caller restricted to the profile folders (the model, a code cell: the
+context's ``profile_folders``) names a profile of the library, never a host
+file; see ``profiles.restricted_profile``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Annotated, Any
 from ..context import ToolContext
 from ..dfm.engine import check_document
 from ..dfm.finding import FINDING_SCHEMA, Severity
-from ..dfm.profiles import processes
+from ..dfm.profiles import processes, restricted_profile
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg, Vec3
 
@@ -42,7 +47,8 @@ def run_dfm(
     profile: Annotated[
         str | dict | None,
         Arg(
-            "A process profile file (TOML path) or an object of overrides, e.g. "
+            "A profile of the profile library or the user's profile folders, by name (e.g. 'shop-strict'), "
+            "or an object of overrides, e.g. "
             '{"material": "steel", "rules": {"cnc.deep_hole": {"warn_above": 6}}}'
         ),
     ] = None,
@@ -50,6 +56,8 @@ def run_dfm(
     pull_direction: Annotated[Vec3 | None, Arg("Mold opening direction for injection molding (default +Z)")] = None,
     build_direction: Annotated[Vec3 | None, Arg("Build direction for additive processes (default +Z)")] = None,
 ) -> dict:
+    if ctx.profile_folders is not None:
+        profile = restricted_profile(process, profile, ctx.profile_folders)
     result = check_document(
         ctx.document,
         process,

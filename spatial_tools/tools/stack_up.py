@@ -9,6 +9,10 @@ from an annotation when one covers it (``TOLERANCE_PROVIDERS``) or else from
 the document's ISO 2768-1 general tolerance class. Steps between two
 different objects must be contacts (zero length): parts stack where they
 touch.
+
+Caps (resources/tool_limits.toml, ``[stack_up]``): contributors, chain faces,
+samples, and samples x contributors of a Monte Carlo run, so no call can run
+for minutes; with a deadline the run is refused or stopped (context.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from ..context import ToolContext
+from ..context import ToolContext, tool_limits
 from ..errors import BadArguments, NoDocument, NotApplicable
 from ..geometry.query import as_vector, is_parallel, plane_normal, unit
 from ..refs import Element, resolve_all
@@ -68,6 +72,12 @@ def size_dimension_provider(document: Any, a: Element, b: Element, nominal: floa
 
 register_tolerance_provider(size_dimension_provider)
 
+LIMITS = tool_limits()["stack_up"]
+MAX_CONTRIBUTORS = int(LIMITS["max_contributors"])
+MAX_CHAIN_FACES = int(LIMITS["max_chain_faces"])
+MAX_SAMPLES = int(LIMITS["max_samples"])
+MAX_DRAWS = int(LIMITS["max_draws"])
+
 
 CONTRIBUTOR_SCHEMA = {
     "type": "object",
@@ -90,7 +100,7 @@ CHAIN_SCHEMA = {
     "properties": {
         "datum": {"type": "string"},
         "target": {"type": "string"},
-        "via": {"type": "array", "items": {"type": "string"}},
+        "via": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_CHAIN_FACES - 2},
         "direction": VEC3_SCHEMA,
         "tolerances": {
             "type": "array",
@@ -183,6 +193,7 @@ def model_chain(ctx: ToolContext, chain: dict, general_class: str | None) -> tup
             raise BadArguments(f"stack_up: datum '{refs[0]}' is not a planar face: give chain.direction")
         span = _signed_step(ctx, refs[0], refs[-1], normal)
         direction = normal if span >= 0 else normal * -1
+    ctx.check_deadline("stack_up: measuring the chain")
     for ref, element in zip(refs, elements, strict=True):
         if not _across(element, direction):
             raise NotApplicable(f"stack_up: '{ref}' is not a planar face across the chain's direction "
@@ -193,6 +204,7 @@ def model_chain(ctx: ToolContext, chain: dict, general_class: str | None) -> tup
     designation = _general_class(document, general_class)
     contributors, steps = [], []
     for k, (a, b) in enumerate(zip(elements, elements[1:], strict=False)):
+        ctx.check_deadline(f"stack_up: measuring the chain (step {k + 1} of {len(refs) - 1})")
         signed = _signed_step(ctx, a.ref if not a.is_point else refs[k], b.ref if not b.is_point else refs[k + 1], direction)
         nominal = abs(signed)
         same_part = a.obj is not None and a.obj is b.obj
@@ -242,7 +254,7 @@ def stack_up(
         "Typed chain: each {name, nominal, plus, minus, direction} with limits nominal+plus and nominal-minus "
         "(minus 0.031 for -0.031), direction +1 adds to the result and -1 subtracts (or a sensitivity); "
         "optional distribution (normal/uniform), sigma (process standard deviation), process_mean",
-        schema={"type": "array", "items": CONTRIBUTOR_SCHEMA})] = None,
+        schema={"type": "array", "items": CONTRIBUTOR_SCHEMA, "maxItems": MAX_CONTRIBUTORS})] = None,
     chain: Annotated[dict | None, Arg(
         "Chain measured in the model: {datum: face ref, target: face ref, via?: [face refs in order], "
         "direction?: [x,y,z] (default: the datum's normal towards the target), tolerances?: per step "
@@ -256,7 +268,9 @@ def stack_up(
         "default: the document's Meta['GeneralTolerance']")] = None,
     spec_lower: Annotated[float | None, Arg("Lower spec limit of the result, for Cp/Cpk and yield")] = None,
     spec_upper: Annotated[float | None, Arg("Upper spec limit of the result, for Cp/Cpk and yield")] = None,
-    samples: Annotated[int, Arg("Monte Carlo samples", minimum=100, maximum=5_000_000)] = 100_000,
+    samples: Annotated[int, Arg(
+        f"Monte Carlo samples; samples x contributors at most {MAX_DRAWS:,}",
+        minimum=100, maximum=MAX_SAMPLES)] = 100_000,
     seed: Annotated[int, Arg("Monte Carlo random seed (same seed, same result)")] = 0,
     bender_factor: Annotated[float, Arg("Modified-RSS factor (Bender 1.5)", minimum=1)] = 1.5,
 ) -> dict:
@@ -268,10 +282,16 @@ def stack_up(
         items, info = model_chain(ctx, chain, general_class)
     for c in contributors or []:
         items.append(Contributor(**c))
+    if len(items) > MAX_CONTRIBUTORS:
+        raise BadArguments(f"stack_up: {len(items)} contributors; a stack-up takes at most {MAX_CONTRIBUTORS}")
     wanted = ["worst_case", "rss", *(methods if methods is not None else ["modified_rss"])]
+    if "monte_carlo" in wanted and len(items) * samples > MAX_DRAWS:
+        raise BadArguments(
+            f"stack_up: Monte Carlo of {len(items)} contributors x {samples:,} samples is {len(items) * samples:,} "
+            f"draws, above the limit of {MAX_DRAWS:,}: use at most {MAX_DRAWS // len(items):,} samples")
     try:
         result = compute(items, wanted, spec_lower=spec_lower, spec_upper=spec_upper, samples=samples,
-                         seed=seed, bender_factor=bender_factor)
+                         seed=seed, bender_factor=bender_factor, deadline=ctx.deadline)
     except StackUpError as exc:
         raise BadArguments(f"stack_up: {exc}") from None
     if info is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from ..context import ToolContext
+from ..errors import ReadOnly
 from ..gdt.suggest import accept as accept_suggestions
 from ..gdt.suggest import suggest
 from ..registry import tool
@@ -35,14 +36,25 @@ RESULT = {
 }
 
 
-@tool(result=RESULT)
+def _changes(arguments: dict) -> str | None:
+    if arguments.get("accept"):
+        return ("accept adds GD&T annotation objects to it; call suggest_gdt without accept to propose them, "
+                "and the user accepts them with Spatial > Suggest GD&T")
+    return None
+
+
+@tool(result=RESULT, changes_document=_changes)
 def suggest_gdt(
     ctx: ToolContext,
     object: Annotated[str | None, Arg("Object Name of the part (default: the document's first part)")] = None,
     accept: Annotated[list[str] | None, Arg(
         "Suggestion ids to create as annotation objects in one undoable step (['all'] for every one); "
-        "default: only propose")] = None,
+        "default: only propose. Refused where the caller may only read the document (the assistant and "
+        "code cells, unless the user's command allows changes)")] = None,
 ) -> dict:
+    if accept and not ctx.may_change_document:  # the registry refuses first; this guards direct calls
+        raise ReadOnly(f"suggest_gdt: not run: this call may only read the document, and "
+                       f"{_changes({'accept': accept})}")
     found = suggest(ctx.document, object)
     created = []
     if accept:
