@@ -254,6 +254,14 @@ def test_run_python_forwards_to_one_kernel_per_conversation(doc, box):
     assert trace.stop_reason == "submitted" and trace.answer == "6000 mm³"
 
 
+def test_no_run_python_where_cells_cannot_be_isolated(doc, box, monkeypatch):
+    """Off Linux the worker's isolation layers do not exist: the model is not offered cells at all."""
+    backend = ScriptedBackend([text_turn("no cells here")])
+    assert "run_python" in [t["name"] for t in make_agent(backend, doc).tool_definitions()]
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert "run_python" not in [t["name"] for t in make_agent(backend, doc).tool_definitions()]
+
+
 def test_cells_run_in_the_real_kernel_and_keep_their_namespace(doc, box):
     log = []
     backend = ScriptedBackend([

@@ -113,6 +113,65 @@ def test_warnings_reach_the_output(kernel):
     assert result["value"] == "inf" and "RuntimeWarning" in result["stdout"]
 
 
+def test_everyday_python_and_numpy_pass_the_raw_memory_checks(kernel):
+    """Every call, operator, item, loop and parameter is checked now: ordinary cells must not notice."""
+    code = (
+        "import functools\n"
+        "@functools.lru_cache(maxsize=None)\n"
+        "def fib(n):\n"
+        "    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "def gen():\n"
+        "    yield from [1, 2]\n"
+        "class P:\n"
+        "    def __init__(self, v):\n"
+        "        self.v = v\n"
+        "    def __eq__(self, other):\n"
+        "        return isinstance(other, P) and other.v == self.v\n"
+        "a = np.arange(6.0)\n"
+        "a[1] = 5\n"
+        "a.real = a * 2\n"
+        "a[2] += 1\n"
+        "it = np.nditer(a.reshape(2, 3), flags=['multi_index'])\n"
+        "last = [it.multi_index for _ in it][-1]\n"
+        "with np.errstate(divide='ignore'):\n"
+        "    inf = np.float64(1) / 0\n"
+        "args, options = (3,), {'axis': 0}\n"
+        "g = gen()\n"
+        "(fib(30), [*range(3), *gen()], next(g) + g.send(None), P(1) == P(1), last, a.flat[2], inf,\n"
+        " np.frombuffer(b'\\x01\\x02', np.uint8).tolist(), int(a.view(np.int64)[0]), np.stack([a] * 2, **options).shape,\n"
+        " np.repeat(a[:1], *args).tolist(), '%5.2f|%d|%s' % (3.14159, 7, 'x'), f'{fib(10):>{5}}', '{:.1f}'.format(2.25),\n"
+        " hash((1, 'a')) == hash((1, 'a')), isinstance('x', str), np.array(['a', 'bc'], dtype=str).tolist(),\n"
+        " sorted({'b': 1, 'a': 2}.items()), 'fib' in dir())"
+    )
+    value = ok(kernel, code)["value"]
+    assert value == ("(832040, [0, 1, 2, 1, 2], 3, True, (1, 2), 5.0, inf, [1, 2], 0, (2, 6), [0.0, 0.0, 0.0], "
+                     "' 3.14|7|x', '   55', '2.2', True, True, ['a', 'bc'], [('a', 2), ('b', 1)], True)")
+    # Stand-ins work imported by name and as view types; fresh memory comes zeroed.
+    code = ("from numpy import empty, ndarray\n"
+            "(empty(3).tolist(), np.empty_like(np.ones(2)).tolist(), ndarray((2,), np.int64).tolist(),\n"
+            " type(np.arange(4.0).view(np.recarray)) is np.recarray, isinstance(np.zeros(1), ndarray))")
+    assert ok(kernel, code)["value"] == "([0.0, 0.0, 0.0], [0.0, 0.0], [0, 0], True, True)"
+
+
+def test_warnings_from_library_calls_reach_every_cell(kernel):
+    """A warning raised inside a call is located in the policy's call hook: each cell still shows it."""
+    for _ in range(2):
+        result = ok(kernel, "np.log(np.zeros(1))")
+        assert "RuntimeWarning" in result["stdout"] and "divide by zero" in result["stdout"]
+
+
+def test_values_are_checked_inside_containers_up_to_a_depth(kernel):
+    """Raw memory is refused however deep in a returned container it sits; data nested past the
+    bound is refused rather than passed unchecked."""
+    assert ok(kernel, "import json\nlen(json.loads('[' * 60 + ']' * 60))")["value"] == "1"
+    deep = run(kernel, "import json\njson.loads('[' * 80 + ']' * 80)")
+    assert deep["error"]["kind"] == "policy" and "too deep to check" in deep["error"]["message"]
+    hidden = run(kernel, "[[[{'k': (1, np.ScalarType)}]]]")
+    assert hidden["error"]["kind"] == "policy" and "holds class 'memoryview'" in hidden["error"]["message"]
+    big = run(kernel, "x = np.array([10 ** 30, 1])")  # integers past int64 make an object array
+    assert big["error"]["kind"] == "policy" and "numpy array of Python objects" in big["error"]["message"]
+
+
 # --- the tool bridge on a real document ---------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -135,10 +136,72 @@ ESCAPES = [
     attempt("chararray_negative_offset", "np.chararray((2,), itemsize=4, buffer=b'x' * 8, offset=-8)", "policy",
             "chararray() with a buffer" if "chararray" in vars(np) else "'numpy.chararray' is not loaded"),
     attempt("ndarray_imported_by_name", "from numpy import ndarray\nndarray((2,), object, b'x' * 16)", "policy",
-            "instead of importing it by name"),
+            "with a buffer, offset or strides"),
+    attempt("scalartype_imported_by_name", "from numpy import ScalarType\nScalarType[6]", "policy",
+            "'ScalarType' holds class 'memoryview'"),
     attempt("ndarray_subclass", "class A(np.ndarray):\n    pass", "policy", "subclassing"),
     attempt("ndarray_resize_dangling", "a = np.zeros(10)\nb = a[:]\na.resize(10 ** 6, refcheck=False)", "policy",
             "'resize' of numpy arrays"),
+    # raw memory through numpy (memoryviews, buffers, capsules, arrays of object pointers), whatever holds it
+    attempt("scalartype_memoryview", "np.ScalarType[6](bytearray(16))", "policy",
+            "'ScalarType' holds class 'memoryview'"),
+    attempt("scalartype_generator", "next(t for t in np.ScalarType if 'memory' in repr(t))", "policy",
+            "'ScalarType' holds class 'memoryview'"),
+    attempt("scalartype_nested_container", "[{'t': (np.ScalarType,)}][0]['t'][0][6]", "policy",
+            "'ScalarType' holds class 'memoryview'"),
+    attempt("scalartype_mapping", "dict(enumerate(np.ScalarType))[6]", "policy", "'ScalarType' holds class 'memoryview'"),
+    attempt("module_walk_vars_like", "[getattr(np, n) for n in dir(np) if n.endswith('Type')]", "policy",
+            "'ScalarType' holds class 'memoryview'"),
+    attempt("scalartype_computed_name", "getattr(np, 'Scalar' + 'Type')[6]", "policy", "holds class 'memoryview'"),
+    attempt("ndarray_data_memoryview", "np.zeros(3).data.cast('B')", "policy", "'data' of numpy arrays and scalars"),
+    attempt("scalar_data_memoryview", "np.float64(1.5).data", "policy", "'data' of numpy arrays and scalars"),
+    attempt("data_computed_name", "getattr(np.ones(2), 'da' + 'ta')", "policy", "'data' of numpy arrays and scalars"),
+    attempt("data_through_format_field", "'{0.data.obj}'.format(np.zeros(2))", "policy", "'data' of numpy arrays"),
+    attempt("data_through_map", "list(map(lambda a: a.data, [np.zeros(1)]))", "policy", "'data' of numpy arrays"),
+    attempt("data_of_a_class", "type(np.zeros(1)).data", "policy", "'data' of numpy arrays and scalars"),
+    attempt("nditer_views_data", "np.nditer(np.zeros(2)).itviews[0].data", "policy", "'data' of numpy arrays"),
+    attempt("frombuffer_base_memoryview", "np.frombuffer(bytearray(8), np.uint8).base", "policy",
+            "'base' is a memoryview"),
+    attempt("bitgenerator_capsule", "np.random.default_rng().bit_generator.capsule", "policy", "a raw C pointer"),
+    attempt("ndarray_data_swap", "a = np.zeros(4)\nb = a[1:]\na.data = np.ones(8).tobytes()\nb", "policy",
+            "cannot assign 'data' of a numpy array"),
+    attempt("ndarray_strides_repoint", "a = np.zeros(4)\na.strides = (0,)", "policy", "cannot assign 'strides'"),
+    attempt("ndarray_strides_augmented", "a = np.zeros(4)\na.strides += (0,)", "policy", "cannot assign 'strides'"),
+    attempt("ndarray_data_augmented", "a = np.zeros(4)\na.data += b''", "policy", "'data' of numpy arrays"),
+    attempt("ndarray_shape_assign", "a = np.zeros(4)\na.shape = (2, 2)", "policy", "cannot assign 'shape'"),
+    attempt("ndarray_shape_delete", "a = np.zeros(4)\ndel a.shape", "policy", "cannot delete 'shape'"),
+    attempt("ndarray_dtype_reinterpret", "a = np.zeros(2, np.int64)\na.dtype = np.dtype(object)", "policy",
+            "cannot assign 'dtype'"),
+    attempt("recarray_field_named_data", "r = np.zeros(2, dtype=[('data', 'f8')]).view(np.recarray)\n"
+            "r.data = np.ones(64).tobytes()", "policy", "cannot assign 'data' of a numpy array"),
+    attempt("view_as_objects", "np.arange(2).view(object)", "policy", "view() as a dtype holding Python objects"),
+    attempt("unbound_view_as_objects", "np.ndarray.view(np.arange(2), [('p', 'O')])", "policy",
+            "view() as a dtype holding Python objects"),
+    attempt("getfield_as_objects", "np.arange(2).getfield(object)", "policy", "getfield() as a dtype holding"),
+    attempt("object_array_pointer_write", "o = np.array([1.5, None])\nv = np.frombuffer(o, np.int64)\nv[0] += 16\no[0]",
+            "policy", "numpy array of Python objects"),
+    attempt("object_array_by_constructor", "np.ndarray((2,), object)", "policy",
+            "the result of ndarray() is a numpy array of Python objects"),
+    attempt("object_field_pointer_bytes", "np.zeros(1, dtype=[('p', 'O'), ('n', 'i8')]).tobytes()", "policy",
+            "numpy array of Python objects"),
+    attempt("object_array_by_operator", "from fractions import Fraction\no = np.arange(2) * Fraction(1, 3)\n"
+            "np.frombuffer(o, np.int64)", "policy", "the result of `*` is a numpy array of Python objects"),
+    attempt("object_array_in_callback", "np.fromfunction(lambda i: np.frombuffer(i, np.uint8), (2,), dtype=object)",
+            "policy", "an argument a cell function was called with is a numpy array of Python objects"),
+    attempt("object_rows_in_callback", "from fractions import Fraction\n"
+            "np.apply_along_axis(lambda r: bytearray(8) < r, 0, [[Fraction(1, 2)]])", "policy",
+            "an argument a cell function was called with"),
+    attempt("object_array_from_iterator", "next(np.nditer([[None, 1]], flags=['refs_ok']))", "policy",
+            "iterates over a numpy array of Python objects"),
+    attempt("iterator_casting_to_objects", "it = np.nditer(np.arange(3), ['buffered', 'refs_ok'], op_dtypes=[object])\n"
+            "[bytearray(8) < x for x in it]", "policy", "iterates over a numpy array of Python objects"),
+    attempt("matrix_resize_dangling", "a = np.matrix(np.zeros((1, 4)))\nb = a[:]\n"
+            "np.matrix.resize(a, (1, 10 ** 6), refcheck=False)", "policy", "'resize' of numpy arrays"),
+    # object addresses (the rest of that class is in ADDRESS_LEAKS: shown without the address)
+    attempt("id_address", "id(submit)", "policy", "'id' is not available"),
+    attempt("hash_address", "'%x' % hash(submit)", "policy", "hash() of a function object is not available"),
+    attempt("address_in_text_array", "np.array([submit, tools], dtype=str)", "policy",
+            "holds text with an object's memory address"),
     # host state through other modules
     attempt("statistics_sys_environ", "import statistics\nstatistics.sys.modules['os'].environ", "policy", "module 'sys'"),
     attempt("fractions_re_module", "import fractions\nfractions.re", "policy", "'fractions.re' is not available"),
@@ -225,6 +288,21 @@ CATEGORIES = {
                          "signal_pause"],
     "files, sockets, processes": ["open_write", "np_save", "np_memmap", "ndarray_tofile", "import_socket",
                                   "import_subprocess", "codec_file_read"],
+    "raw memory in containers": ["scalartype_memoryview", "scalartype_generator", "scalartype_nested_container",
+                                 "scalartype_mapping", "module_walk_vars_like", "scalartype_computed_name",
+                                 "scalartype_imported_by_name", "object_array_from_iterator",
+                                 "iterator_casting_to_objects"],
+    "raw memory as an attribute": ["ndarray_data_memoryview", "scalar_data_memoryview", "data_computed_name",
+                                   "data_through_format_field", "data_through_map", "data_of_a_class",
+                                   "nditer_views_data", "frombuffer_base_memoryview", "bitgenerator_capsule"],
+    "buffer assignment": ["ndarray_data_swap", "ndarray_strides_repoint", "ndarray_strides_augmented",
+                          "ndarray_data_augmented", "ndarray_shape_assign", "ndarray_shape_delete",
+                          "ndarray_dtype_reinterpret", "recarray_field_named_data", "matrix_resize_dangling"],
+    "object pointers in array memory": ["view_as_objects", "unbound_view_as_objects", "getfield_as_objects",
+                                        "object_array_pointer_write", "object_array_by_constructor",
+                                        "object_field_pointer_bytes", "object_array_by_operator",
+                                        "object_array_in_callback", "object_rows_in_callback"],
+    "object addresses": ["id_address", "hash_address", "address_in_text_array"],
 }
 
 
@@ -291,3 +369,59 @@ def test_escape_is_refused_or_stopped(request, target, code, kind, reason):
     after = kernel.run("6 * 7")
     assert after["value"] == "42", after
     assert kernel.run("tools.mass_properties(object='Box')['volume']")["value"] == "6.0"
+
+
+# Texts that would show an object's memory address ("<function submit at 0x7f...>"): whatever a
+# cell does with them, no address reaches its output, value, error or answer.
+ADDRESS_LEAKS = [
+    pytest.param(code, id=name) for name, code in [
+        ("percent_format", "'%s' % submit"),
+        ("percent_format_bytes", "b'%r' % submit"),
+        ("percent_augmented", "s = '%r'\ns %= (print,)\ns"),
+        ("str_call", "str(submit)"),
+        ("repr_of_a_list", "repr([submit, print])"),
+        ("ascii_call", "ascii(lambda: 0)"),
+        ("format_call", "format(submit)"),
+        ("fstring", "f'{submit}'"),
+        ("fstring_repr_spec", "f'{submit!r:>{60}}'"),
+        ("str_format", "'{} {!r}'.format(submit, print)"),
+        ("str_format_map", "'{f}'.format_map({'f': submit})"),
+        ("print_function", "print(submit, print)"),
+        ("print_in_last_expression", "print(lambda: 0)"),
+        ("printed_variable", "def f():\n    print(f)\n    return printed\nf()"),
+        ("value_of_a_function", "submit"),
+        ("value_of_a_bound_method", "[].append"),
+        ("value_of_an_object", "class A:\n    pass\nA()"),
+        ("generator_value", "(i for i in [1])"),
+        ("iterator_value", "iter([1])"),
+        ("numpy_generator_repr", "repr(np.random.default_rng())"),
+        ("bit_generator_repr", "repr(np.random.default_rng().bit_generator)"),
+        ("nditer_repr", "np.nditer(np.zeros(1))"),
+        ("map_of_str", "list(map(str, [submit]))"),
+        ("json_default_str", "import json\njson.dumps({'f': submit}, default=str)"),
+        ("join_of_reprs", "''.join(map(repr, [submit, print]))"),
+        ("error_message", "{}[submit]"),
+        ("numpy_error_message", "np.dtype(submit)"),
+        ("exception_args", "try:\n    np.dtype(submit)\nexcept TypeError as e:\n    a = e.args\na"),
+        ("exception_str", "try:\n    {}[print]\nexcept KeyError as e:\n    print(str(e), e)"),
+        # what a cell submits and the warnings it raises go back to the model too
+        ("submitted_answer", "submit(submit)"),
+        ("submitted_finding", "submit('a', [{'rule': 'x', 'message': print}])"),
+        ("warning_text", "import warnings\nwarnings.warn(str(print))"),
+        # fresh numpy memory as it was left: freed objects' pointers
+        ("empty_heap_pointers", "s = [str(i) * 10 for i in range(1000)]\ndel s\n"
+         "[hex(int(v)) for v in np.empty(512, np.uint64) if v > 2 ** 40]"),
+        ("empty_like_heap_pointers", "s = [str(i) * 10 for i in range(1000)]\ndel s\n"
+         "[hex(int(v)) for v in np.empty_like(np.zeros(512, np.uint64)) if v > 2 ** 40]"),
+        ("ndarray_heap_pointers", "s = [str(i) * 10 for i in range(1000)]\ndel s\n"
+         "[hex(int(v)) for v in np.ndarray((512,), np.uint64) if v > 2 ** 40]"),
+    ]
+]
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+
+
+@pytest.mark.parametrize("code", ADDRESS_LEAKS)
+def test_no_object_address_reaches_the_output(kernel, code):
+    result = kernel.run(code)
+    assert result["ok"] or result["error"]["kind"] in ("policy", "runtime"), result
+    assert not ADDRESS.search(json.dumps(result)), result

@@ -15,7 +15,15 @@ against the live document). ``submit()`` reaches the host the moment it is
 called, so nothing the cell does afterwards can take the answer back.
 
 If no worker can be started with its limits in place, cells are not run at
-all: there is no in-process fallback.
+all: there is no in-process fallback. Cells run only on Linux, inside the
+worker's isolation layers (cell_worker.py); elsewhere, or where a required
+layer is missing, every cell gets a plain "not available here" error and the
+rest of the addon works as usual. ``CellKernel.isolation`` is the worker's
+report of the layers in force.
+
+Nothing the worker sends can make the host raise: every frame is checked for
+size, nesting depth, encoding, types and operation before it is used, and a
+worker that breaks the protocol is killed.
 """
 
 from __future__ import annotations
@@ -32,14 +40,25 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from freecad_spatial import ROOT
 
-from .cell_worker import HEADER, encode_frame
-from .code_cell import CellConfig, CellRefused, compile_cell, load_config
+from ..context import ToolArguments
+from .cell_worker import (
+    HEADER,
+    OPTIONAL_LAYERS,
+    REQUIRED_LAYERS,
+    TEST_MISSABLE,
+    TEST_SKIPPABLE,
+    encode_frame,
+)
+from .code_cell import CONFIG_FILE, CellConfig, CellRefused, compile_cell, load_config
 
 CallTool = Callable[[str, dict], dict]
 
@@ -48,6 +67,11 @@ WORKER_KINDS = frozenset({"policy", "syntax", "runtime", "memory", "output"})
 HOST_KINDS = frozenset({"timeout", "interrupted", "worker"})
 _TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 RESET_NOTE = "The kernel was restarted, so every variable from earlier cells is gone."
+ELSEWHERE_NOTE = "Everything else in FreeCAD Spatial works as usual; only code cells are off."
+# Frames from the worker nest at most this deep (cell data is cut at 32 levels, envelopes add a few).
+MAX_FRAME_DEPTH = 48
+# The test hook is on only when the test harness sets this AND IsolationConfig.test_hook is true.
+TEST_HOOK_ENV = "FREECAD_SPATIAL_CELL_TEST_HOOK"
 
 # Runs in the worker's fresh interpreter: registers this package from its folder
 # (however the host found it) and hands over to cell_worker.main().
@@ -83,6 +107,108 @@ class WorkerUnavailable(RuntimeError):
 
 class _Deadline(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class IsolationConfig:
+    """[isolation] of code_cell.toml: layers demanded on top of the fixed ones, and the test hook.
+
+    ``require`` adds optional layers (network_namespace, landlock, landlock_network,
+    unprivileged) without which cells must not run. The test hook (raw Python in the
+    worker, layers left out or pretended absent) works only when ``test_hook`` is set
+    here AND the test harness sets FREECAD_SPATIAL_CELL_TEST_HOOK=1 in the host's
+    environment: neither a cell nor the model can reach either. The ``test_*``
+    fields can only be given in code, never in the file.
+    """
+
+    require: frozenset[str] = frozenset()
+    test_hook: bool = False
+    test_skip: frozenset[str] = frozenset()
+    test_missing: frozenset[str] = frozenset()
+    test_imports: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        known = set(REQUIRED_LAYERS) | set(OPTIONAL_LAYERS)
+        if not set(self.require) <= known:
+            raise ValueError(f"code_cell config [isolation] require: unknown layers {sorted(set(self.require) - known)}")
+        if not set(self.test_skip) <= TEST_SKIPPABLE or not set(self.test_missing) <= TEST_MISSABLE:
+            raise ValueError("unknown layers in test_skip / test_missing")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IsolationConfig:
+        unknown = set(data) - {"require", "test_hook"}
+        if unknown:
+            raise ValueError(f"code_cell config [isolation]: unknown keys {sorted(unknown)}")
+        require = data.get("require", [])
+        if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
+            raise ValueError("code_cell config [isolation] require must be a list of layer names")
+        test_hook = data.get("test_hook", False)
+        if not isinstance(test_hook, bool):
+            raise ValueError("code_cell config [isolation] test_hook must be true or false")
+        return cls(require=frozenset(require), test_hook=test_hook)
+
+    def hook_enabled(self) -> bool:
+        """Whether the test hook is on: the config flag and the harness's environment variable, both."""
+        return self.test_hook and os.environ.get(TEST_HOOK_ENV) == "1"
+
+
+def load_isolation(path: Path | None = None) -> IsolationConfig:
+    """The [isolation] section of code_cell.toml (defaults when it has none)."""
+    with open(path or CONFIG_FILE, "rb") as fh:
+        section = tomllib.load(fh).get("isolation", {})
+    if not isinstance(section, dict):
+        raise ValueError("code_cell config [isolation] must be a table")
+    return IsolationConfig.from_dict(section)
+
+
+def cells_unavailable_reason() -> str | None:
+    """Why code cells cannot run on this system at all, in words for the user; None on Linux.
+
+    Imports nothing platform-specific, so the addon can ask on Windows and macOS too.
+    """
+    if sys.platform == "linux":
+        return None
+    name = {"win32": "Windows", "darwin": "macOS"}.get(sys.platform, sys.platform)
+    return (f"Code cells are not available on {name}: a cell runs only inside Linux's isolation layers "
+            f"(seccomp, Landlock, namespaces), which this system does not have. {ELSEWHERE_NOTE}")
+
+
+def isolation_gaps(report: Any, required: Iterable[str], skipped: Iterable[str] = ()) -> dict[str, str]:
+    """Required layers that the worker's report does not show in force (a malformed report shows none)."""
+    layers = report.get("layers") if isinstance(report, dict) else None
+    unavailable = report.get("unavailable") if isinstance(report, dict) else None
+    layers = layers if isinstance(layers, dict) else {}
+    unavailable = unavailable if isinstance(unavailable, dict) else {}
+    gaps = {}
+    for name in sorted(set(required) - set(skipped)):
+        if not isinstance(layers.get(name), str):
+            reason = unavailable.get(name)
+            gaps[name] = reason[:300] if isinstance(reason, str) else "not reported by the worker"
+    return gaps
+
+
+def _gaps_text(gaps: dict[str, str]) -> str:
+    missing = "; ".join(f"{name} — {reason}" for name, reason in gaps.items())
+    return (f"Code cells are not available here: a cell runs only inside all of its isolation layers, and this "
+            f"system lacks {', '.join(gaps)} ({missing}). {ELSEWHERE_NOTE}")
+
+
+def isolation_summary(report: Any) -> str | None:
+    """One line for traces: what keeps cells off the network and the file system, and what is missing."""
+    if not isinstance(report, dict):
+        return None
+    parts = []
+    for concern in ("network", "filesystem"):
+        names = report.get(concern)
+        if isinstance(names, list):
+            parts.append(f"{concern}: {' + '.join(str(n) for n in names) or 'none'}")
+    unavailable = report.get("unavailable")
+    if isinstance(unavailable, dict) and unavailable:
+        parts.append(f"unavailable: {', '.join(str(n) for n in unavailable)}")
+    skipped = report.get("skipped")
+    if isinstance(skipped, list) and skipped:
+        parts.append(f"left out by the test hook: {', '.join(str(n) for n in skipped)}")
+    return "; ".join(parts)
 
 
 class _Protocol(Exception):
@@ -149,6 +275,57 @@ def _valid_text(value: Any) -> Any:
     return value
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def nesting_within(data: bytes, limit: int) -> bool:
+    """Whether JSON text nests at most ``limit`` levels deep, found without recursion.
+
+    Strings are dropped, then each pass removes the innermost bracket pairs (C-speed
+    regex work), so a frame nested a million deep is refused before the parser,
+    which recurses, ever sees it.
+    """
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets = _INNERMOST.sub(b"", brackets)
+    return not brackets
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_frame(data: bytes, limit: int = MAX_FRAME_DEPTH) -> dict:
+    """One worker frame as a dict; _Protocol for anything else (never another exception)."""
+    if not nesting_within(data, limit):
+        raise _Protocol(f"the worker sent a message nested more than {limit} levels deep")
+    try:
+        message = json.loads(data, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError, MemoryError, TypeError) as exc:
+        raise _Protocol(f"the worker sent a message that is not JSON ({type(exc).__name__})") from None
+    if not isinstance(message, dict):
+        raise _Protocol("the worker sent a message that is not an object")
+    return message
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A worker-given value for an error message: short, printable."""
+    text = value if isinstance(value, str) else type(value).__name__
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _wait(fd: int, event: int, deadline: float) -> bool:
     """Whether ``fd`` became ready (or hung up) before the deadline; poll, so any fd number works."""
     remaining = deadline - time.monotonic()
@@ -179,6 +356,14 @@ class _Process:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def pending(self) -> bool:
+        """Whether the worker sent something nobody asked for (between cells it must be silent)."""
+        if self.buffer:
+            return True
+        poller = select.poll()
+        poller.register(self.read_fd, select.POLLIN)
+        return bool(poller.poll(0))
+
     def _take(self) -> dict | None:
         if len(self.buffer) < HEADER.size:
             return None
@@ -189,13 +374,7 @@ class _Process:
             return None
         data = bytes(self.buffer[HEADER.size:HEADER.size + size])
         del self.buffer[:HEADER.size + size]
-        try:
-            message = json.loads(data)
-        except ValueError:
-            raise _Protocol("the worker sent a message that is not JSON") from None
-        if not isinstance(message, dict):
-            raise _Protocol("the worker sent a message that is not an object")
-        return message
+        return parse_frame(data)
 
     def receive(self, deadline: float) -> dict | None:
         """The next message, None when the worker has exited; _Deadline past the deadline."""
@@ -205,7 +384,10 @@ class _Process:
                 return message
             if not _wait(self.read_fd, select.POLLIN, deadline):
                 raise _Deadline()
-            chunk = os.read(self.read_fd, 1 << 16)
+            try:
+                chunk = os.read(self.read_fd, 1 << 16)
+            except OSError:
+                return None
             if not chunk:
                 return None
             self.buffer += chunk
@@ -283,10 +465,12 @@ class CellKernel:
         selection: Iterable[Any] | None = None,
         config: CellConfig | None = None,
         tool_names: Iterable[str] | None = None,
+        isolation: IsolationConfig | None = None,
     ):
         self.call_tool = call_tool
         self.selection = list(selection or [])
         self.config = config or load_config()
+        self.isolation_config = isolation if isolation is not None else load_isolation()
         # The tools a cell may call (the tier's allowed set, say); every registered tool by default.
         self.tool_names = sorted(tool_names) if tool_names is not None else _registry_names()
         self._lock = threading.RLock()
@@ -295,6 +479,7 @@ class CellKernel:
         self._interrupted = False
         self._reset_pending = False
         self._closed = False
+        self._seq = 0  # numbers each request, so a result can only answer the cell it belongs to
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -302,6 +487,13 @@ class CellKernel:
     def worker_pid(self) -> int | None:
         process = self._state.process
         return process.pid if process is not None and process.alive() else None
+
+    @property
+    def isolation(self) -> dict | None:
+        """The running worker's report: ``layers`` in force (name -> how), ``unavailable`` (name ->
+        why), ``skipped`` (test hook only), and which layers cover ``network`` and ``filesystem``."""
+        process = self._state.process
+        return process.info.get("isolation") if process is not None else None
 
     def start(self) -> None:
         """Starts the worker now instead of at the first cell; raises WorkerUnavailable."""
@@ -335,18 +527,27 @@ class CellKernel:
         if self._closed:
             raise WorkerUnavailable("the kernel is closed")
         process = self._state.process
-        if process is not None and process.alive():
+        if process is not None and process.alive() and not process.pending():
             return process
-        if process is not None:  # died between cells (interrupt, crash): its namespace is gone
+        if process is not None:  # died or spoke out of turn between cells: its namespace is gone
             self._state.shutdown()
             self._reset_pending = True
         process = self._spawn()
         self._state.process = process
         return process
 
+    def _init_message(self) -> dict:
+        init = {"op": "init", "config": self.config.to_dict(), "tool_names": self.tool_names}
+        isolation = self.isolation_config
+        if isolation.hook_enabled():
+            init["test"] = {"raw": True, "skip": sorted(isolation.test_skip), "missing": sorted(isolation.test_missing),
+                            "imports": list(isolation.test_imports)}
+        return init
+
     def _spawn(self) -> _Process:
-        if os.name != "posix":
-            raise WorkerUnavailable("code cells need a POSIX system (their limits are POSIX resource limits)")
+        reason = cells_unavailable_reason()
+        if reason is not None:
+            raise WorkerUnavailable(reason)
         python = worker_python(self.config)
         workdir = tempfile.mkdtemp(prefix="freecad-spatial-cell-")
         extra = [p for p in sys.path if p and os.path.isdir(p)]
@@ -368,37 +569,66 @@ class CellKernel:
         deadline = time.monotonic() + self.config.start_timeout_s
         try:
             try:
-                process.send({"op": "init", "config": self.config.to_dict(), "tool_names": self.tool_names}, deadline)
+                process.send(self._init_message(), deadline)
             except _Gone:
                 pass  # it may have said why before exiting
             message = process.receive(deadline)
         except (_Deadline, _Protocol) as exc:
             process.stop()
             raise WorkerUnavailable(f"the code-cell worker did not start: {type(exc).__name__.strip('_')} {exc}") from exc
-        if message is None or message.get("op") != "ready":
+        except Exception as exc:  # nothing the worker sends may raise past here
+            process.stop()
+            raise WorkerUnavailable(f"the code-cell worker did not start: {type(exc).__name__}") from exc
+        isolation = self.isolation_config
+        required = set(REQUIRED_LAYERS) | set(isolation.require)
+        skipped = isolation.test_skip if isolation.hook_enabled() else frozenset()
+        report = message.get("isolation") if message is not None else None
+        gaps = isolation_gaps(report, required, skipped) if report is not None else {}
+        if message is None or message.get("op") != "ready" or gaps:
             code = process.stop()
-            detail = message.get("message") if message else f"it exited with status {code}"
+            if gaps:  # checked here as well: the worker alone does not know [isolation] require
+                raise WorkerUnavailable(_gaps_text(gaps))
+            detail = _short(message.get("message"), 500) if message else f"it exited with status {code}"
             raise WorkerUnavailable(f"the code-cell worker did not start, so no cell runs: {detail}")
+        if report is None:
+            process.stop()
+            raise WorkerUnavailable(_gaps_text(isolation_gaps(None, required, skipped)))
         process.info = message
         return process
 
     # -- running ---------------------------------------------------------------------
 
     def run(self, code: str, selection: Iterable[Any] | None = None) -> dict:
-        """Runs one cell; never raises for anything the cell does."""
+        """Runs one cell; never raises for anything the cell or its worker does."""
+        return self._run(code, selection, raw=False)
+
+    def run_raw(self, code: str) -> dict:
+        """Test hook only: plain Python in the worker, past the policy, to prove the OS layers hold.
+
+        Refused (a ``worker`` error) unless IsolationConfig.test_hook and the harness's
+        FREECAD_SPATIAL_CELL_TEST_HOOK=1 are both set, now and when the worker started (the
+        worker refuses raw code it was not told about at start-up).
+        """
+        return self._run(code, None, raw=True)
+
+    def _run(self, code: str, selection: Iterable[Any] | None, raw: bool) -> dict:
         with self._lock:
             started = time.monotonic()
             result: dict[str, Any] = {
                 "ok": False, "stdout": "", "value": None, "error": None, "submitted": None,
-                "tool_calls": [], "namespace_reset": False, "elapsed_s": 0.0,
+                "tool_calls": [], "namespace_reset": False, "elapsed_s": 0.0, "isolation": None,
             }
             if selection is not None:
                 self.selection = list(selection)
-            try:
-                compile_cell(code, self.config)
-            except CellRefused as refused:
-                result["error"] = refused.as_error()
+            if raw and not self.isolation_config.hook_enabled():
+                result["error"] = {"kind": "worker", "line": None, "message": "raw code runs only under the test hook"}
                 return self._finish(result, started)
+            if not raw:
+                try:
+                    compile_cell(code, self.config)
+                except CellRefused as refused:
+                    result["error"] = refused.as_error()
+                    return self._finish(result, started)
             try:
                 process = self._ensure_worker()
             except WorkerUnavailable as exc:
@@ -406,8 +636,9 @@ class CellKernel:
                 return self._finish(result, started)
             if self._reset_pending:
                 result["namespace_reset"], self._reset_pending = True, False
+            result["isolation"] = isolation_summary(process.info.get("isolation"))
             self._interrupted = False
-            self._exchange(process, code, result, time.monotonic())
+            self._exchange(process, code, result, time.monotonic(), raw)
             return self._finish(result, started)
 
     def _finish(self, result: dict, started: float) -> dict:
@@ -415,10 +646,14 @@ class CellKernel:
         result["elapsed_s"] = round(time.monotonic() - started, 3)
         return result
 
-    def _exchange(self, process: _Process, code: str, result: dict, started: float) -> None:
+    def _exchange(self, process: _Process, code: str, result: dict, started: float, raw: bool = False) -> None:
         deadline = started + self.config.time_s
         try:
-            process.send({"op": "run", "code": code, "selection": self.selection}, deadline)
+            self._seq += 1
+            request = {"op": "run", "code": code, "selection": self.selection, "seq": self._seq}
+            if raw:
+                request["raw"] = True
+            process.send(request, deadline)
             while True:
                 message = process.receive(deadline)
                 if message is None:
@@ -431,10 +666,12 @@ class CellKernel:
                         result["submitted"] = _valid_text({"answer": message.get("answer"),
                                                            "findings": message.get("findings")})
                 elif op == "result":
+                    if message.get("seq") != self._seq:  # left over from an earlier cell, or forged
+                        raise _Protocol("a result for another cell")
                     self._merge(message, result)
                     return
                 else:
-                    raise _Protocol(f"the worker sent an unexpected message '{op}'")
+                    raise _Protocol(f"the worker sent an unexpected message '{_short(op)}'")
         except _Deadline:
             if self._interrupted:
                 self._stopped(result, "interrupted", f"stopped by the user after {time.monotonic() - started:.1f} s.")
@@ -445,6 +682,9 @@ class CellKernel:
             self._stopped(result, "worker", f"the worker broke the protocol ({exc}) and was stopped.")
         except _Gone:
             self._died(result, started)
+        except Exception as exc:  # whatever else a worker's message caused: the host must not raise
+            self._stopped(result, "worker", f"the worker's messages could not be handled ({type(exc).__name__}) "
+                          "and it was stopped.")
 
     def _stopped(self, result: dict, kind: str, text: str) -> None:
         self._state.shutdown()
@@ -475,9 +715,10 @@ class CellKernel:
         if not isinstance(stdout, str) or not (value is None or isinstance(value, str)):
             raise _Protocol("malformed result")
         if error is not None:
-            if (not isinstance(error, dict) or error.get("kind") not in WORKER_KINDS
-                    or not isinstance(error.get("message"), str)
-                    or not (error.get("line") is None or isinstance(error.get("line"), int))):
+            line = error.get("line") if isinstance(error, dict) else None
+            if (not isinstance(error, dict) or not isinstance(error.get("kind"), str)
+                    or error["kind"] not in WORKER_KINDS or not isinstance(error.get("message"), str)
+                    or not (line is None or (type(line) is int and 0 < line < 1 << 31))):
                 raise _Protocol("malformed error")
             error = {"kind": error["kind"], "message": error["message"], "line": error.get("line")}
         cap = self.config.output_chars + 200  # the worker already cut it; the host does not trust that
@@ -499,7 +740,9 @@ class CellKernel:
                         f"no tool named '{name}' here (tools: {', '.join(self.tool_names)})"}}
         else:
             begun = time.perf_counter()
-            envelope = self._call(name, arguments)
+            arguments = _valid_text(arguments)
+            # Read-only, no host files, and done before the cell's own budget ends.
+            envelope = self._call(name, ToolArguments.for_cell(arguments, deadline))
             result["tool_calls"].append({"name": name, "args": arguments, "ok": bool(envelope.get("ok")),
                                          "ms": round((time.perf_counter() - begun) * 1000, 1)})
         process.send({"op": "tool_result", "envelope": envelope}, deadline)

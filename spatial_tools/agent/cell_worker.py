@@ -1,13 +1,26 @@
-"""The worker process of a code-cell kernel: runs checked cells under OS limits.
+"""The worker process of a code-cell kernel: runs checked cells inside OS isolation layers.
 
 The host (cell_kernel.py) starts this as a separate Python process with a clean
-environment and an empty working directory. Before the first cell it loads
-every allowed module, then locks itself down: no new file descriptors (so no
-open(), no sockets, no pipes), no file writes (RLIMIT_FSIZE 0), no child
-processes, a memory ceiling and a CPU ceiling. It talks to the host only in
-length-prefixed JSON frames on two private descriptors — never pickle, so a
-compromised worker cannot run code in the host. Tool calls, doc reads and
-submit() travel over the same frames; the worker never imports FreeCAD.
+environment, no inherited descriptors and an empty scratch directory. The
+policy (code_cell.py) is not a sandbox on its own, so the worker assumes a cell
+may get past it and locks itself down before the first cell, each layer on its
+own enough to stop an escape:
+
+* its own network namespace (no interfaces; a user namespace too when not root),
+* Landlock: nothing on the file system readable, writable or executable but
+  the scratch directory, and no TCP bind/connect,
+* root dropped to nobody (when started as root),
+* rlimits: memory, CPU per cell, no child processes, no file growth, no new
+  descriptors, no core files,
+* seccomp: no exec, fork, sockets, opening files, signals to others, ptrace,
+  mounts or namespaces.
+
+Layers that the system lacks are reported (the ``ready`` frame's
+``isolation``); without the required ones the worker refuses to run any cell.
+It talks to the host only in length-prefixed JSON frames on two private
+descriptors — never pickle, so a compromised worker cannot run code in the
+host. Tool calls, doc reads and submit() travel over the same frames; the
+worker never imports FreeCAD.
 """
 
 from __future__ import annotations
@@ -15,10 +28,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import struct
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .code_cell import (
@@ -29,6 +43,8 @@ from .code_cell import (
     CellRuntime,
     compile_cell,
     describe_problem,
+    safe_repr,
+    scrub_addresses,
 )
 
 HEADER = struct.Struct(">I")
@@ -200,7 +216,7 @@ def jsonable(value: Any, strict: bool = False, depth: int = 0) -> Any:
         return [jsonable(v, strict, depth + 1) for v in value]
     if strict:
         raise TypeError(f"a {type(value).__name__} is not JSON data (use numbers, strings, lists, dicts)")
-    return repr(value)
+    return safe_repr(value)  # never an object address
 
 
 # --- the objects a cell sees -------------------------------------------------------------
@@ -429,6 +445,19 @@ def _vm_size() -> int:
     raise OSError("no VmSize in /proc/self/status")
 
 
+def _is_devnull(status: os.stat_result, devnull: int) -> bool:
+    return stat.S_ISCHR(status.st_mode) and status.st_rdev == devnull
+
+
+def _own_read_only_file(fd: int, status: os.stat_result) -> bool:
+    """A library's own read-only file (libffi keeps its .so open): close-on-exec, so opened in
+    this process after the inherited ones were closed, and nothing can be written through it."""
+    import fcntl  # the worker runs on Linux only
+
+    return (stat.S_ISREG(status.st_mode) and not os.get_inheritable(fd)
+            and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY)
+
+
 def _open_descriptors(limit: int) -> list[int]:
     found = []
     for fd in range(limit):
@@ -440,8 +469,153 @@ def _open_descriptors(limit: int) -> list[int]:
     return found
 
 
-def apply_limits(config: CellConfig) -> dict:
-    """Locks the process down; raises when a limit cannot be set (the host then runs nothing)."""
+# --- isolation layers ------------------------------------------------------------------------
+
+# Without any one of these the worker runs no cell at all.
+REQUIRED_LAYERS = ("rlimits", "seccomp", "environment", "descriptors")
+# Depth where the system has them: reported when missing, required only if code_cell.toml says so.
+OPTIONAL_LAYERS = ("network_namespace", "landlock", "landlock_network", "unprivileged")
+# What keeps a cell off the network and off the file system, strongest first.
+COVERS = {
+    "network": ("network_namespace", "landlock_network", "seccomp"),
+    "filesystem": ("landlock", "seccomp", "unprivileged", "rlimits"),
+}
+# The test hook may leave out these (to prove the others alone) or pretend they do not exist.
+TEST_SKIPPABLE = frozenset({"seccomp", "landlock", "network_namespace", "unprivileged", "nofile"})
+TEST_MISSABLE = frozenset({"rlimits", "seccomp", "landlock", "network_namespace", "unprivileged"})
+# The whole environment a worker gets from the host; anything else is removed on arrival.
+WORKER_ENV_KEYS = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL",
+                   "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+NOBODY = 65534
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+# landlock_create_ruleset, landlock_add_rule, landlock_restrict_self: the same on x86_64 and aarch64.
+LANDLOCK_SYSCALLS = (444, 445, 446)
+_LL_EXECUTE, _LL_WRITE_FILE, _LL_READ_FILE, _LL_READ_DIR = 1, 2, 4, 8
+_LL_REMOVE_DIR, _LL_REMOVE_FILE, _LL_MAKE_DIR, _LL_MAKE_REG = 16, 32, 128, 256
+_LL_REFER, _LL_TRUNCATE, _LL_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+
+
+def enter_network_namespace(ctypes: Any, uid: int) -> str:
+    """A network namespace of its own: no interfaces but a loopback that is down, so nothing answers.
+
+    Root needs only CLONE_NEWNET; anyone else needs a user namespace around it, which some
+    systems forbid (raises OSError with the reason). Must run before any thread starts.
+    """
+    if sys.platform != "linux":
+        raise OSError(f"network namespaces are Linux-only (this is {sys.platform})")
+    flags, names = (CLONE_NEWNET, "CLONE_NEWNET") if uid == 0 else (CLONE_NEWUSER | CLONE_NEWNET, "CLONE_NEWUSER|CLONE_NEWNET")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(flags) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"unshare({names}) was refused: {os.strerror(error)}")
+    where = "" if uid == 0 else " inside a user namespace of its own"
+    return f"own network namespace{where}: no interfaces, loopback down"
+
+
+def install_landlock(ctypes: Any, scratch: int) -> int:
+    """Landlock (Linux 5.13+, needs no privileges): the file system becomes invisible except the
+    directory open as ``scratch`` (an O_PATH descriptor, opened while its parents were reachable).
+
+    Reading, writing, running and making anything outside the scratch directory is
+    refused; from ABI 4 TCP bind/connect too, from ABI 6 signals to other processes and
+    abstract Unix sockets. Returns the ABI; raises OSError with the reason when absent.
+    Needs no_new_privs set first.
+    """
+    if sys.platform != "linux":
+        raise OSError(f"Landlock is Linux-only (this is {sys.platform})")
+    libc = ctypes.CDLL(None, use_errno=True)
+    syscall, long = libc.syscall, ctypes.c_long
+    syscall.restype = ctypes.c_long
+    create, add_rule, restrict = LANDLOCK_SYSCALLS
+    abi = syscall(long(create), long(0), long(0), long(1))  # LANDLOCK_CREATE_RULESET_VERSION
+    if abi < 1:
+        error = ctypes.get_errno()
+        raise OSError(error, f"Landlock is not available in this kernel: {os.strerror(error)}")
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):  # the kernel reads the first 12 bytes (its struct is packed)
+        _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    handled = (1 << 13) - 1
+    handled |= (_LL_REFER if abi >= 2 else 0) | (_LL_TRUNCATE if abi >= 3 else 0) | (_LL_IOCTL_DEV if abi >= 5 else 0)
+    scratch_rights = (_LL_READ_FILE | _LL_READ_DIR | _LL_WRITE_FILE | _LL_REMOVE_DIR | _LL_REMOVE_FILE
+                      | _LL_MAKE_DIR | _LL_MAKE_REG | _LL_TRUNCATE) & handled
+    attr = RulesetAttr(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)  # TCP bind+connect; signals+sockets
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = syscall(long(create), long(ctypes.addressof(attr)), long(size), long(0))
+    if ruleset < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"landlock_create_ruleset failed: {os.strerror(error)}")
+    try:
+        rule = PathBeneath(scratch_rights, scratch)
+        if syscall(long(add_rule), long(ruleset), long(1), long(ctypes.addressof(rule)), long(0)) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"landlock_add_rule failed: {os.strerror(error)}")
+        if syscall(long(restrict), long(ruleset), long(0)) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"landlock_restrict_self failed: {os.strerror(error)}")
+    finally:
+        os.close(ruleset)
+    return int(abi)
+
+
+def drop_root(scratch: str) -> str:
+    """Root becomes nobody (no groups, no capabilities): file permissions and RLIMIT_NPROC apply again."""
+    os.chown(scratch, NOBODY, NOBODY)  # its own scratch directory stays its own
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+    if os.getresuid() != (NOBODY,) * 3 or os.getgroups():
+        raise OSError("root could not be dropped")
+    return f"root dropped to uid/gid {NOBODY} (nobody): no groups, no capabilities"
+
+
+def clean_environment() -> str:
+    """Removes whatever the host's environment might have added (keys, tokens, proxies)."""
+    for key in list(os.environ):
+        if key not in WORKER_ENV_KEYS:
+            del os.environ[key]
+    return "only " + ", ".join(sorted(os.environ))
+
+
+def close_inherited() -> None:
+    """Closes every descriptor but 0-2, whatever the process that started us left open."""
+    os.closerange(3, 1 << 16)
+
+
+class Isolation:
+    """The layers in force, the ones this system lacks (with why) and the ones a test left out."""
+
+    def __init__(self, skip: frozenset[str] = frozenset(), missing: frozenset[str] = frozenset()):
+        self.skip = skip
+        self.missing = missing
+        self.layers: dict[str, str] = {}
+        self.unavailable: dict[str, str] = {}
+
+    def wanted(self, name: str) -> bool:
+        """Whether to set up ``name`` (not skipped, not pretended absent)."""
+        if name in self.missing:
+            self.unavailable[name] = "not available (simulated by the test hook)"
+            return False
+        return name not in self.skip
+
+    def gaps(self, required: Iterable[str] = REQUIRED_LAYERS) -> dict[str, str]:
+        """Required layers not in force (a skipped one is a test's own choice)."""
+        return {name: self.unavailable.get(name, "not set up") for name in required
+                if name not in self.layers and name not in self.skip}
+
+    def report(self) -> dict:
+        covers = {concern: [n for n in names if n in self.layers] for concern, names in COVERS.items()}
+        return {"layers": dict(self.layers), "unavailable": dict(self.unavailable),
+                "skipped": sorted(self.skip), **covers}
+
+
+def apply_limits(config: CellConfig, isolation: Isolation | None = None, scratch: str | None = None,
+                 uid: int | None = None, channel_fds: Iterable[int] = ()) -> dict:
+    """Locks the process down, layer by layer, into ``isolation``; raises when a set-up step fails
+    half-way (the host then runs nothing). Returns the old ``limits`` summary."""
     import ctypes  # loaded now: once locked, nothing more can be loaded
     import resource
 
@@ -450,28 +624,94 @@ def apply_limits(config: CellConfig) -> dict:
     except ImportError:
         pass
 
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    baseline = _vm_size()
-    ceiling = baseline + config.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    # No new descriptors: fill every hole below the highest open one, then cap at it.
+    isolation = isolation if isolation is not None else Isolation()
+    scratch = scratch or os.getcwd()
+    uid = os.geteuid() if uid is None else uid
+    devnull = os.stat(os.devnull).st_rdev
+    ceiling = None
+    if isolation.wanted("rlimits"):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+        baseline = _vm_size()
+        ceiling = baseline + config.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+
+    # Held open across the privilege drop: nobody may not be able to reach the folder by its path.
+    scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) if sys.platform == "linux" else -1
+    if uid != 0:
+        isolation.layers["unprivileged"] = f"runs as uid {uid}, not root"
+    elif isolation.wanted("unprivileged"):
+        try:
+            isolation.layers["unprivileged"] = drop_root(scratch)
+        except OSError as exc:
+            isolation.unavailable["unprivileged"] = f"root could not be dropped: {exc}"
+    nproc_note = "" if "unprivileged" in isolation.layers else " (not enforced: the worker is root)"
+    if ceiling is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS: Landlock and seccomp need it
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if isolation.wanted("landlock"):
+        try:
+            abi = install_landlock(ctypes, scratch_fd)
+        except OSError as exc:
+            isolation.unavailable["landlock"] = exc.strerror if isinstance(exc.strerror, str) else str(exc)
+            isolation.unavailable["landlock_network"] = "needs Landlock"
+        else:
+            isolation.layers["landlock"] = (f"Landlock ABI {abi}: nothing outside the scratch directory "
+                                            "can be read, written, made or run")
+            if abi >= 4:
+                isolation.layers["landlock_network"] = f"Landlock ABI {abi}: no TCP bind or connect"
+            else:
+                isolation.unavailable["landlock_network"] = f"Landlock ABI {abi} has no network rules (needs 4)"
+    if scratch_fd >= 0:
+        os.close(scratch_fd)
+
+    # Descriptors: only the host's two pipes and /dev/null may be open; then no new ones at all.
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     open_fds = _open_descriptors(min(soft, 4096))
+    channel = set(channel_fds)
+    own = [fd for fd in open_fds if fd not in channel and _own_read_only_file(fd, os.fstat(fd))]
+    strays = [fd for fd in open_fds if fd not in channel and fd not in own and not _is_devnull(os.fstat(fd), devnull)]
     top = max(open_fds)
-    for fd in range(top):
-        if fd not in open_fds:
-            os.open(os.devnull, os.O_RDONLY)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, top + 1))
-    seccomp = install_seccomp(ctypes)
-    try:
-        probe = os.open(os.devnull, os.O_RDONLY)
-    except OSError:
-        pass
+    if isolation.wanted("nofile"):
+        for fd in range(top):
+            if fd not in open_fds:
+                os.open(os.devnull, os.O_RDONLY)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top + 1, top + 1))
+    if strays:
+        isolation.unavailable["descriptors"] = f"descriptors {strays} are open beside the host's pipes"
     else:
-        os.close(probe)
-        raise OSError("the descriptor limit did not take effect")
+        libraries = f", {len(own)} read-only library file(s) of its own" if own else ""
+        isolation.layers["descriptors"] = (f"fds 0-{top}: the host's two pipes, /dev/null{libraries}; nothing inherited"
+                                           + ("" if "nofile" in isolation.skip else "; no new ones (RLIMIT_NOFILE)"))
+    if ceiling is not None:
+        isolation.layers["rlimits"] = (
+            f"memory +{config.memory_mb} MB (address space {ceiling >> 20} MB), CPU {config.cpu_s} s per cell, "
+            f"file size 0, processes 0{nproc_note}, descriptors {top + 1}, no core files")
+
+    seccomp = False
+    if isolation.wanted("seccomp"):
+        try:
+            seccomp = install_seccomp(ctypes)
+        except OSError as exc:
+            isolation.unavailable["seccomp"] = str(exc)
+        else:
+            if seccomp:
+                isolation.layers["seccomp"] = (f"{len(DENIED_SYSCALLS)} system calls refused: exec, fork, sockets, "
+                                               "opening files, signals to others, ptrace, mounts, namespaces")
+            else:
+                isolation.unavailable["seccomp"] = f"no seccomp filter for {sys.platform} {os.uname().machine}"
+    if "nofile" not in isolation.skip:
+        try:
+            probe = os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            pass
+        else:
+            os.close(probe)
+            raise OSError("the descriptor limit did not take effect")
     return {"memory_ceiling": ceiling, "descriptors": top + 1, "seccomp": seccomp}
 
 
@@ -517,13 +757,41 @@ print(a, b, repr(c), d.real.sum(), np.float64(1.0) / np.float64(0.0), np.mean(a,
 """
 
 
+class ModuleState:
+    """numpy's print and floating-point settings and decimal's context as the worker set them up.
+
+    They are process-wide, so a cell's np.set_printoptions / np.seterrcall / decimal
+    precision would otherwise leak into every later cell: each cell starts from these.
+    """
+
+    def __init__(self, modules: dict[str, Any]):
+        self.numpy = modules.get("numpy")
+        self.decimal = modules.get("decimal")
+        if self.numpy is not None:
+            self.print_options = dict(self.numpy.get_printoptions())
+            self.errors = dict(self.numpy.geterr())
+            self.error_call = self.numpy.geterrcall()
+        if self.decimal is not None:
+            self.context = self.decimal.getcontext().copy()
+
+    def restore(self) -> None:
+        if self.numpy is not None:
+            self.numpy.set_printoptions(**self.print_options)
+            self.numpy.seterr(**self.errors)
+            self.numpy.seterrcall(self.error_call)
+        if self.decimal is not None:
+            self.decimal.setcontext(self.context.copy())
+
+
 class Worker:
-    def __init__(self, channel: Channel, init: dict):
+    def __init__(self, channel: Channel, init: dict, isolation: Isolation | None = None,
+                 uid: int | None = None, raw: bool = False):
         self.channel = channel
         self.config = CellConfig.from_dict(init["config"])
         self.tool_names: list[str] = sorted(str(n) for n in init.get("tool_names") or [])
         self.output: CellOutput | None = None
         self.submitted = False
+        self.raw = raw  # the test hook: plain Python past the policy (never set from a cell)
         modules, missing = {}, []
         for name in self.config.modules:
             try:
@@ -534,6 +802,7 @@ class Worker:
         if "numpy" in modules and int(modules["numpy"].__version__.split(".")[0]) >= 2:
             # numpy 2 prints scalars as np.float64(1.5); the model reads the plain number, as on numpy 1.
             modules["numpy"].set_printoptions(legacy="1.25")
+        self.module_state = ModuleState(modules)
         self.runtime = CellRuntime(self.config, modules)
         self.preload = {alias: modules[m] for alias, m in self.config.preload.items() if m in modules}
         sys.stdout = sys.stderr = _Route(self)
@@ -544,7 +813,10 @@ class Worker:
         self.namespace = self._fresh_namespace()
         self._reserve: bytearray | None = bytearray(RESERVE_BYTES)
         self.runtime.internal_imports = False
-        self.limits = apply_limits(self.config)
+        self.isolation = isolation if isolation is not None else Isolation()
+        self.scratch = os.getcwd()
+        self.limits = apply_limits(self.config, self.isolation, self.scratch, uid,
+                                   (channel.read_fd, channel.write_fd))
 
     def _fresh_namespace(self) -> dict:
         namespace: dict[str, Any] = dict(self.preload)
@@ -562,7 +834,7 @@ class Worker:
                       file: Any = None, line: Any = None) -> None:
         if self.output is not None:
             where = f" (line {lineno})" if filename == CELL_FILENAME else ""
-            self.output.write(f"{category.__name__}: {message}{where}\n")
+            self.output.write(f"{category.__name__}: {scrub_addresses(str(message))}{where}\n")
 
     # -- the bridge ---------------------------------------------------------------------
 
@@ -611,9 +883,12 @@ class Worker:
                 "(variables from earlier cells still hold their memory: `del` large ones)")
 
     def run(self, message: dict, cpu_limit: bool = True) -> dict:
+        if message.get("raw"):
+            return self.run_raw(message)
         code = message.get("code", "")
         output = self.output = CellOutput(self.config.output_chars, self.config.output_stop_chars)
         self.submitted = False
+        self.module_state.restore()
         value: str | None = None
         error: dict | None = None
         try:
@@ -648,6 +923,23 @@ class Worker:
                 self._reserve = None
             error = self._error(exc, code)
         return self._result(output, value, error)
+
+    def run_raw(self, message: dict) -> dict:
+        """The test hook: plain Python with every builtin, past the policy, to prove that the OS
+        layers alone stop an escape. Refused unless the host enabled it at start-up."""
+        output = self.output = CellOutput(self.config.output_chars, self.config.output_stop_chars)
+        if not self.raw:
+            return self._result(output, None, {"kind": "policy", "line": None,
+                                               "message": "raw code is not accepted by this worker"})
+        namespace = {"__name__": "__raw__", "channel": self.channel, "scratch": self.scratch,
+                     "isolation": self.isolation.report(), "seq": message.get("seq")}
+        error = None
+        set_cpu_budget(self.config.cpu_s)
+        try:
+            exec(compile(str(message.get("code", "")), "<raw>", "exec"), namespace)
+        except BaseException as exc:  # reported like a cell's error
+            error = {"kind": "runtime", "line": None, "message": f"{type(exc).__name__}: {exc}"}
+        return self._result(output, None, error)
 
     def _result(self, output: CellOutput, value: str | None, error: dict | None) -> dict:
         self.output = None
@@ -695,25 +987,62 @@ def _private_descriptors() -> Channel:
     return Channel(read_fd, write_fd)
 
 
+def _test_options(init: dict) -> tuple[bool, frozenset[str], frozenset[str], list[str]]:
+    """The host's test-hook options (raw code, layers to leave out or pretend absent, modules to load)."""
+    test = init.get("test")
+    if not isinstance(test, dict):
+        return False, frozenset(), frozenset(), []
+    skip = frozenset(test.get("skip") or ()) & TEST_SKIPPABLE
+    missing = frozenset(test.get("missing") or ()) & TEST_MISSABLE
+    return bool(test.get("raw")), skip, missing, [str(m) for m in test.get("imports") or []]
+
+
+def isolation_failure(gaps: dict[str, str]) -> str:
+    """Plain words for a worker that will not run cells because layers are missing."""
+    missing = "; ".join(f"{name}: {reason}" for name, reason in gaps.items())
+    return f"isolation layers missing ({missing})"
+
+
 def main() -> int:
     global _WORKER
+    close_inherited()  # first: what libraries open from here on is the worker's own
+    import ctypes  # before any lock-down step: nothing can be loaded afterwards
+
+    uid = os.geteuid()
     channel = _private_descriptors()
     init = channel.read()
-    if init is None or init.get("op") != "init":
+    if not isinstance(init, dict) or init.get("op") != "init":
         return 2
+    raw, skip, missing, imports = _test_options(init)
+    isolation = Isolation(skip, missing)
     try:
-        _WORKER = Worker(channel, init)
+        isolation.layers["environment"] = clean_environment()
+        if isolation.wanted("network_namespace"):  # first: a user namespace needs a single thread
+            try:
+                isolation.layers["network_namespace"] = enter_network_namespace(ctypes, uid)
+            except OSError as exc:
+                isolation.unavailable["network_namespace"] = str(exc.strerror or exc)
+        for name in imports:
+            __import__(name)
+        _WORKER = Worker(channel, init, isolation, uid, raw)
     except Exception as exc:  # reported to the host, which then runs nothing
         channel.write({"op": "failed", "message": f"{type(exc).__name__}: {exc}"})
         return 2
-    channel.write({"op": "ready", "missing": _WORKER.missing, "limits": _WORKER.limits, "pid": os.getpid()})
+    gaps = isolation.gaps()
+    if gaps:
+        channel.write({"op": "failed", "message": isolation_failure(gaps), "isolation": isolation.report()})
+        return 2
+    channel.write({"op": "ready", "missing": _WORKER.missing, "limits": _WORKER.limits, "pid": os.getpid(),
+                   "isolation": isolation.report()})
     while True:
         message = channel.read()
         if message is None:
             return 0
         if message.get("op") != "run":
             return 3
-        channel.write(_WORKER.serve(message))
+        reply = _WORKER.serve(message)
+        reply["seq"] = message.get("seq")  # which request this answers
+        channel.write(reply)
 
 
 if __name__ == "__main__":

@@ -92,8 +92,15 @@ def context_tokens(system: list[SystemSection], messages: list[Message], tools: 
 
 
 def _kernel_available() -> bool:
-    """The code-cell kernel is optional: without it the model gets no run_python tool."""
-    return importlib.util.find_spec(f"{__package__}.cell_kernel") is not None
+    """The code-cell kernel is optional: without it, or where cells cannot be isolated (off Linux),
+    the model gets no run_python tool."""
+    if importlib.util.find_spec(f"{__package__}.cell_kernel") is None:
+        return False
+    try:
+        from .cell_kernel import cells_unavailable_reason
+    except ImportError:  # e.g. RestrictedPython missing: the kernel says so when a cell runs
+        return True
+    return cells_unavailable_reason() is None
 
 
 @dataclass
