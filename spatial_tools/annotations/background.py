@@ -9,6 +9,9 @@ the findings as JSON; the main thread then reads them (``read_result``) and
 creates the annotation objects in one transaction (``store.add_findings``).
 
 No Qt here: the caller polls ``BackgroundCheck.poll()`` (the GUI from a QTimer).
+The ``run_dfm`` tool uses the same worker when its call has a deadline, because
+a kernel call cannot be stopped in-process: the worker (its own process group,
+its temporary files inside the job folder) is killed when the budget is spent.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dfm.finding import Finding
+from ..errors import ToolError
 from .check import CheckRequest
 
 JOB = "job.json"
@@ -39,6 +44,58 @@ class BackgroundResult:
     checked: list[str] = field(default_factory=list)
     not_checked: list[dict] = field(default_factory=list)
     error: str | None = None  # the worker failed: why (its log's tail)
+    code: str | None = None  # the ToolError code of ``error`` when the rules raised one
+    data: dict | None = None  # the run_dfm tool's result, built by the worker (``tool_result``)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything ``check_document`` takes: a CheckRequest says less (one direction, no material)."""
+
+    process: str
+    objects: tuple[str, ...] | None = None  # object Names; None: every part of the document
+    profile: Any = None  # a profile path/name, or overrides (a dict, or a LibraryProfile keeping its origin)
+    material: str | None = None
+    pull_direction: Any = None
+    build_direction: Any = None
+
+    @classmethod
+    def of_request(cls, request: CheckRequest) -> Job:
+        direction = list(request.direction) if request.direction else None
+        return cls(
+            process=request.process,
+            objects=tuple(request.objects) or None,
+            profile=request.profile,
+            pull_direction=direction if request.process == "injection-molding" else None,
+            build_direction=direction if request.process == "fdm" else None,
+        )
+
+
+def _vector(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    if hasattr(value, "x"):
+        return [float(value.x), float(value.y), float(value.z)]
+    return [float(c) for c in value]
+
+
+def _profile_json(profile: Any) -> Any:
+    """The profile argument as JSON; a LibraryProfile keeps its origin, which results name."""
+    if profile is None or isinstance(profile, str):
+        return profile
+    if isinstance(profile, os.PathLike):
+        return os.fspath(profile)
+    return {"overrides": dict(profile), "origin": getattr(profile, "origin", None)}
+
+
+def _profile_from_json(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    if data["origin"] is None:
+        return data["overrides"]
+    from ..dfm.profiles import LibraryProfile
+
+    return LibraryProfile(data["overrides"], data["origin"])
 
 
 def worker_python() -> str:
@@ -55,31 +112,35 @@ def worker_python() -> str:
     raise RuntimeError(f"no python{major}.{minor} on PATH to run the check in; set {PYTHON_ENV}")
 
 
-def prepare(document: Any, request: CheckRequest, folder: str) -> list[str]:
+def prepare(document: Any, request: CheckRequest | Job, folder: str) -> list[str]:
     """Writes the job (global shapes as BREP, request as JSON) into ``folder``; returns the object Names.
 
-    Runs on the main thread: this is the only part that touches the document.
+    Runs on the main thread: this is the only part that touches the document, and it takes the
+    shapes as they are in memory (unsaved edits included), as an in-process check would.
     """
     from ..dfm.engine import default_targets
     from ..refs import global_shape, resolve_object
 
-    objects = [resolve_object(document, n).obj for n in request.objects] if request.objects else default_targets(document)
-    entries = []
-    for i, obj in enumerate(objects):
-        brep = os.path.join(folder, f"shape{i}.brep")
-        global_shape(obj).exportBrep(brep)
-        entries.append({"name": obj.Name, "label": obj.Label, "brep": brep})
-    direction = list(request.direction) if request.direction else None
-    job = {
-        "process": request.process,
-        "profile": request.profile,
-        "pull_direction": direction if request.process == "injection-molding" else None,
-        "build_direction": direction if request.process == "fdm" else None,
-        "objects": entries,
+    job = request if isinstance(request, Job) else Job.of_request(request)
+    objects = [resolve_object(document, n).obj for n in job.objects] if job.objects is not None else default_targets(document)
+    entries: dict[str, dict] = {}  # one shape per object, however often it is named
+    for obj in objects:
+        if obj.Name not in entries:
+            brep = os.path.join(folder, f"shape{len(entries)}.brep")
+            global_shape(obj).exportBrep(brep)
+            entries[obj.Name] = {"name": obj.Name, "label": obj.Label, "brep": brep}
+    data = {
+        "process": job.process,
+        "profile": _profile_json(job.profile),
+        "material": job.material,
+        "pull_direction": _vector(job.pull_direction),
+        "build_direction": _vector(job.build_direction),
+        "objects": list(entries.values()),
+        "names": [obj.Name for obj in objects],  # what the rules run on, in order, as named
     }
     with open(os.path.join(folder, JOB), "w", encoding="utf-8") as fh:
-        json.dump(job, fh)
-    return [e["name"] for e in entries]
+        json.dump(data, fh)
+    return list(entries)
 
 
 def run_job(folder: str) -> None:
@@ -91,7 +152,7 @@ def run_job(folder: str) -> None:
     import Part
 
     from ..dfm.engine import check_document
-    from ..errors import ToolError
+    from ..tools.run_dfm import tool_result
 
     with open(os.path.join(folder, JOB), encoding="utf-8") as fh:
         job = json.load(fh)
@@ -111,14 +172,20 @@ def run_job(folder: str) -> None:
         result = check_document(
             document,
             job["process"],
-            objects=names,
-            profile=job["profile"],
+            objects=job.get("names", names),
+            profile=_profile_from_json(job["profile"]),
             pull_direction=job["pull_direction"],
             build_direction=job["build_direction"],
+            material=job.get("material"),
         )
-        out = {"findings": [f.to_dict() for f in result.findings], "checked": result.checked, "not_checked": result.not_checked}
+        out = {
+            "findings": [f.to_dict() for f in result.findings],
+            "checked": result.checked,
+            "not_checked": result.not_checked,
+            "data": tool_result(result),
+        }
     except ToolError as exc:
-        out = {"error": exc.message}
+        out = {"error": exc.message, "code": exc.code}
     finally:
         FreeCAD.closeDocument(document.Name)
     with open(os.path.join(folder, RESULT + ".part"), "w", encoding="utf-8") as fh:
@@ -139,10 +206,23 @@ def read_result(folder: str) -> BackgroundResult:
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
     if data.get("error"):
-        return BackgroundResult(error=data["error"])
+        return BackgroundResult(error=data["error"], code=data.get("code"))
     return BackgroundResult(
-        findings=[Finding.from_dict(f) for f in data["findings"]], checked=list(data["checked"]), not_checked=list(data["not_checked"])
+        findings=[Finding.from_dict(f) for f in data["findings"]],
+        checked=list(data["checked"]),
+        not_checked=list(data["not_checked"]),
+        data=data.get("data"),
     )
+
+
+def tool_error(result: BackgroundResult) -> ToolError:
+    """The worker's failure as the ToolError the in-process call would have raised (InternalError when it
+    died without one)."""
+    from .. import errors
+
+    kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, ToolError)]
+    kind = next((k for k in kinds if k.code == result.code), errors.InternalError)
+    return kind(result.error or "the checker process failed")
 
 
 # The worker is started with ``-c``: the repository is the package ``freecad_spatial`` whatever its folder's name.
@@ -161,20 +241,27 @@ run_job(folder)
 class BackgroundCheck:
     """One check in a worker process: ``start``, then ``poll`` until it returns a result; ``cancel`` kills it."""
 
-    def __init__(self, document: Any, request: CheckRequest) -> None:
+    def __init__(self, document: Any, request: CheckRequest | Job) -> None:
         self.document_name = document.Name
         self.request = request
         self.folder = tempfile.mkdtemp(prefix="spatial-check-")
         self.process: subprocess.Popen | None = None
         self.names: list[str] = []
         self.cancelled = False
-        self.names = prepare(document, request, self.folder)
+        try:
+            self.names = prepare(document, request, self.folder)
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
 
     def start(self) -> None:
         from freecad_spatial import ROOT
 
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # FreeCAD's own paths would shadow the worker's interpreter
+        # FreeCAD's transient document folder (in its cache folder) and temporary files go inside the job
+        # folder, so a killed worker leaves nothing behind.
+        env["XDG_CACHE_HOME"] = env["TMPDIR"] = env["TMP"] = env["TEMP"] = self.folder
         with open(os.path.join(self.folder, LOG), "wb") as log:
             self.process = subprocess.Popen(
                 [worker_python(), "-c", BOOTSTRAP, str(ROOT), self.folder],
@@ -183,6 +270,7 @@ class BackgroundCheck:
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=self.folder,
+                start_new_session=True,  # its own process group: cancel kills whatever it started too
             )
 
     def running(self) -> bool:
@@ -197,7 +285,7 @@ class BackgroundCheck:
         return result
 
     def wait(self, timeout: float | None = None) -> BackgroundResult:
-        """Blocks until the worker ends (headless use and tests)."""
+        """Blocks until the worker ends (headless use and tests); subprocess.TimeoutExpired after ``timeout``."""
         assert self.process is not None, "start() first"
         self.process.wait(timeout)
         result = self.poll()
@@ -205,9 +293,22 @@ class BackgroundCheck:
         return result
 
     def cancel(self) -> None:
-        """Stops the worker; ``poll`` then answers ``error='cancelled'``."""
+        """Stops the worker and its process group and removes the job folder; ``poll`` then answers
+        ``error='cancelled'``."""
         self.cancelled = True
-        if self.running():
-            assert self.process is not None
-            self.process.kill()
+        if self.process is not None:
+            _kill(self.process)  # the group too, even when the worker itself has ended
             self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """SIGKILL to the worker's process group (POSIX), else to the worker."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+            return
+        except (ProcessLookupError, PermissionError):
+            pass
+    if process.poll() is None:
+        process.kill()

@@ -3,16 +3,24 @@
 A caller restricted to the profile folders (the model, a code cell: the
 context's ``profile_folders``) names a profile of the library, never a host
 file; see ``profiles.restricted_profile``.
+
+A call with a deadline (the model's, a code cell's) runs the rules in the
+Check dialog's worker process (annotations/background.py) and kills it when
+the budget is spent: an OpenCASCADE call cannot be stopped in-process. A call
+without one (the user's own) runs in-process, as before.
 """
 
 from __future__ import annotations
 
+import subprocess
+import time
 from typing import Annotated, Any
 
 from ..context import ToolContext
-from ..dfm.engine import check_document
+from ..dfm.engine import DfmResult, check_document
 from ..dfm.finding import FINDING_SCHEMA, Severity
 from ..dfm.profiles import processes, restricted_profile
+from ..errors import DeadlineExceeded
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg, Vec3
 
@@ -58,15 +66,15 @@ def run_dfm(
 ) -> dict:
     if ctx.profile_folders is not None:
         profile = restricted_profile(process, profile, ctx.profile_folders)
-    result = check_document(
-        ctx.document,
-        process,
-        objects=objects,
-        profile=profile,
-        pull_direction=pull_direction,
-        build_direction=build_direction,
-        material=material,
-    )
+    arguments = dict(objects=objects, profile=profile, pull_direction=pull_direction, build_direction=build_direction,
+                     material=material)
+    if ctx.deadline is not None:
+        return _run_in_worker(ctx, process, **arguments)
+    return tool_result(check_document(ctx.document, process, **arguments))
+
+
+def tool_result(result: DfmResult) -> dict:
+    """The tool's result for ``result``; the worker builds it with this too, so both paths answer alike."""
     summary = {s.value: 0 for s in Severity}
     for finding in result.findings:
         summary[finding.severity.value] += 1
@@ -79,3 +87,34 @@ def run_dfm(
         "pull_direction": list(result.profile.pull_direction),
         "build_direction": list(result.profile.build_direction),
     }
+
+
+def _run_in_worker(ctx: ToolContext, process: str, *, objects: list[str] | None, profile: Any,
+                   pull_direction: Any, build_direction: Any, material: str | None) -> dict:
+    """The check in a worker process, killed (its scratch folder removed) when the call's budget is spent."""
+    from ..annotations.background import BackgroundCheck, Job, tool_error
+    from ..dfm.profiles import load_profile
+
+    started = time.monotonic()
+    # A bad profile is reported before any object, and without a process, as in-process.
+    load_profile(process, profile, material=material, pull_direction=pull_direction, build_direction=build_direction)
+    job = Job(process=process, objects=None if objects is None else tuple(objects), profile=profile, material=material,
+              pull_direction=pull_direction, build_direction=build_direction)
+    check = BackgroundCheck(ctx.document, job)
+    try:
+        check.start()
+        left = ctx.remaining()
+        result = check.wait(max(left or 0.0, 0.0))
+    except subprocess.TimeoutExpired:
+        check.cancel()
+        ran = time.monotonic() - started
+        raise DeadlineExceeded(
+            f"run_dfm: stopped after {ran:.1f} s: the call's time budget ran out before the rules finished on "
+            f"{len(check.names)} object(s). The user can run this check without a time limit from "
+            f"Spatial > Check manufacturability or with `freecad-spatial check --process {process}`") from None
+    finally:
+        if check.running() or check.process is None:
+            check.cancel()
+    if result.data is None:
+        raise tool_error(result)
+    return result.data
