@@ -13,8 +13,9 @@ over 20 minutes). Only encoding is timed.
 
 - ``encode_ms.cold``: first encode, shape-summary cache empty (volume, area,
   surface types computed; BRepCheck runs only up to validity_max_faces faces;
-  a Body of more than summary_max_body_features features is not measured, its
-  node points to mass_properties: see resources/encoder.toml).
+  a Body of more than summary_max_body_features features (resources/encoder.toml,
+  per FreeCAD version: ``limit`` in the report) is not measured, its node points
+  to mass_properties).
 - ``body_measure_ms``: what measuring the Body costs, cold: the pointer's call
   (mass_properties: volume, area, centre of mass, bbox), the shape numbers of
   the summary alone (``encoder_shapes.summary`` without BRepCheck),
@@ -47,7 +48,7 @@ from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
 FreeCAD = freecad_env.load()
 
 from freecad_spatial import RESOURCES  # noqa: E402
-from freecad_spatial.spatial_tools import encoder, encoder_shapes, encoder_values, tokens  # noqa: E402
+from freecad_spatial.spatial_tools import encoder, encoder_shapes, tokens  # noqa: E402
 from freecad_spatial.spatial_tools.documents import CAD_SUFFIXES, open_document  # noqa: E402
 
 TARGET_RATIO = 5.0
@@ -179,12 +180,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-limit-body", action="store_true", help="skip the body at summary_max_body_features")
     args = parser.parse_args()
-    limit = encoder_values.config()["limits"]["summary_max_body_features"]
+    limit = encoder.body_feature_limit()
 
     report: dict = {
         "token_estimate": " ".join(" ".join(tokens.__doc__.split("\n\n")[1:4]).split()),
         "targets": {"ratio_vs_naive_dump_min": TARGET_RATIO, "warm_encode_ms_max": TARGET_WARM_MS},
         "machine": {"cpus": os.cpu_count(), "freecad": ".".join(FreeCAD.Version()[:3])},
+        "limit": limit,
     }
     samples_dir = RESOURCES / "samples"
     files = sorted(p for p in samples_dir.glob("*") if p.suffix.lower() in CAD_SUFFIXES) if samples_dir.is_dir() else []

@@ -417,18 +417,37 @@ def _solid_features(obj: Any) -> int:
     return count
 
 
+def body_feature_limit() -> int:
+    """``summary_max_body_features`` for the running FreeCAD: its version's entry in
+    resources/encoder.toml, else the entry of the newest listed version before it (the oldest
+    entry for a version older than all), so the encoding of a document depends on the document
+    and the FreeCAD version alone."""
+    import FreeCAD
+
+    table = ev.config()["limits"]["summary_max_body_features"]
+    running = tuple(int(part) for part in FreeCAD.Version()[:2])
+    listed = sorted((tuple(int(part) for part in key.split(".")), key) for key in table)
+    chosen = listed[0][1]
+    for version, key in listed:
+        if version <= running:
+            chosen = key
+    return table[chosen]
+
+
 def _deferred_shape(node: Node) -> dict | None:
     """The pointer that stands for a Body's shape numbers when the overview does not measure them.
 
-    FreeCAD 0.20 gives every element of a PartDesign body's shape one more
+    FreeCAD (0.20 to 1.1) gives every element of a PartDesign body's shape one more
     nested (identity) location per feature, and OCC walks that chain on every
     access: volume, area, bbox and face types of a 500-feature body take 6-9 s,
     where volume and area of the same solid without the chains take 0.15 s. Above
-    ``summary_max_body_features`` the overview leaves them to mass_properties
-    (query_feature_tree on the path adds face types, at more cost), whatever
-    was measured before, so the encoding depends on the document alone.
+    ``body_feature_limit()`` (per FreeCAD version; 1.0 and 1.1 nest the same
+    chains, bench/large_body.py) the overview leaves them to mass_properties
+    (query_feature_tree on the path adds face types, at more cost), whatever was
+    measured before, so the encoding depends on the document and the FreeCAD
+    version alone.
     """
-    limit = ev.config()["limits"]["summary_max_body_features"]
+    limit = body_feature_limit()
     features = _solid_features(node.obj)
     if features <= limit:
         return None

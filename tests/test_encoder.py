@@ -245,11 +245,25 @@ def test_large_body_points_to_its_numbers_instead_of_measuring(grid_doc, monkeyp
     body = grid_doc.getObject("Body")
     measured = node(encoder.encode(grid_doc), "Body")["shape"]  # numbers now in the shape cache
     assert measured["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5)
-    # 60 features: at the limit the body is measured, one below it is not (cache or no cache).
-    limits = encoder_values.config()["limits"]
-    monkeypatch.setitem(limits, "summary_max_body_features", 60)
+    # The limit in force is the running version's entry of the table in resources/encoder.toml
+    # (every supported version has one): the other entries are set to 0 here, and the body is
+    # still measured at 60 features when its entry says 60, not one below (cache or no cache).
+    table = encoder_values.config()["limits"]["summary_max_body_features"]
+    running = ".".join(FreeCAD.Version()[:2])
+    assert running in table and encoder.body_feature_limit() == table[running]
+    for version in table:
+        monkeypatch.setitem(table, version, 0)
+    monkeypatch.setitem(table, running, 60)
+    assert encoder.body_feature_limit() == 60
+    # A version the table does not list takes the entry of the newest listed one before it.
+    with monkeypatch.context() as patched:
+        patched.setitem(table, "0.20", 20)
+        patched.setitem(table, "1.1", 11)
+        for version, limit in ((["0", "19", "0"], 20), (["0", "21", "4"], 20), (["1", "2", "0"], 11)):
+            patched.setattr(FreeCAD, "Version", lambda v=version: v)
+            assert encoder.body_feature_limit() == limit, version
     assert node(encoder.encode(grid_doc), "Body")["shape"] == measured
-    monkeypatch.setitem(limits, "summary_max_body_features", 59)
+    monkeypatch.setitem(table, running, 59)
     link = grid_doc.addObject("App::Link", "BodyLink")
     link_link = grid_doc.addObject("App::Link", "LinkLink")
     try:
