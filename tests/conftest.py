@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"  # everything the suite reads; nothing outside the repository
 CORPORA = DATA / "corpora"
 ORACLES = DATA / "oracles"
+BRACKET = REPO / "resources" / "samples" / "bracket.FCStd"
 
 from freecad_spatial.spatial_tools import freecad_env  # noqa: E402
 
@@ -33,6 +34,15 @@ _names = itertools.count()
 def doc():
     """A new, empty FreeCAD document with undo enabled, closed afterwards."""
     document = FreeCAD.newDocument(f"T{next(_names)}")
+    document.UndoMode = 1
+    yield document
+    FreeCAD.closeDocument(document.Name)
+
+
+@pytest.fixture
+def bracket():
+    """The bundled bracket sample (a PartDesign body saved by FreeCAD 0.20), undo on, closed afterwards."""
+    document = FreeCAD.openDocument(str(BRACKET))
     document.UndoMode = 1
     yield document
     FreeCAD.closeDocument(document.Name)

@@ -5,22 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import REPO, FreeCAD, error, ok
+from conftest import BRACKET, error, ok
 
 from freecad_spatial.spatial_tools.annotations import store
 from freecad_spatial.spatial_tools.errors import BadArguments
 from freecad_spatial.spatial_tools.gdt.suggest import accept, defaults, suggest
 from freecad_spatial.spatial_tools.gdt.validation import check_gdt
-
-BRACKET = REPO / "resources" / "samples" / "bracket.FCStd"
-
-
-@pytest.fixture
-def bracket():
-    document = FreeCAD.openDocument(str(BRACKET))
-    document.UndoMode = 1
-    yield document
-    FreeCAD.closeDocument(document.Name)
 
 
 def faces(document, suggestion):

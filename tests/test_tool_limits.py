@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from agent_fakes import ScriptedBackend, text_turn, tool_turn
-from conftest import REGISTRY, REPO, FreeCAD, Part, add_shape
+from conftest import BRACKET, REGISTRY, REPO, FreeCAD, Part, add_shape
 
 from freecad_spatial.spatial_tools.agent.loop import Agent
 from freecad_spatial.spatial_tools.agent.session import Session, Settings
@@ -32,7 +32,6 @@ from freecad_spatial.spatial_tools.tolerances.stackup import Contributor, monte_
 
 # New names are imported where used, so on the code before them each test fails on its own point.
 
-BRACKET = REPO / "resources" / "samples" / "bracket.FCStd"
 SECRET = f"sk_live_{uuid.uuid4().hex}"  # the first key of a TOML file outside every profile folder
 PASSWD_MARK = f"svc-{uuid.uuid4().hex[:10]}"
 SHOP_PROFILE = '[rules."cnc.deep_hole"]\nwarn_above = 3.0\n'
@@ -133,14 +132,6 @@ def scratch(tmp_path, monkeypatch):
 def plate(doc):
     add_shape(doc, "Plate", Part.makeBox(60, 40, 10).cut(Part.makeCylinder(2, 10, FreeCAD.Vector(20, 20, 0))))
     return doc
-
-
-@pytest.fixture
-def bracket():
-    document = FreeCAD.openDocument(str(BRACKET))
-    document.UndoMode = 1
-    yield document
-    FreeCAD.closeDocument(document.Name)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["FREECAD_SPATIAL_QT"] = "pyside6"
 
 import pytest  # noqa: E402
-from conftest import REPO, FreeCAD  # noqa: E402
 from key_leak import TEST_API_KEY  # noqa: E402
 
 pytest.importorskip("PySide6")
@@ -28,7 +27,6 @@ from freecad_spatial.panels.chat_host import DocumentHost  # noqa: E402
 from freecad_spatial.spatial_tools.agent.session import Settings  # noqa: E402
 from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer  # noqa: E402
 
-BRACKET = REPO / "resources" / "samples" / "bracket.FCStd"
 SECRET = f"sk_live_{uuid.uuid4().hex}"
 
 
@@ -36,14 +34,6 @@ SECRET = f"sk_live_{uuid.uuid4().hex}"
 def environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FREECAD_SPATIAL_OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("FREECAD_SPATIAL_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
-
-
-@pytest.fixture
-def bracket():
-    document = FreeCAD.openDocument(str(BRACKET))
-    document.UndoMode = 1
-    yield document
-    FreeCAD.closeDocument(document.Name)
 
 
 def test_the_chat_reads_only_and_its_findings_still_become_annotation_objects(qtbot, bracket, tmp_path):
