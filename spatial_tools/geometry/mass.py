@@ -134,12 +134,13 @@ def weigh(solids: Sequence[Any]) -> Weighing:
     Raises UnionFailed when solids overlap and the kernel cannot fuse them.
     """
     solids = list(solids)
-    summed = sum(s.Volume for s in solids)
     overlaps = overlapping_pairs(solids) if len(solids) > 1 else []
-    disjoint = solids
-    if overlaps:
-        disjoint = []
-        for group in _clusters(len(solids), overlaps):
-            disjoint.extend(fuse([solids[i] for i in group]) if len(group) > 1 else [solids[group[0]]])
+    if not overlaps:  # the common case: every solid's volume is computed once (it is not cheap)
+        volume, centre = volume_and_centre(solids)
+        return Weighing(volume=volume, centre=centre, solids=solids, summed_volume=volume)
+    summed = sum(s.Volume for s in solids)
+    disjoint = []
+    for group in _clusters(len(solids), overlaps):
+        disjoint.extend(fuse([solids[i] for i in group]) if len(group) > 1 else [solids[group[0]]])
     volume, centre = volume_and_centre(disjoint)
     return Weighing(volume=volume, centre=centre, solids=disjoint, overlaps=overlaps, summed_volume=summed)
