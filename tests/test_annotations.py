@@ -43,6 +43,10 @@ def upward_faces(obj, z: float) -> list[str]:
 
 @pytest.fixture
 def part(doc):
+    return cut_part(doc)
+
+
+def cut_part(doc):
     """A Cut of a box (40 x 30 x 10) by a cylinder parked far away: moving the tool renumbers faces."""
     box = doc.addObject("Part::Box", "Box")
     box.Length, box.Width, box.Height = 40, 30, 10

@@ -21,7 +21,7 @@ from pathlib import Path
 import gui_harness
 import pytest
 from conftest import FreeCAD
-from test_annotations import sample_findings
+from test_annotations import cut_part, sample_findings
 
 from freecad_spatial.spatial_tools.annotations import store
 
@@ -110,14 +110,7 @@ def test_reopened_file_follows_a_renumbered_face(own_doc, tmp_path):
     """Saved, reopened, then a notch renumbers the flagged top face (Face6 -> Face3): found again on every
     version, by its signature on 0.20 and by FreeCAD's element map (restored from the file) on 1.x."""
     doc = own_doc
-    box = doc.addObject("Part::Box", "Box")
-    box.Length, box.Width, box.Height = 40, 30, 10
-    tool = doc.addObject("Part::Cylinder", "Tool")
-    tool.Radius, tool.Height = 3, 10
-    tool.Placement = FreeCAD.Placement(V(100, 100, 0), FreeCAD.Rotation())
-    cut = doc.addObject("Part::Cut", "Part")
-    cut.Base, cut.Tool = box, tool
-    doc.recompute()
+    cut_part(doc)
     store.add_findings(doc, sample_findings("Face6")[:1], process="cnc-3axis")
     path = tmp_path / "renumbered.FCStd"
     doc.saveAs(str(path))

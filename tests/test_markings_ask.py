@@ -14,7 +14,15 @@ import uuid
 import pytest
 from conftest import FreeCAD
 from key_leak import TEST_API_KEY
-from test_markings import assembly, close_all_but, fcstd, step
+from test_markings import (
+    _annotation,
+    _custom_property,
+    _spreadsheet,
+    assembly,
+    close_all_but,
+    fcstd,
+    step,
+)
 
 from freecad_spatial.spatial_tools import classification as cls
 from freecad_spatial.spatial_tools import cli
@@ -74,21 +82,6 @@ def assert_sent(capsys, path) -> list:
 
 def _set_label(label):
     return lambda doc: setattr(doc.Part, "Label", label)
-
-
-def _custom_property(doc):
-    doc.Part.addProperty("App::PropertyString", "Distribution", "Custom", "who may receive it")
-    doc.Part.Distribution = "ITAR controlled"
-
-
-def _annotation(doc):
-    doc.addObject("App::Annotation", "Note").LabelText = ["Technical data", "USML Category XII"]
-
-
-def _spreadsheet(doc):
-    sheet = doc.addObject("Spreadsheet::Sheet", "Data")
-    sheet.set("A1", "Export class")
-    sheet.set("B1", "ECCN 9A610")
 
 
 FCSTD_CASES = {
