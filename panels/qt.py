@@ -44,3 +44,15 @@ def exec_dialog(dialog: Any) -> int:
     """``exec()`` where present (PySide6), else ``exec_()`` (PySide2)."""
     run = getattr(dialog, "exec", None) or dialog.exec_
     return run()
+
+
+def tr(context: str, text: str) -> str:
+    """``text`` through Qt's translation mechanism (what ``FreeCAD.Qt.translate`` does), so a workbench
+    translation (.qm) installed in the application applies; ``context`` is the class or module name."""
+    return QtCore.QCoreApplication.translate(context, text)
+
+
+def translate_noop(context: str, text: str) -> str:
+    """Marks ``text`` for translation where it is stored before Qt runs (FreeCAD's ``QT_TRANSLATE_NOOP``):
+    command MenuText and ToolTip, which FreeCAD translates itself with ``context`` = the command's name."""
+    return text
