@@ -5,8 +5,9 @@ controller snapshots what the question needs on the GUI thread (selection,
 classification, settings, tool list), runs the agent loop in a QThreadPool
 worker, and relays what happens (text deltas, trace items, status, answer,
 error) through signals queued to the GUI thread. Tools and the document
-encoder run on the GUI thread through ``MainThreadBridge`` — the document is
-only touched there — while the worker waits, cancellable.
+encoder start on the GUI thread through ``MainThreadBridge`` — the document is
+only touched there — and compute in a forked child (Linux; in-process
+elsewhere) while the worker waits, cancellable: Stop kills the child.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from freecad_spatial.spatial_tools.backends.base import (
 )
 from freecad_spatial.spatial_tools.chat.conversation import Conversation, Entry
 from freecad_spatial.spatial_tools.chat.trace_view import TraceBuilder, TraceItem
+from freecad_spatial.spatial_tools.tool_process import Cancelled
 
 from .chat_host import DocumentHost
 from .qt import QtCore, Signal, Slot
@@ -178,11 +180,12 @@ class _AgentRun(QtCore.QRunnable):
             backend = _ErrorKinds(c.backend_factory(job.config.provider, dict(job.config.overrides), guard))
             host, bridge, selection = c.host, c.bridge, job.selection
 
+            # The GUI thread only starts each call (the document's snapshot); this worker waits for it.
             def call_tool(name: str, arguments: dict) -> dict:
-                return bridge.call(lambda: host.call_tool(name, arguments, selection), self.cancel)
+                return bridge.call(lambda: host.start_tool(name, arguments, selection), self.cancel).wait(self.cancel)
 
             def context(budget: int) -> str | None:
-                return bridge.call(lambda: host.encode(selection, budget), self.cancel)
+                return bridge.call(lambda: host.start_encode(selection, budget), self.cancel).wait(self.cancel)
 
             agent = Agent(backend=backend, call_tool=call_tool, policy=job.policy, session=c.session,
                           tools=job.tools, document_context=context, selection=lambda: list(selection),
@@ -196,7 +199,7 @@ class _AgentRun(QtCore.QRunnable):
             relay.failed.emit(exc.kind, str(exc))
         except ImportError as exc:
             relay.failed.emit("missing_dependency", f"{exc.name or exc}: not installed")
-        except BridgeCancelled:
+        except (BridgeCancelled, Cancelled):
             relay.failed.emit("cancelled", "stopped")
         except Exception as exc:  # reported in the panel with its traceback in the Report view
             relay.failed.emit("internal", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")

@@ -1,7 +1,11 @@
 """What the chat controller needs from FreeCAD, behind one small class (no Qt, no FreeCADGui).
 
 Every method here touches the document and is called on the GUI thread only
-(the controller marshals calls from its worker). The FreeCAD GUI dock
+(the controller marshals calls from its worker). The ``start_*`` methods
+only take the snapshot there: on Linux a forked child computes the tool call
+or the document encoding while the GUI runs on, and the controller's worker
+waits for the answer (spatial_tools/tool_process.py), so the event loop
+stalls only for the fork, not for the kernel. The FreeCAD GUI dock
 subclasses it for the live selection, selection links and findings; tests use
 it with FreeCAD imported as a library.
 
@@ -55,21 +59,38 @@ class DocumentHost:
 
     def encode(self, selection: list[dict], budget_tokens: int) -> str | None:
         """The encoder's JSON of the document within the budget (what the model is given)."""
+        return self.start_encode(selection, budget_tokens).wait()
+
+    def start_encode(self, selection: list[dict], budget_tokens: int) -> Any:
+        """``encode``, started: ``.wait(cancel)`` gives the JSON (forked where possible, see above)."""
+        import time
+
+        from freecad_spatial.spatial_tools import tool_process
+        from freecad_spatial.spatial_tools.context import model_call_s
         from freecad_spatial.spatial_tools.encoder import encode_json
 
         document = self.document()
-        return None if document is None else encode_json(document, selection, budget_tokens=budget_tokens)
+        if document is None:
+            return tool_process.Done(None)
+        selection = list(selection)
+        return tool_process.start(lambda: encode_json(document, selection, budget_tokens=budget_tokens),
+                                  time.monotonic() + model_call_s(), "the document's summary")
 
     def call_tool(self, name: str, arguments: dict, selection: list[dict]) -> dict:
-        """Runs a tool for the model. The limits the agent puts on ``arguments`` (a cell's shorter
-        deadline) tighten these; a host-side deadline and read-only hold even without them."""
+        """Runs a tool for the model (``start_tool(...).wait()``)."""
+        return self.start_tool(name, arguments, selection).wait()
+
+    def start_tool(self, name: str, arguments: dict, selection: list[dict]) -> Any:
+        """Starts a tool call for the model; ``.wait(cancel)`` gives its envelope on any thread. The limits
+        the agent puts on ``arguments`` (a cell's shorter deadline) tighten these; a host-side deadline and
+        read-only hold even without them."""
         import time
 
         from freecad_spatial.spatial_tools.context import ToolContext, model_call_s
 
         context = ToolContext.for_assistant(self.document(), selection=list(selection), on_select=self.on_select,
                                             deadline=time.monotonic() + model_call_s())
-        return self.registry().call(name, arguments, context)
+        return self.registry().start(name, arguments, context)
 
     def publish_findings(self, findings: list[dict]) -> Any:
         """The one hook for submitted findings (annotation objects, findings dock)."""

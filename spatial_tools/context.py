@@ -43,6 +43,14 @@ def min_start_s(tool: str) -> float:
     return float(times.get("min_start_s_by_tool", {}).get(tool, times["min_start_s"]))
 
 
+def unlimited_hint(tool: str, arguments: Mapping[str, Any]) -> str:
+    """How the user can run a call that ran out of budget without a limit (for the deadline error)."""
+    hints = tool_limits()["time"]["unlimited_hint"]
+    text = hints.get(tool, hints["default"])
+    process = arguments.get("process") if isinstance(arguments, Mapping) else None
+    return text.format(tool=tool, process=process if isinstance(process, str) else "PROCESS")
+
+
 def model_call_s() -> float:
     """The budget of one tool call the model makes directly."""
     return float(tool_limits()["time"]["model_call_s"])

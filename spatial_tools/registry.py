@@ -7,8 +7,10 @@ into the result envelope of tools.md.
 
 Every call runs under its caller's limits (context.py): a call is not
 started when too little of its time budget is left, a call that would change
-the document is refused for a read-only caller, and tools check the deadline
-between the steps of their long loops (``deadline_exceeded``).
+the document is refused for a read-only caller, a call with a deadline runs
+in a forked child killed when it is spent (tool_process.py, Linux), and
+tools check the deadline between the steps of their long loops
+(``deadline_exceeded``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from typing import Any, get_type_hints
 
 from freecad_spatial import RESOURCES
 
-from . import errors
-from .context import limits_of, min_start_s
+from . import errors, tool_process
+from .context import limits_of, min_start_s, unlimited_hint
 from .schema import REF_SCHEMA, schema_for, validate
 
 DESCRIPTIONS_FILE = RESOURCES / "prompts" / "tools.toml"
@@ -70,6 +72,8 @@ class ToolSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # arguments -> why this call would change the document, or None when it only reads it.
     changes_document: Callable[[dict], str | None] | None = None
+    # True: acts on the GUI (selects), so it never runs in a forked child (tool_process.py).
+    in_process: bool = False
 
     def anthropic(self) -> dict:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
@@ -121,6 +125,7 @@ class Registry:
         needs_document: bool = True,
         name: str | None = None,
         changes_document: Callable[[dict], str | None] | None = None,
+        in_process: bool = False,
     ) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
         """Decorator: registers ``function(ctx, **arguments) -> result dict``.
 
@@ -143,6 +148,7 @@ class Registry:
                     raw_geometry=raw_geometry,
                     needs_document=needs_document,
                     changes_document=changes_document,
+                    in_process=in_process,
                 )
             )
             return function
@@ -171,6 +177,16 @@ class Registry:
 
         Limits carried by ``arguments`` (a ToolArguments) tighten those of ``ctx``.
         """
+        return self.start(name, arguments, ctx).wait()
+
+    def start(self, name: str, arguments: Any, ctx: Any) -> tool_process.Pending:
+        """Starts a call; ``.wait(cancel)`` gives its envelope (on any thread) and never raises for the
+        tool's failure. Call this where the document may be touched (FreeCAD's GUI thread).
+
+        A call with a deadline runs in a forked child (tool_process.py), killed when the budget is
+        spent or the caller cancels, unless the tool acts on the GUI (``in_process``) or the call may
+        change the document; a call without one (the user's own) runs here, now.
+        """
         try:
             spec = self.get(name)
             if arguments is None:
@@ -185,29 +201,69 @@ class Registry:
                 raise errors.BadArguments(f"{name}: " + "; ".join(problems))
             if spec.needs_document and getattr(ctx, "document", None) is None:
                 raise errors.NoDocument(f"{name} needs an open document")
-            _check_may_change(spec, arguments, ctx)
+            changes = _check_may_change(spec, arguments, ctx)
             _check_budget(name, ctx)
-            result = spec.function(ctx, **arguments)
-            return {"ok": True, "result": clean(result)}
+        except errors.ToolError as exc:
+            return tool_process.Done(exc.envelope())
+        deadline = getattr(ctx, "deadline", None)
+        if deadline is None or spec.in_process or changes:
+            return tool_process.Done(_run(spec, ctx, arguments))
+        return _Forked(tool_process.start(lambda: _run(spec, ctx, arguments), deadline, name), name, arguments)
+
+
+class _Forked(tool_process.Pending):
+    """A forked call whose failures (deadline, Stop, a dead kernel process) come back as envelopes."""
+
+    def __init__(self, pending: tool_process.Pending, name: str, arguments: dict):
+        self.pending = pending
+        self.name = name
+        self.arguments = arguments
+
+    def wait(self, cancel: Any = None) -> dict:
+        try:
+            return self.pending.wait(cancel)
+        except errors.DeadlineExceeded as exc:
+            return errors.DeadlineExceeded(f"{exc.message}. {unlimited_hint(self.name, self.arguments)}").envelope()
         except errors.ToolError as exc:
             return exc.envelope()
-        except Exception as exc:  # a kernel failure must not look like a pass, nor crash the caller
-            kind = type(exc).__name__
-            if kind in ("OCCError", "FreeCADError", "CADKernelError", "Base.FreeCADError"):
-                return errors.GeometryError(f"{name}: the kernel failed: {exc}").envelope()
-            detail = traceback.format_exception_only(exc)[-1].strip()
-            return errors.InternalError(f"{name} failed: {detail}").envelope()
+        except tool_process.Cancelled:
+            return errors.DeadlineExceeded(f"{self.name}: stopped by the user").envelope()
+        except Exception as exc:  # the pipe or the answer failed: never a pass, never a crash of the caller
+            return errors.InternalError(f"{self.name} failed: {type(exc).__name__}: {exc}").envelope()
+
+    def kill(self) -> None:
+        self.pending.kill()
 
 
-def _check_may_change(spec: ToolSpec, arguments: dict, ctx: Any) -> None:
-    """A read-only caller (the model, a code cell) never reaches a tool that would change the document."""
-    if spec.changes_document is None or getattr(ctx, "may_change_document", True):
-        return
+def _run(spec: ToolSpec, ctx: Any, arguments: dict) -> dict:
+    """The tool's function and its envelope: in this process, or in the forked child."""
+    name = spec.name
+    try:
+        result = spec.function(ctx, **arguments)
+        return {"ok": True, "result": clean(result)}
+    except errors.ToolError as exc:
+        return exc.envelope()
+    except Exception as exc:  # a kernel failure must not look like a pass, nor crash the caller
+        kind = type(exc).__name__
+        if kind in ("OCCError", "FreeCADError", "CADKernelError", "Base.FreeCADError"):
+            return errors.GeometryError(f"{name}: the kernel failed: {exc}").envelope()
+        detail = traceback.format_exception_only(exc)[-1].strip()
+        return errors.InternalError(f"{name} failed: {detail}").envelope()
+
+
+def _check_may_change(spec: ToolSpec, arguments: dict, ctx: Any) -> bool:
+    """A read-only caller (the model, a code cell) never reaches a tool that would change the document.
+    True when the call will change it (it then runs in this process, where the document is)."""
+    if spec.changes_document is None:
+        return False
     reason = spec.changes_document(arguments)
-    if reason:
-        raise errors.ReadOnly(
-            f"{spec.name}: not run: this call may only read the document (tool calls from the assistant and from "
-            f"code cells are read-only), and {reason}")
+    if not reason:
+        return False
+    if getattr(ctx, "may_change_document", True):
+        return True
+    raise errors.ReadOnly(
+        f"{spec.name}: not run: this call may only read the document (tool calls from the assistant and from "
+        f"code cells are read-only), and {reason}")
 
 
 def _check_budget(name: str, ctx: Any) -> None:

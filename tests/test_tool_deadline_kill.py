@@ -1,7 +1,9 @@
-"""run_dfm under a deadline runs in a worker process that is killed when the budget is spent.
+"""Where there is no fork (tool_process.available() False), run_dfm under a deadline runs in a worker
+process that is killed when the budget is spent.
 
 Real FreeCAD, real documents, real worker processes; only the recording of
-which workers were started is a wrapper (around BackgroundCheck.start).
+which workers were started is a wrapper (around BackgroundCheck.start). The
+fork path every tool takes on Linux is tested in test_tool_process.py.
 """
 
 from __future__ import annotations
@@ -23,9 +25,13 @@ BRACKET = REPO / "resources" / "samples" / "bracket.FCStd"
 
 @pytest.fixture
 def spawned(monkeypatch, tmp_path):
-    """Every BackgroundCheck started, with scratch folders under ``tmp_path`` (emptied when they are removed)."""
+    """Every BackgroundCheck started, with scratch folders under ``tmp_path`` (emptied when they are removed);
+    forked calls turned off, as on Windows and macOS."""
+    from freecad_spatial.spatial_tools import tool_process
     from freecad_spatial.spatial_tools.annotations import background
 
+    monkeypatch.setenv(tool_process.DISABLE_ENV, "1")
+    assert not tool_process.available()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     started = []
     original = background.BackgroundCheck.start

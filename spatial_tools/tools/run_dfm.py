@@ -4,10 +4,11 @@ A caller restricted to the profile folders (the model, a code cell: the
 context's ``profile_folders``) names a profile of the library, never a host
 file; see ``profiles.restricted_profile``.
 
-A call with a deadline (the model's, a code cell's) runs the rules in the
-Check dialog's worker process (annotations/background.py) and kills it when
-the budget is spent: an OpenCASCADE call cannot be stopped in-process. A call
-without one (the user's own) runs in-process, as before.
+A call with a deadline (the model's, a code cell's) runs in a forked child
+killed when the budget is spent (tool_process.py); where there is no fork
+(Windows, macOS) it runs the rules in the Check dialog's worker process
+(annotations/background.py), killed the same way: an OpenCASCADE call cannot
+be stopped in-process. A call without one (the user's own) runs in-process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import subprocess
 import time
 from typing import Annotated, Any
 
-from ..context import ToolContext
+from .. import tool_process
+from ..context import ToolContext, unlimited_hint
 from ..dfm.engine import DfmResult, check_document
 from ..dfm.finding import FINDING_SCHEMA, Severity
 from ..dfm.profiles import processes, restricted_profile
@@ -68,7 +70,7 @@ def run_dfm(
         profile = restricted_profile(process, profile, ctx.profile_folders)
     arguments = dict(objects=objects, profile=profile, pull_direction=pull_direction, build_direction=build_direction,
                      material=material)
-    if ctx.deadline is not None:
+    if ctx.deadline is not None and not tool_process.in_child():
         return _run_in_worker(ctx, process, **arguments)
     return tool_result(check_document(ctx.document, process, **arguments))
 
@@ -110,8 +112,7 @@ def _run_in_worker(ctx: ToolContext, process: str, *, objects: list[str] | None,
         ran = time.monotonic() - started
         raise DeadlineExceeded(
             f"run_dfm: stopped after {ran:.1f} s: the call's time budget ran out before the rules finished on "
-            f"{len(check.names)} object(s). The user can run this check without a time limit from "
-            f"Spatial > Check manufacturability or with `freecad-spatial check --process {process}`") from None
+            f"{len(check.names)} object(s). {unlimited_hint('run_dfm', {'process': process})}") from None
     finally:
         if check.running() or check.process is None:
             check.cancel()

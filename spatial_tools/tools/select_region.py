@@ -127,7 +127,7 @@ def _explicit(ctx: ToolContext, owner: Any, refs: list[str]) -> list[str]:
     return found
 
 
-@tool(result=RESULT)
+@tool(result=RESULT, in_process=True)
 def select_region(
     ctx: ToolContext,
     object: Annotated[str, Arg("Object whose elements to select, e.g. 'Plate' or 'Body'")],
