@@ -39,7 +39,8 @@ TOOLS_FILE = RESOURCES / "prompts" / "tools.toml"
 TIERS_FILE = RESOURCES / "tiers.toml"
 BACKENDS = (("anthropic", "Anthropic"), ("openai", "OpenAI-compatible (vLLM, …)"))
 ALWAYS_ON = "The model can always submit findings and, where installed, run checked code cells."
-WARNING_STYLE = "QLabel { background: #fff4e0; color: #5a3d00; border: 1px solid #d4a017; border-radius: 4px; padding: 4px; }"
+WARNING_STYLE = ("QFrame#keyringWarningFrame { background: #fff4e0; border: 1px solid #d4a017; border-radius: 4px; }"
+                 " QLabel { color: #5a3d00; }")
 
 
 def _t(text: str) -> str:
@@ -119,6 +120,31 @@ class _ConnectionRun(QtCore.QRunnable):
         self.relay.done.emit(result)
 
 
+class _Rows:
+    """Label | field rows on a QGridLayout (a QFormLayout gives wrapped notes the height of a narrower
+    column: blank lines above and below them)."""
+
+    def __init__(self, parent: Any, labels: dict):
+        self.grid = QtWidgets.QGridLayout(parent)
+        self.grid.setColumnStretch(1, 1)
+        self.grid.setVerticalSpacing(8)
+        self.parent, self.labels, self.count = parent, labels, 0
+
+    def add(self, label: str, field: Any = None) -> None:
+        """``field`` beside ``label``; a row of only ``label`` (a widget or layout) spans both columns."""
+        row, self.count = self.count, self.count + 1
+        if field is None:
+            add = self.grid.addLayout if isinstance(label, QtWidgets.QLayout) else self.grid.addWidget
+            add(label, row, 0, 1, 2)
+            return
+        add = self.grid.addLayout if isinstance(field, QtWidgets.QLayout) else self.grid.addWidget
+        add(field, row, 1)
+        if label:
+            text = QtWidgets.QLabel(label, self.parent)
+            self.grid.addWidget(text, row, 0, QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
+            self.labels[id(field)] = text
+
+
 class PreferencesForm(QtWidgets.QWidget):
     """The widgets of the page; ``load`` fills them, ``save`` writes parameters, the key and the document."""
 
@@ -137,6 +163,7 @@ class PreferencesForm(QtWidgets.QWidget):
         self._relay.done.connect(self._tested)
         self.testing = False
         self.keyring_problem: str | None = None  # why no key can be stored in the OS keyring here
+        self._labels: dict[int, Any] = {}  # id(field) -> its row's label
         # Scrolls rather than squeezing the groups when the Preferences dialog is small.
         self.scroll = scroll = QtWidgets.QScrollArea(self)
         scroll.setWidgetResizable(True)
@@ -150,7 +177,7 @@ class PreferencesForm(QtWidgets.QWidget):
 
         # Where questions may go, and what the open document requires: first, where it is seen.
         where = QtWidgets.QGroupBox(_t("Where questions go"), self)
-        form = QtWidgets.QFormLayout(where)
+        form = _Rows(where, self._labels)
         self.tier = QtWidgets.QComboBox(where)
         self.tier.addItems(_tiers())
         self.tier_note = self._note(where)
@@ -158,14 +185,14 @@ class PreferencesForm(QtWidgets.QWidget):
         self.classification = QtWidgets.QComboBox(where)
         self.classification.addItems(_classifications())
         self.classification_note = self._note(where)
-        form.addRow(_t("Deployment tier"), self.tier)
-        form.addRow("", self.tier_note)
-        form.addRow(_t("Document classification"), self.classification)
-        form.addRow("", self.classification_note)
+        form.add(_t("Deployment tier"), self.tier)
+        form.add("", self.tier_note)
+        form.add(_t("Document classification"), self.classification)
+        form.add("", self.classification_note)
         outer.addWidget(where)
 
         model = QtWidgets.QGroupBox(_t("Model"), self)
-        form = QtWidgets.QFormLayout(model)
+        form = _Rows(model, self._labels)
         self.backend = QtWidgets.QComboBox(model)
         for value, label in BACKENDS:
             self.backend.addItem(_t(label), value)
@@ -184,10 +211,16 @@ class PreferencesForm(QtWidgets.QWidget):
         self._key_row = key_row
         self.session_only = QtWidgets.QCheckBox(_t("Keep for this FreeCAD session only (in memory, never written)"),
                                                 model)
-        self.keyring_warning = self._note(model)
+        # A framed note: a styled QLabel of its own gets a wrong height for wrapped text in a form row.
+        self.keyring_frame = QtWidgets.QFrame(model)
+        self.keyring_frame.setObjectName("keyringWarningFrame")
+        self.keyring_frame.setStyleSheet(WARNING_STYLE)
+        self.keyring_warning = self._note(self.keyring_frame)
         self.keyring_warning.setObjectName("keyringWarning")
-        self.keyring_warning.setStyleSheet(WARNING_STYLE)
-        self.keyring_warning.setVisible(False)
+        frame_layout = QtWidgets.QVBoxLayout(self.keyring_frame)
+        frame_layout.setContentsMargins(6, 4, 6, 4)
+        frame_layout.addWidget(self.keyring_warning)
+        self.keyring_frame.setVisible(False)
         self.key_source = self._note(model)
         self.key_source.setObjectName("keySource")
         self.test_button = QtWidgets.QPushButton(_t("Test connection"), model)
@@ -198,18 +231,18 @@ class PreferencesForm(QtWidgets.QWidget):
         test_row = QtWidgets.QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
-        form.addRow(_t("Backend"), self.backend)
-        form.addRow(_t("Base URL"), self.base_url)
-        form.addRow(_t("Model"), self.model)
-        form.addRow(_t("API key"), key_row)
-        form.addRow("", self.keyring_warning)
-        form.addRow("", self.session_only)
-        form.addRow("", self.key_source)
-        form.addRow(test_row)
+        form.add(_t("Backend"), self.backend)
+        form.add(_t("Base URL"), self.base_url)
+        form.add(_t("Model"), self.model)
+        form.add(_t("API key"), key_row)
+        form.add("", self.keyring_frame)
+        form.add("", self.session_only)
+        form.add("", self.key_source)
+        form.add(test_row)
         outer.addWidget(model)
 
         budgets = QtWidgets.QGroupBox(_t("Budgets per question"), self)
-        form = QtWidgets.QFormLayout(budgets)
+        form = _Rows(budgets, self._labels)
         self.step_budget = QtWidgets.QSpinBox(budgets)
         self.step_budget.setRange(1, 200)
         self.step_budget.setSuffix(_t(" steps"))
@@ -220,10 +253,10 @@ class PreferencesForm(QtWidgets.QWidget):
         notes = page_texts().get("notes", {})
         self.step_note = self._note(budgets, _t(notes.get("step_budget", "")))
         self.context_note = self._note(budgets, _t(notes.get("context_budget", "")))
-        form.addRow(_t("Step budget"), self.step_budget)
-        form.addRow("", self.step_note)
-        form.addRow(_t("Context budget"), self.context_budget)
-        form.addRow("", self.context_note)
+        form.add(_t("Step budget"), self.step_budget)
+        form.add("", self.step_note)
+        form.add(_t("Context budget"), self.context_budget)
+        form.add("", self.context_note)
         outer.addWidget(budgets)
 
         tools = QtWidgets.QGroupBox(_t("Tools offered to the model in the cloud tier"), self)
@@ -265,9 +298,7 @@ class PreferencesForm(QtWidgets.QWidget):
             tip, more = _t(texts["tooltip"]), _t(texts["whats_this"])
             widget.setToolTip(tip)
             widget.setWhatsThis(more)
-            form = widget.parentWidget().layout() if widget.parentWidget() is not None else None
-            field = self._key_row if widget is self.api_key else widget
-            label = form.labelForField(field) if isinstance(form, QtWidgets.QFormLayout) else None
+            label = self._labels.get(id(self._key_row if widget is self.api_key else widget))
             if label is not None:
                 label.setToolTip(tip)
                 label.setWhatsThis(more)
@@ -299,7 +330,7 @@ class PreferencesForm(QtWidgets.QWidget):
         if not prefs.allow_raw_geometry:  # set elsewhere (older settings): every raw-geometry tool is off
             disabled |= {s.name for s in self._tool_specs() if s.raw_geometry}
         role = QtCore.Qt.ItemDataRole.UserRole
-        for spec in self._tool_specs():
+        for spec in sorted(self._tool_specs(), key=lambda s: _t(tool_title(s.name)).casefold()):
             raw = bool(getattr(spec, "raw_geometry", False))
             text = _t(tool_title(spec.name)) + (_t("   — returns raw geometry") if raw else "")
             item = QtWidgets.QListWidgetItem(text, self.tools)
@@ -383,7 +414,7 @@ class PreferencesForm(QtWidgets.QWidget):
                 "<b>No OS keyring can store a key here</b> ({why}). A key typed here is kept for this FreeCAD "
                 "session only and must be typed again after a restart; or set {env} before starting "
                 "FreeCAD.").format(why=problem, env=_t(" or ").join(names)))
-        self.keyring_warning.setVisible(problem is not None)
+        self.keyring_frame.setVisible(problem is not None)
         env = source.split(" ", 2)[-1] if source and source.startswith("environment variable") else ""
         if env:
             self.api_key.setPlaceholderText(_t("set by {env} (environment)").format(env=env))

@@ -104,8 +104,7 @@ def keyring_problem() -> str | None:
     try:
         keyring.get_password(service(), "__freecad_spatial_probe__")
     except Exception as exc:  # keyring.errors.KeyringError, or a backend's own failure (D-Bus, locked)
-        backend = type(keyring.get_keyring()).__module__
-        return f"no usable OS keyring ({type(exc).__name__} from {backend})"
+        return f"{type(exc).__name__} from {type(keyring.get_keyring()).__module__}"
     return None
 
 
