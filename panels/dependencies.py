@@ -116,7 +116,9 @@ class DependencyBanner(QtWidgets.QFrame):
         self.progress.setVisible(False)
         self.log = QtWidgets.QLabel(self)
         self.log.setWordWrap(True)
-        self.button = QtWidgets.QPushButton("Install", self)
+        self.button = QtWidgets.QPushButton(tr("DependencyBanner", "Install"), self)
+        self.button.setToolTip(tr("DependencyBanner", "Run pip to install the missing packages into the folder this "
+                                  "FreeCAD puts on its Python path"))
         self.button.clicked.connect(self.install)
         layout.addWidget(self.label)
         layout.addWidget(self.progress)
@@ -157,7 +159,8 @@ class DependencyBanner(QtWidgets.QFrame):
         self.button.setEnabled(False)
         self.progress.setVisible(True)
         self.output = []
-        self.log.setText(f"Installing {', '.join(names)} into {target}…")
+        self.log.setText(tr("DependencyBanner", "Installing {names} into {target}…").format(
+            names=", ".join(names), target=target))
         self.process.start(python_executable(), pip_arguments(names, target, self._pip_options))
 
     def _output(self) -> None:
@@ -172,7 +175,8 @@ class DependencyBanner(QtWidgets.QFrame):
 
     def _error(self, error: Any) -> None:
         if error == QtCore.QProcess.FailedToStart and self.process is not None:
-            self.output.append(f"could not start {python_executable()}: {self.process.errorString()}")
+            self.output.append(tr("DependencyBanner", "could not start {python}: {why}").format(
+                python=python_executable(), why=self.process.errorString()))
             self._done(-1)
 
     def _done(self, code: int, *_: Any) -> None:
@@ -190,9 +194,10 @@ class DependencyBanner(QtWidgets.QFrame):
                       "(restart FreeCAD if it still reports one missing).").format(target=self._installed_into)
         else:
             reason = next((line for line in reversed(self.output) if line.startswith("ERROR")), "")
-            text = (f"Installing failed (pip exit {code}); still missing: {', '.join(still) or 'nothing'}. "
-                    + (f"{reason[:300]} " if reason else "")
-                    + "Check the network or install them by hand; the Report view has pip's output.")
+            text = (tr("DependencyBanner", "Installing failed (pip exit {code}); still missing: {names}.").format(
+                code=code, names=", ".join(still) or tr("DependencyBanner", "nothing"))
+                + (f" {reason[:300]}" if reason else "") + " "
+                + tr("DependencyBanner", "Check the network or install them by hand; the Report view has pip's output."))
             _report("".join(f"{line}\n" for line in self.output))
         self.log.setText(text)
         self.button.setEnabled(not ok)

@@ -116,7 +116,8 @@ class _ConnectionRun(QtCore.QRunnable):
         try:
             result = self.job()
         except Exception as exc:  # shown on the page; never a silent pass
-            result = ConnectionResult(False, "internal", f"The test failed unexpectedly: {type(exc).__name__}: {exc}")
+            result = ConnectionResult(False, "internal", _t("The test failed unexpectedly: {error}").format(
+                error=f"{type(exc).__name__}: {exc}"))
         self.relay.done.emit(result)
 
 
