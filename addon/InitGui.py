@@ -36,8 +36,12 @@ Gui.addWorkbench(FreeCADSpatialWorkbench())  # noqa: F821 - provided by FreeCAD
 
 def _register_freecad_spatial_preferences():
     try:
+        from freecad_spatial import RESOURCES
         from freecad_spatial.addon.workbench import register_preferences
 
+        # The Preferences dialog shows the group "Spatial" with the icon named "preferences-spatial",
+        # looked up on FreeCAD's icon path: resources/icons/preferences-spatial.svg.
+        Gui.addIconPath(str(RESOURCES / "icons"))  # noqa: F821 - provided by FreeCAD
         register_preferences()
     except Exception as exc:  # the rest of the workbench must still load
         FreeCAD.Console.PrintError(f"FreeCAD Spatial: the preference page could not be registered: {exc}\n")  # noqa: F821

@@ -103,6 +103,7 @@ class ChatPanel(QtWidgets.QWidget):
         self.controller = controller
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.banner = banner
         if banner is not None:
             layout.addWidget(banner)
         self.scroll = QtWidgets.QScrollArea(self)
@@ -222,6 +223,8 @@ class ChatPanel(QtWidgets.QWidget):
             self.current.setParent(None)
             self.current.deleteLater()
         self.current = None
+        if kind == "missing_dependency" and self.banner is not None:
+            self.banner.refresh()  # the bubble's advice points at the banner: it must show what is missing
         self._add(ErrorBubble(advice(kind).title, message, action, self.messages))
 
     def _on_busy(self, busy: bool) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import RESOURCES
-from .qt import QtCore, QtWidgets, Signal
+from .qt import QtCore, QtWidgets, Signal, tr
 
 REQUIREMENTS = RESOURCES / "assistant-requirements.txt"
 
@@ -116,27 +116,41 @@ class DependencyBanner(QtWidgets.QFrame):
         self.progress.setVisible(False)
         self.log = QtWidgets.QLabel(self)
         self.log.setWordWrap(True)
-        self.button = QtWidgets.QPushButton("Install", self)
+        self.button = QtWidgets.QPushButton(tr("DependencyBanner", "Install"), self)
+        self.button.setToolTip(tr("DependencyBanner", "Run pip to install the missing packages into the folder this "
+                                  "FreeCAD puts on its Python path"))
         self.button.clicked.connect(self.install)
         layout.addWidget(self.label)
         layout.addWidget(self.progress)
         layout.addWidget(self.log)
         layout.addWidget(self.button, 0, QtCore.Qt.AlignRight)
         self.process: Any = None
+        self._installed_into = ""
         self.refresh()
 
     def refresh(self) -> list[str]:
-        names = self._find_missing()
+        """Shows the banner while packages are missing (hides it when none are); the missing ones."""
+        names = self._show_missing()
         self.setVisible(bool(names))
-        self.label.setText("The assistant needs Python packages FreeCAD's Addon Manager cannot install: "
-                           f"<b>{', '.join(names)}</b>. Measurement and DFM tools work without them.")
+        return names
+
+    def _show_missing(self) -> list[str]:
+        """The label says what is missing now, never what was missing before an install."""
+        names = self._find_missing()
+        if names:
+            self.label.setText(tr("DependencyBanner", "The assistant needs Python packages FreeCAD's Addon Manager "
+                                  "cannot install: <b>{names}</b>. Measurement and DFM tools work without them.")
+                               .format(names=", ".join(names)))
+        else:
+            self.label.setText(tr("DependencyBanner", "Every Python package the assistant needs is installed."))
+        self.button.setVisible(bool(names))
         return names
 
     def install(self) -> None:
         names = self._find_missing()
         if not names or self.process is not None:
             return
-        target = self._target()
+        target = self._installed_into = self._target()
         self.process = QtCore.QProcess(self)
         self.process.setProcessChannelMode(QtCore.QProcess.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._output)
@@ -145,7 +159,8 @@ class DependencyBanner(QtWidgets.QFrame):
         self.button.setEnabled(False)
         self.progress.setVisible(True)
         self.output = []
-        self.log.setText(f"Installing {', '.join(names)} into {target}…")
+        self.log.setText(tr("DependencyBanner", "Installing {names} into {target}…").format(
+            names=", ".join(names), target=target))
         self.process.start(python_executable(), pip_arguments(names, target, self._pip_options))
 
     def _output(self) -> None:
@@ -160,7 +175,8 @@ class DependencyBanner(QtWidgets.QFrame):
 
     def _error(self, error: Any) -> None:
         if error == QtCore.QProcess.FailedToStart and self.process is not None:
-            self.output.append(f"could not start {python_executable()}: {self.process.errorString()}")
+            self.output.append(tr("DependencyBanner", "could not start {python}: {why}").format(
+                python=python_executable(), why=self.process.errorString()))
             self._done(-1)
 
     def _done(self, code: int, *_: Any) -> None:
@@ -171,15 +187,17 @@ class DependencyBanner(QtWidgets.QFrame):
         self.process.deleteLater()
         self.process = None
         importlib.invalidate_caches()
-        still = self._find_missing()
+        still = self._show_missing()  # stays visible with the result; the next refresh() hides it
         ok = code == 0 and not still
         if ok:
-            text = "Installed. Restart FreeCAD if the assistant still reports them missing."
+            text = tr("DependencyBanner", "Installed into {target}. Ask again: the assistant uses them now "
+                      "(restart FreeCAD if it still reports one missing).").format(target=self._installed_into)
         else:
             reason = next((line for line in reversed(self.output) if line.startswith("ERROR")), "")
-            text = (f"Installing failed (pip exit {code}); still missing: {', '.join(still) or 'nothing'}. "
-                    + (f"{reason[:300]} " if reason else "")
-                    + "Check the network or install them by hand; the Report view has pip's output.")
+            text = (tr("DependencyBanner", "Installing failed (pip exit {code}); still missing: {names}.").format(
+                code=code, names=", ".join(still) or tr("DependencyBanner", "nothing"))
+                + (f" {reason[:300]}" if reason else "") + " "
+                + tr("DependencyBanner", "Check the network or install them by hand; the Report view has pip's output."))
             _report("".join(f"{line}\n" for line in self.output))
         self.log.setText(text)
         self.button.setEnabled(not ok)

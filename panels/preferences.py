@@ -16,10 +16,11 @@ GROUP = "User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/Assistant"
 DOCK_GROUP = "User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/ChatDock"
 
 
-def _params(group: str = GROUP) -> Any:
+def _params(group: str | None = None) -> Any:
+    """The parameter group, read from ``GROUP`` at call time (tests point it at a private group)."""
     import FreeCAD
 
-    return FreeCAD.ParamGet(group)
+    return FreeCAD.ParamGet(group or GROUP)
 
 
 @dataclass

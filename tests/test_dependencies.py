@@ -105,6 +105,10 @@ def test_install_runs_pip_into_the_target_with_progress_and_success(qtbot, offli
     import spatial_tiny_dep
 
     assert spatial_tiny_dep.VERSION == "0.1"
+    # The banner no longer asks for what was just installed (issue 14.3): it says so, with the result,
+    # and offers no Install; the next refresh hides it.
+    assert PACKAGE not in banner.label.text() and "is installed" in banner.label.text()
+    assert banner.isVisible() and banner.button.isHidden()
     assert banner.refresh() == [] and banner.isHidden()
 
 
@@ -218,11 +222,26 @@ WITHOUT_PACKAGES = textwrap.dedent('''
         time.sleep(0.01)
     app.processEvents()
     out["errors"] = [b.text() for b in panel.bubbles() if isinstance(b, ErrorBubble)]
+    # The same question to Anthropic (the default backend): the SDK is missing too (issue 14.3).
+    done.clear()
+    controller.config = lambda: ChatConfig(Settings.load({{"backend": "anthropic", "tier": "cloud"}}), {{}})
+    panel.input.setPlainText("And its mass?")
+    panel.send()
+    deadline = time.monotonic() + 30
+    while (not done or done[-1]) and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+    out["anthropic_error"] = [b.text() for b in panel.bubbles() if isinstance(b, ErrorBubble)][-1]
+    out["kinds"] = [e.stop_reason for e in controller.conversation.entries if e.role == "error"]
+    out["banner_after"] = banner.isVisible() and "anthropic" in banner.label.text()
     from freecad_spatial.panels.preferences_page import PreferencesForm
     form = PreferencesForm(document=lambda: doc)
     form.load()
     out["key_field_enabled"] = form.api_key.isEnabled()
-    out["key_note"] = form.key_source.text()
+    out["key_note"] = form.keyring_warning.text() + " " + form.key_source.text()
+    out["session_only"] = [form.session_only.isChecked(), form.session_only.isEnabled()]
+    out["key_warning"] = form.keyring_warning.text()
     print("RESULT " + json.dumps(out))
 ''')
 
@@ -249,4 +268,14 @@ def test_the_workbench_works_and_the_panel_says_what_is_missing_without_the_pack
     assert all(name in out["banner_text"] for name in HIDDEN)
     [error] = out["errors"]
     assert "httpx" in error and "Install" in error
-    assert not out["key_field_enabled"] and "keyring" in out["key_note"]
+    # Anthropic without its SDK: the banner's guidance, not "failed unexpectedly" with a traceback.
+    anthropic_error = out["anthropic_error"]
+    assert out["kinds"] == ["missing_dependency", "missing_dependency"], out["kinds"]
+    assert "A Python package the assistant needs is missing" in anthropic_error, anthropic_error
+    assert "anthropic" in anthropic_error and "Install in the banner" in anthropic_error
+    assert "unexpectedly" not in anthropic_error and "ValueError" not in anthropic_error
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert out["banner_after"]
+    # Without the keyring package a key can still be typed, for this session only, and the page says so.
+    assert out["key_field_enabled"] and "keyring" in out["key_note"]
+    assert out["session_only"] == [True, False] and "session only" in out["key_warning"]

@@ -125,3 +125,50 @@ def test_factory_without_any_anthropic_key_fails_before_sending(file_keyring):
         assert server.requests == []
     message = str(info.value)
     assert "freecad-spatial" in message and "FREECAD_SPATIAL_ANTHROPIC_API_KEY" in message
+
+
+@pytest.fixture
+def no_keyring(monkeypatch):
+    """keyring installed, no usable backend: keyring's own ``fail`` backend raises NoKeyringError."""
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+    for provider in ("anthropic", "openai"):
+        keys.forget_session_key(provider)
+
+
+def test_keyring_problem_says_why_no_key_can_be_stored(no_keyring):
+    problem = keys.keyring_problem()
+    assert problem is not None and "NoKeyringError" in problem
+
+
+def test_keyring_problem_is_none_where_a_keyring_works(file_keyring):
+    assert keys.keyring_problem() is None
+
+
+def test_a_session_key_is_used_without_a_keyring_and_never_written(no_keyring, monkeypatch, tmp_path):
+    with pytest.raises(errors.KeyringUnavailable):
+        keys.get_key("anthropic")
+    keys.keep_for_session("anthropic", KEY)
+    assert keys.get_key("anthropic").reveal() == KEY
+    assert keys.key_source("anthropic") == keys.SESSION and keys.key_source("openai") is None
+    # The backend the chat builds sends it.
+    with ProtocolServer([{"text": "ok"}], require_key=KEY) as server:
+        backend = make_backend("anthropic", {"base_url": server.url, "base_delay_s": 0.01})
+        assert backend.complete([], [Message("user", "hi")], []).text == "ok"
+    # An environment variable still wins, as over the keyring.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FROM_GENERIC_ENV)
+    assert keys.get_key("anthropic").reveal() == FROM_GENERIC_ENV
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    assert keys.forget_session_key("anthropic") is True and keys.forget_session_key("anthropic") is False
+    assert keys.key_source("anthropic") is None
+
+
+def test_storing_in_the_keyring_replaces_the_session_key(file_keyring):
+    keys.keep_for_session("openai", FROM_GENERIC_ENV)
+    assert keys.key_source("openai") == keys.SESSION
+    keys.set_key("openai", FROM_KEYRING)
+    assert keys.key_source("openai") == keys.KEYRING and keys.get_key("openai").reveal() == FROM_KEYRING

@@ -137,3 +137,44 @@ def test_one_list_of_python_packages():
     project = pyproject()["project"]
     assert sorted(wanted) == sorted(project["dependencies"] + project["optional-dependencies"]["assistant"])
     assert metadata_txt()["optionalpylibs"] == names
+
+
+# Imported by the workbench but brought by FreeCAD itself (its modules, its Qt binding, Coin, numpy), or
+# by the `pmi` extra, whose reader runs in a child process and says how to install it when absent.
+FROM_FREECAD = {"FreeCAD", "FreeCADGui", "Part", "PartDesign", "Sketcher", "MeshPart", "Mesh", "PySide", "PySide2",
+                "PySide6", "pivy", "numpy"}
+FROM_PMI_EXTRA = {"OCP"}
+
+
+def third_party_imports() -> dict[str, set[str]]:
+    """Top-level module -> files, for every absolute import in the addon's code outside the standard library."""
+    import ast
+    import sys
+
+    found: dict[str, set[str]] = {}
+    for path in REPO.rglob("*.py"):
+        relative = path.relative_to(REPO)
+        if relative.parts[0] in {".venv", "tests", "bench", "build"} or ".venv" in relative.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                     else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "freecad_spatial":
+                    found.setdefault(top, set()).add(str(relative))
+    return found
+
+
+def test_the_in_app_installer_brings_every_package_the_code_imports():
+    """What the Install banner installs (resources/assistant-requirements.txt) covers every import that
+    FreeCAD does not bring: a package imported but not listed leaves the banner hidden and the assistant
+    failing on its import (httpx2, imported by the Anthropic backend, was one)."""
+    listed = {re.split(r"[<>=!~;\[ ]", req, maxsplit=1)[0] for req in requirements()}
+    imported = third_party_imports()
+    assert {"anthropic", "httpx", "keyring", "RestrictedPython", "jinja2", "FreeCAD"} <= set(imported)
+    unlisted = {name: sorted(files) for name, files in imported.items()
+                if name not in listed | FROM_FREECAD | FROM_PMI_EXTRA}
+    assert unlisted == {}
+    assert listed <= set(imported), "a listed package nothing imports"

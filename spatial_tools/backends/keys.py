@@ -5,6 +5,11 @@ resources/backends.toml: "freecad-spatial"), username = provider ("anthropic",
 "openai"). Never in FreeCAD parameters, documents, logs or exceptions: a key is
 handed around as a ``Secret`` whose str/repr hide the value; only the code that
 builds the HTTP header calls ``reveal()``.
+
+Where no keyring is usable (no backend: ``NoKeyringError``; or the package is
+missing) a key the user types can be kept for this process only
+(``keep_for_session``): in memory, never written, gone when FreeCAD closes.
+Lookup order: environment variable, session key, OS keyring.
 """
 
 from __future__ import annotations
@@ -73,6 +78,36 @@ def _from_env(provider: str) -> tuple[str, Secret] | None:
     return None
 
 
+SESSION = "session"  # key_source() of a key kept in memory for this process
+KEYRING = "OS keyring"
+_session_keys: dict[str, Secret] = {}
+
+
+def keep_for_session(provider: str, key: str | Secret) -> None:
+    """Keeps ``key`` in this process's memory only (never written); an environment variable still wins."""
+    _entry(provider)
+    _session_keys[provider] = key if isinstance(key, Secret) else Secret(key)
+
+
+def forget_session_key(provider: str) -> bool:
+    """Drops the session key; False when there was none."""
+    return _session_keys.pop(provider, None) is not None
+
+
+def keyring_problem() -> str | None:
+    """Why a key cannot be stored in the OS keyring here (None when it can): the package is missing, or
+    it has no usable backend (``NoKeyringError``), found by a harmless read."""
+    try:
+        keyring = _keyring()
+    except errors.KeyringUnavailable as exc:
+        return str(exc)
+    try:
+        keyring.get_password(service(), "__freecad_spatial_probe__")
+    except Exception as exc:  # keyring.errors.KeyringError, or a backend's own failure (D-Bus, locked)
+        return f"{type(exc).__name__} from {type(keyring.get_keyring()).__module__}"
+    return None
+
+
 def _keyring():
     try:
         import keyring
@@ -90,13 +125,17 @@ def _unavailable(provider: str, action: str, exc: Exception) -> errors.KeyringUn
 
 
 def get_key(provider: str) -> Secret | None:
-    """The key for ``provider``: environment variable first, then the OS keyring; None when unset.
+    """The key for ``provider``: environment variable first, then the session key, then the OS keyring;
+    None when unset.
 
-    Raises errors.KeyringUnavailable when no variable is set and the keyring cannot be read.
+    Raises errors.KeyringUnavailable when neither a variable nor a session key is set and the keyring
+    cannot be read.
     """
     found = _from_env(provider)
     if found is not None:
         return found[1]
+    if provider in _session_keys:
+        return _session_keys[provider]
     keyring = _keyring()
     try:
         value = keyring.get_password(service(), username(provider))
@@ -106,24 +145,31 @@ def get_key(provider: str) -> Secret | None:
 
 
 def key_source(provider: str) -> str | None:
-    """Where the key would come from, for the preferences page: never the key itself."""
+    """Where the key would come from, for the preferences page: never the key itself.
+
+    ``"environment variable NAME"``, ``SESSION`` (memory only), ``KEYRING``, or None.
+    """
     found = _from_env(provider)
     if found is not None:
         return f"environment variable {found[0]}"
+    if provider in _session_keys:
+        return SESSION
     try:
-        return "OS keyring" if get_key(provider) is not None else None
+        return KEYRING if get_key(provider) is not None else None
     except errors.KeyringUnavailable:
         return None
 
 
 def set_key(provider: str, key: str | Secret) -> None:
-    """Stores ``key`` in the OS keyring (an environment variable still overrides it)."""
+    """Stores ``key`` in the OS keyring (an environment variable still overrides it); a session key of
+    the provider is dropped, so the stored one is the one used."""
     secret = key if isinstance(key, Secret) else Secret(key)
     keyring = _keyring()
     try:
         keyring.set_password(service(), username(provider), secret.reveal())
     except keyring.errors.KeyringError as exc:
         raise _unavailable(provider, "store", exc) from None
+    _session_keys.pop(provider, None)
 
 
 def delete_key(provider: str) -> bool:

@@ -41,12 +41,19 @@ def _literal_strings(annotation: object) -> list[str]:
     return found
 
 
+class SdkMissing(ModuleNotFoundError, ValueError):
+    """The anthropic SDK is not installed: an ImportError (``name`` = the package), so the chat panel
+    shows the Install banner's guidance, and a ValueError, so settings callers (the CLI) report it as
+    the unusable setting it is."""
+
+
 def sdk_models() -> tuple[list[str], set[str]]:
     """The installed SDK's list of current models (``anthropic.types.Model``) and its deprecated ones."""
     try:
         from anthropic.types import Model
     except ImportError as exc:
-        raise ValueError("the anthropic SDK is not installed (pip install 'freecad-spatial[assistant]')") from exc
+        raise SdkMissing("the anthropic SDK is not installed (pip install 'freecad-spatial[assistant]')",
+                         name="anthropic") from exc
     try:
         from anthropic.resources.messages import messages
     except ImportError:  # an SDK without the table: every listed model counts as current
