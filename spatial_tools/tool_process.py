@@ -73,6 +73,32 @@ def default_crash_signals() -> None:
         signal.signal(number, signal.SIG_DFL)
 
 
+def _fresh_kernel_threads() -> None:
+    """Points OpenCASCADE's parallel loops at the thread backend the parent never started.
+
+    fork() copies only the calling thread. Once the parent has run a parallel algorithm (FreeCAD 1.1's
+    recompute does), OCCT's own thread pool believes its worker threads exist, and the child's next
+    parallel call (distToShape on 1.1, meshing) waits for them forever. OCCT is built with TBB on
+    Debian and can switch ``OSD_Parallel`` between its own pool and TBB at run time; the backend the
+    parent did not use has no threads yet and starts them in the child. The symbols are looked up in
+    the loaded libTKernel; without them nothing changes (and a call that hangs still ends at its
+    deadline).
+    """
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as fh:
+            paths = {line.split()[-1] for line in fh if "libTKernel" in line}
+        if not paths:
+            return
+        kernel = ctypes.CDLL(sorted(paths)[0])
+        uses_own = kernel._ZN12OSD_Parallel16ToUseOcctThreadsEv
+        uses_own.restype = ctypes.c_bool
+        kernel._ZN12OSD_Parallel17SetUseOcctThreadsEb(ctypes.c_bool(not uses_own()))
+    except (OSError, AttributeError, IndexError):
+        pass
+
+
 def in_child() -> bool:
     """True inside a forked call: the parent enforces the deadline, so nothing here needs its own worker."""
     return _in_child
@@ -132,6 +158,7 @@ def _child(fn: Callable[[], Any], write_fd: int, scratch: str) -> None:
         _in_child = True
         os.setpgid(0, 0)  # its own process group, so a kill reaches anything it starts
         default_crash_signals()
+        _fresh_kernel_threads()
         tempfile.tempdir = scratch
         os.environ["TMPDIR"] = os.environ["TMP"] = os.environ["TEMP"] = scratch
         try:

@@ -149,6 +149,23 @@ def test_a_kernel_call_past_its_budget_is_killed_and_the_caller_is_free_meanwhil
     assert plates.getObject("Plate") is not None and plates.getObject("Plate").Shape.isValid()
 
 
+def test_a_dfm_check_past_its_budget_is_killed_and_says_how_to_run_it_without_a_limit(children, doc):
+    # 400 blind holes: cnc-3axis takes about 10 s on it in-process (2 shared cores).
+    holes = [Part.makeCylinder(1.5 + 0.1 * ((20 * i + j) % 7), 15, FreeCAD.Vector(10 + 10 * i, 10 + 10 * j, 5))
+             for i in range(20) for j in range(20)]
+    add_shape(doc, "Plate", Part.makeBox(210, 210, 20).cut(holes))
+    started = time.monotonic()
+    envelope = REGISTRY.call("run_dfm", model_call({"process": "cnc-3axis"}, 1.5), ToolContext(document=doc))
+    elapsed = time.monotonic() - started
+    assert envelope["ok"] is False and envelope["error"]["code"] == "deadline_exceeded", envelope
+    message = envelope["error"]["message"]
+    assert "stopped after" in message and "Check manufacturability" in message
+    assert "freecad-spatial check --process cnc-3axis" in message
+    assert elapsed < 1.5 + 1.0, elapsed
+    (child,) = children
+    assert gone(child.pid) and emptied(children.scratch)
+
+
 def _bracket_calls():
     """One or more calls of every tool that runs apart, on the bracket (with an unsaved extra box)."""
     chain = {"contributors": [{"name": "a", "nominal": 10.0, "plus": 0.1, "minus": 0.1, "direction": 1},

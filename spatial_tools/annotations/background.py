@@ -8,10 +8,10 @@ plain ``Part::Feature`` objects with the same Names, runs the rules and writes
 the findings as JSON; the main thread then reads them (``read_result``) and
 creates the annotation objects in one transaction (``store.add_findings``).
 
-No Qt here: the caller polls ``BackgroundCheck.poll()`` (the GUI from a QTimer).
-The ``run_dfm`` tool uses the same worker when its call has a deadline, because
-a kernel call cannot be stopped in-process: the worker (its own process group,
-its temporary files inside the job folder) is killed when the budget is spent.
+No Qt here: the caller polls ``BackgroundCheck.poll()`` (the GUI from a QTimer);
+``cancel`` kills the worker (its own process group, its temporary files inside
+the job folder). The model's ``run_dfm`` calls run apart like every tool call
+with a deadline (tool_process.py, tool_worker.py).
 """
 
 from __future__ import annotations

@@ -4,25 +4,19 @@ A caller restricted to the profile folders (the model, a code cell: the
 context's ``profile_folders``) names a profile of the library, never a host
 file; see ``profiles.restricted_profile``.
 
-A call with a deadline (the model's, a code cell's) runs in a forked child
-killed when the budget is spent (tool_process.py); where there is no fork
-(Windows, macOS) it runs the rules in the Check dialog's worker process
-(annotations/background.py), killed the same way: an OpenCASCADE call cannot
-be stopped in-process. A call without one (the user's own) runs in-process.
+A call with a deadline (the model's, a code cell's) runs apart like every
+tool call and is killed when the budget is spent (registry.py,
+tool_process.py). A call without one (the user's own) runs in-process.
 """
 
 from __future__ import annotations
 
-import subprocess
-import time
 from typing import Annotated, Any
 
-from .. import tool_process
-from ..context import ToolContext, unlimited_hint
+from ..context import ToolContext
 from ..dfm.engine import DfmResult, check_document
 from ..dfm.finding import FINDING_SCHEMA, Severity
 from ..dfm.profiles import processes, restricted_profile
-from ..errors import DeadlineExceeded
 from ..registry import tool
 from ..schema import VEC3_SCHEMA, Arg, Vec3
 
@@ -70,8 +64,6 @@ def run_dfm(
         profile = restricted_profile(process, profile, ctx.profile_folders)
     arguments = dict(objects=objects, profile=profile, pull_direction=pull_direction, build_direction=build_direction,
                      material=material)
-    if ctx.deadline is not None and not tool_process.in_child():
-        return _run_in_worker(ctx, process, **arguments)
     return tool_result(check_document(ctx.document, process, **arguments))
 
 
@@ -89,33 +81,3 @@ def tool_result(result: DfmResult) -> dict:
         "pull_direction": list(result.profile.pull_direction),
         "build_direction": list(result.profile.build_direction),
     }
-
-
-def _run_in_worker(ctx: ToolContext, process: str, *, objects: list[str] | None, profile: Any,
-                   pull_direction: Any, build_direction: Any, material: str | None) -> dict:
-    """The check in a worker process, killed (its scratch folder removed) when the call's budget is spent."""
-    from ..annotations.background import BackgroundCheck, Job, tool_error
-    from ..dfm.profiles import load_profile
-
-    started = time.monotonic()
-    # A bad profile is reported before any object, and without a process, as in-process.
-    load_profile(process, profile, material=material, pull_direction=pull_direction, build_direction=build_direction)
-    job = Job(process=process, objects=None if objects is None else tuple(objects), profile=profile, material=material,
-              pull_direction=pull_direction, build_direction=build_direction)
-    check = BackgroundCheck(ctx.document, job)
-    try:
-        check.start()
-        left = ctx.remaining()
-        result = check.wait(max(left or 0.0, 0.0))
-    except subprocess.TimeoutExpired:
-        check.cancel()
-        ran = time.monotonic() - started
-        raise DeadlineExceeded(
-            f"run_dfm: stopped after {ran:.1f} s: the call's time budget ran out before the rules finished on "
-            f"{len(check.names)} object(s). {unlimited_hint('run_dfm', {'process': process})}") from None
-    finally:
-        if check.running() or check.process is None:
-            check.cancel()
-    if result.data is None:
-        raise tool_error(result)
-    return result.data
