@@ -45,9 +45,9 @@ _POLL_S = 0.05  # how often a wait looks at its cancel token
 
 # Python 3.12+ warns on every fork in a process with threads (FreeCAD's GUI has several). The child
 # here runs only the forking thread's Python and the kernel, and never takes a lock another thread
-# could have held (no logging, no Qt, no imports of new modules on the common path), so the warning
-# says nothing about this use.
-warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
+# could have held (no logging, no Qt, no imports of new modules on the common path; OpenCASCADE's
+# thread pool is parked around the fork, see _KernelThreads), so the warning says nothing about this use.
+_FORK_WARNING = r".*use of fork\(\) may lead to deadlocks"
 
 _in_child = False
 
@@ -73,30 +73,74 @@ def default_crash_signals() -> None:
         signal.signal(number, signal.SIG_DFL)
 
 
-def _fresh_kernel_threads() -> None:
-    """Points OpenCASCADE's parallel loops at the thread backend the parent never started.
+class _KernelThreads:
+    """Keeps OpenCASCADE's thread pool usable in a forked child.
 
     fork() copies only the calling thread. Once the parent has run a parallel algorithm (FreeCAD 1.1's
-    recompute does), OCCT's own thread pool believes its worker threads exist, and the child's next
-    parallel call (distToShape on 1.1, meshing) waits for them forever. OCCT is built with TBB on
-    Debian and can switch ``OSD_Parallel`` between its own pool and TBB at run time; the backend the
-    parent did not use has no threads yet and starts them in the child. The symbols are looked up in
-    the loaded libTKernel; without them nothing changes (and a call that hangs still ends at its
-    deadline).
-    """
-    import ctypes
+    recompute does), OCCT's default thread pool believes its worker threads exist, and the child's next
+    parallel call (distToShape, ray casting and meshing on 1.1) waits for them forever. So the parent
+    parks the pool around the fork: ``Init(1)`` joins its workers (the pool then runs jobs on the calling
+    thread), the fork copies a pool without workers, and ``Init(-1)`` starts them again in the parent.
+    The child runs OCCT's parallel loops on that pool (``OSD_Parallel`` could also use TBB, which would
+    hang the same way had the parent started it), single-threaded.
 
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as fh:
-            paths = {line.split()[-1] for line in fh if "libTKernel" in line}
-        if not paths:
-            return
-        kernel = ctypes.CDLL(sorted(paths)[0])
-        uses_own = kernel._ZN12OSD_Parallel16ToUseOcctThreadsEv
-        uses_own.restype = ctypes.c_bool
-        kernel._ZN12OSD_Parallel17SetUseOcctThreadsEb(ctypes.c_bool(not uses_own()))
-    except (OSError, AttributeError, IndexError):
-        pass
+    The exported symbols of the loaded libTKernel are called through ``ctypes.PyDLL`` (the GIL stays
+    held, so no Python thread enters the kernel meanwhile); without them, or while the pool is busy,
+    nothing changes and a call that hangs still ends at its deadline.
+    """
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self.ready = False
+        try:
+            with open("/proc/self/maps", encoding="utf-8") as fh:
+                paths = sorted({line.split()[-1] for line in fh if "libTKernel" in line})
+            if not paths:
+                return
+            kernel = ctypes.PyDLL(paths[0])
+            self.default_pool = kernel._ZN14OSD_ThreadPool11DefaultPoolEi
+            self.default_pool.restype = ctypes.POINTER(ctypes.c_void_p)
+            self.default_pool.argtypes = [ctypes.c_int]
+            self.init = kernel._ZN14OSD_ThreadPool4InitEi
+            self.init.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            self.in_use = kernel._ZN14OSD_ThreadPool7IsInUseEv
+            self.in_use.restype = ctypes.c_bool
+            self.in_use.argtypes = [ctypes.c_void_p]
+            self.use_own_threads = kernel._ZN12OSD_Parallel17SetUseOcctThreadsEb
+            self.use_own_threads.argtypes = [ctypes.c_bool]
+            self.ready = True
+        except (OSError, AttributeError):
+            pass
+
+    def park(self) -> bool:
+        """Before the fork: the pool without workers. True when it was parked (unpark after)."""
+        if not self.ready:
+            return False
+        pool = self.default_pool(-1).contents.value
+        if not pool or self.in_use(pool):
+            return False
+        self.init(pool, 1)
+        return True
+
+    def unpark(self) -> None:
+        """In the parent after the fork: the pool's workers back."""
+        self.init(self.default_pool(-1).contents.value, -1)
+
+    def in_child(self) -> None:
+        """In the child: parallel loops on OCCT's (parked) pool, never on a TBB the parent may have started."""
+        if self.ready:
+            self.use_own_threads(True)
+
+
+_kernel_threads: _KernelThreads | None = None
+
+
+def _threads() -> _KernelThreads:
+    global _kernel_threads
+    if _kernel_threads is None:
+        _kernel_threads = _KernelThreads()
+    return _kernel_threads
 
 
 def in_child() -> bool:
@@ -158,7 +202,7 @@ def _child(fn: Callable[[], Any], write_fd: int, scratch: str) -> None:
         _in_child = True
         os.setpgid(0, 0)  # its own process group, so a kill reaches anything it starts
         default_crash_signals()
-        _fresh_kernel_threads()
+        _threads().in_child()
         tempfile.tempdir = scratch
         os.environ["TMPDIR"] = os.environ["TMP"] = os.environ["TEMP"] = scratch
         try:
@@ -189,14 +233,22 @@ class ChildCall(Pending):
         self.deadline = deadline
         self.started = time.monotonic()
         self.scratch = tempfile.mkdtemp(prefix="spatial-tool-")
+        self.pid = -1
         read_fd, write_fd = os.pipe()
+        threads = _threads()
+        parked = threads.park()
         try:
-            self.pid = os.fork()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_FORK_WARNING, category=DeprecationWarning)
+                self.pid = os.fork()
         except BaseException:
             os.close(read_fd)
             os.close(write_fd)
             shutil.rmtree(self.scratch, ignore_errors=True)
             raise
+        finally:
+            if parked and self.pid != 0:
+                threads.unpark()
         if self.pid == 0:  # pragma: no cover - the child; coverage cannot see it
             os.close(read_fd)
             _child(fn, write_fd, self.scratch)
