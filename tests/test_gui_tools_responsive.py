@@ -147,7 +147,7 @@ def test_stop_ends_a_minutes_long_kernel_call_at_once_and_the_gui_never_froze(gu
     stop = result["stop"]
     assert stop["after_stop_s"] is not None and stop["after_stop_s"] < 2.0, stop
     assert stop["max_gap_ms"] < 400, stop  # in-process: frozen for minutes
-    assert stop["ticks"] > 100
+    assert stop["ticks"] > 50  # the event loop ran all along (10 ms timer, 1.5 s and more)
     assert result["stop_children"], result
     assert result["alive"] == []
     assert result["plates_valid"]

@@ -154,14 +154,15 @@ def test_a_dfm_check_past_its_budget_is_killed_and_says_how_to_run_it_without_a_
     holes = [Part.makeCylinder(1.5 + 0.1 * ((20 * i + j) % 7), 15, FreeCAD.Vector(10 + 10 * i, 10 + 10 * j, 5))
              for i in range(20) for j in range(20)]
     add_shape(doc, "Plate", Part.makeBox(210, 210, 20).cut(holes))
+    budget = 1.5 if children.mode == "fork" else 3.0  # a cold worker first starts FreeCAD (about 0.7 s)
     started = time.monotonic()
-    envelope = REGISTRY.call("run_dfm", model_call({"process": "cnc-3axis"}, 1.5), ToolContext(document=doc))
+    envelope = REGISTRY.call("run_dfm", model_call({"process": "cnc-3axis"}, budget), ToolContext(document=doc))
     elapsed = time.monotonic() - started
     assert envelope["ok"] is False and envelope["error"]["code"] == "deadline_exceeded", envelope
     message = envelope["error"]["message"]
     assert "stopped after" in message and "Check manufacturability" in message
     assert "freecad-spatial check --process cnc-3axis" in message
-    assert elapsed < 1.5 + 1.0, elapsed
+    assert elapsed < budget + 1.0, elapsed
     (child,) = children
     assert gone(child.pid) and emptied(children.scratch)
 
