@@ -67,11 +67,24 @@ def select_refs(refs: list[str], zoom: bool = True) -> None:
 def publish_and_show(document: Any, findings: list[dict]) -> list[str]:
     """Findings the assistant submits: annotation objects (one undo step), then the findings dock shows
     them beside those of earlier checks."""
-    from .findings_dock import show_dock
+    from .findings_dock import current_dock, show_dock
 
     names = publish_findings(document, findings)
-    show_dock()
+    first = current_dock() is None
+    shown = show_dock()
+    if first and _DOCK is not None:
+        _make_room(_DOCK, shown.widget)
     return names
+
+
+def _make_room(chat: Any, findings: Any) -> None:
+    """A findings dock opened beside the docked chat would take half its height: below the 3D view it
+    keeps the answer readable, and its wide table has room there."""
+    main = chat.parent()
+    if main is None or chat.isFloating() or main.dockWidgetArea(chat) != main.dockWidgetArea(findings):
+        return
+    main.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, findings)
+    findings.show()
 
 
 class FreeCADHost(DocumentHost):

@@ -176,6 +176,7 @@ class TraceView(QtWidgets.QTreeWidget):
         for label, text in details:
             child = QtWidgets.QTreeWidgetItem(row, [label, text])
             child.setFont(1, mono)
+            child.setTextAlignment(0, _TOP_LEFT)  # the label beside the first line of a long text
             child.setData(0, self.FULL_TEXT, text)
             child.setToolTip(1, _tooltip(text))
             child.setToolTip(0, tr("TraceView", "Right-click or Ctrl+C copies it in full"))
@@ -240,6 +241,9 @@ class TraceView(QtWidgets.QTreeWidget):
             out.append([top.text(0), top.text(1), top.text(2)])
             out += [["  " + top.child(j).text(0), top.child(j).text(1), ""] for j in range(top.childCount())]
         return out
+
+
+_TOP_LEFT = QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft
 
 
 def _first_line(text: str) -> str:
