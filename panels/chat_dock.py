@@ -77,6 +77,9 @@ def publish_and_show(document: Any, findings: list[dict]) -> list[str]:
     return names
 
 
+FINDINGS_HEIGHT = 220  # px of a findings dock the chat put below the 3D view
+
+
 def _make_room(chat: Any, findings: Any) -> None:
     """A findings dock opened beside the docked chat would take half its height: below the 3D view it
     keeps the answer readable, and its wide table has room there."""
@@ -85,6 +88,8 @@ def _make_room(chat: Any, findings: Any) -> None:
         return
     main.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, findings)
     findings.show()
+    if hasattr(main, "resizeDocks"):  # a strip: the 3D view keeps most of the height
+        main.resizeDocks([findings], [FINDINGS_HEIGHT], QtCore.Qt.Orientation.Vertical)
 
 
 class FreeCADHost(DocumentHost):
