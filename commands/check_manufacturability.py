@@ -13,8 +13,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from freecad_spatial.panels.qt import translate_noop
-
 from . import common
 
 NAME = "Spatial_CheckManufacturability"
@@ -129,6 +127,9 @@ def start_check(document: Any, job: Any) -> str | None:
 
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        # Imported here: the commands module must import headless (Qt is only there with the GUI).
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": common.icon("check_manufacturability.svg"),
             "MenuText": translate_noop(NAME, "Check manufacturability"),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from freecad_spatial import RESOURCES
-from freecad_spatial.panels.qt import translate_noop
 
 NAME = "Spatial_ShowTools"
 
 
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        # Imported here: the commands module must import headless (Qt is only there with the GUI).
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": str(RESOURCES / "icons" / "freecad_spatial.svg"),
             "MenuText": translate_noop(NAME, "Spatial tools"),
