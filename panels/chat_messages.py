@@ -198,6 +198,10 @@ class TraceView(QtWidgets.QTreeWidget):
         self._fit_columns()
         self._refit()
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._refit()  # rows are laid out (and measured) only once the tree is shown
+
     def _refit(self) -> None:
         """Heights follow the wrapped text once Qt has laid the rows out."""
         self.scheduleDelayedItemsLayout()

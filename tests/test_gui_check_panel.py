@@ -166,6 +166,15 @@ r["run1_default"] = len(check_document(doc, "fdm", objects=["Body"]).findings)
 doc.undo()
 harness.wait(200)
 
+# Cancel closes the panel and starts nothing.
+Gui.runCommand("Spatial_CheckManufacturability")
+harness.wait(300)
+cancel = [b.button(QtGui.QDialogButtonBox.Cancel) for b in mw.findChildren(QtGui.QDialogButtonBox)]
+next(c for c in cancel if c is not None and c.isVisible()).click()
+harness.wait(200)
+r["cancelled"] = {"open": bool(Gui.Control.activeDialog()), "running": cm.running_check() is not None,
+                  "findings": len(annotations(doc, "Finding"))}
+
 # Injection molding in PMMA, pull direction from the underside: material and direction reach the worker.
 Gui.runCommand("Spatial_CheckManufacturability")
 harness.wait(300)
@@ -244,6 +253,10 @@ def test_ok_runs_the_check_in_the_background_with_the_picked_direction(gui):
     assert r["run1_findings"] == r["run1_truth"] and len(r["run1_findings"]) == 4, r["run1_findings"]
     assert r["run1_default"] == 0  # +Z has no overhang: the picked direction made the difference
     assert r["run1_undo"] == ["Check manufacturability (fdm): 4 findings"]
+
+
+def test_cancel_closes_the_panel_and_checks_nothing(gui):
+    assert gui.result["cancelled"] == {"open": False, "running": False, "findings": 0}
 
 
 def test_the_material_reaches_the_check(gui):
