@@ -25,7 +25,7 @@ from test_gui_findings import HEARTBEAT_RUN
 pytestmark = pytest.mark.gui
 
 SCRIPT = r'''
-import time
+import os, time
 r = harness.result
 mw = Gui.getMainWindow()
 Gui.activateWorkbench("FreeCADSpatialWorkbench")
@@ -135,6 +135,18 @@ ok_button().click()
 harness.wait(200)
 r["empty_message"] = find(QtGui.QLabel, "SpatialCheckMessage").text()
 r["still_open"] = bool(Gui.Control.activeDialog())
+
+# A profile file that cannot be read: said in the panel, which stays open.
+tick(["Body"])
+profile_edit = find(QtGui.QLineEdit, "SpatialCheckProfile")
+profile_edit.setText(os.path.join(harness.out_dir, "missing.toml"))
+profile_edit.editingFinished.emit()
+ok_button().click()
+harness.wait(200)
+r["bad_profile"] = {"message": find(QtGui.QLabel, "SpatialCheckMessage").text(), "open": bool(Gui.Control.activeDialog()),
+                    "running": cm.running_check() is not None}
+profile_edit.setText("")
+profile_edit.editingFinished.emit()
 
 # FDM with the top face picked (build direction -Z): overhangs that +Z does not have.
 tick(["Body"])
@@ -253,6 +265,11 @@ def test_ok_runs_the_check_in_the_background_with_the_picked_direction(gui):
     assert r["run1_findings"] == r["run1_truth"] and len(r["run1_findings"]) == 4, r["run1_findings"]
     assert r["run1_default"] == 0  # +Z has no overhang: the picked direction made the difference
     assert r["run1_undo"] == ["Check manufacturability (fdm): 4 findings"]
+
+
+def test_a_bad_profile_file_is_told_in_the_panel(gui):
+    bad = gui.result["bad_profile"]
+    assert "missing.toml" in bad["message"] and bad["open"] and not bad["running"], bad
 
 
 def test_cancel_closes_the_panel_and_checks_nothing(gui):

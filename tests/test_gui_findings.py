@@ -36,7 +36,9 @@ def heartbeat_run(seconds=120):
         time.sleep(0.005)
     timer.stop()
     gaps = [b - a for a, b in zip(beats, beats[1:])]
+    worst = gaps.index(max(gaps)) if gaps else 0
     return {"max_gap_ms": round(1000 * max(gaps), 1) if gaps else None, "beats": len(beats),
+            "max_gap_at_s": round(beats[worst] - beats[0], 2),  # where the longest stall began
             "seconds": round(beats[-1] - beats[0], 2), "done": bool(job and job.done),
             "finish_ms": round(1000 * job.finish_seconds, 1) if job else None}
 '''
@@ -322,7 +324,9 @@ def test_check_runs_off_the_gui_thread(gui):
     # The event loop kept turning while the worker checked: a 20 ms heartbeat fired through most of
     # the run (a check on the GUI thread would leave one long gap and a handful of beats). The
     # stall itself is measured by bench/, not asserted here.
-    assert hb["beats"] >= 0.5 * hb["seconds"] * 1000 / 20, hb
+    # Creating the finding objects at the end holds the GUI thread (hundreds of ms on 1.x): left out, as in
+    # the dialog test below.
+    assert hb["beats"] >= 0.5 * (hb["seconds"] * 1000 - hb["finish_ms"]) / 20, hb
     assert r["n_findings"] == 6
 
 
