@@ -1,9 +1,11 @@
 """Check manufacturability: runs a process's DFM rules and puts the findings in the model.
 
-The rules run in a worker process (``spatial_tools.annotations.background``):
-the GUI thread only copies the shapes out and, when the worker answers, creates
-the annotation objects in one undoable step. Meanwhile the status bar says what
-runs, with a Cancel button, and the GUI stays responsive.
+The command opens a task panel (``panels.check_panel``) in the Tasks tab; its
+OK hands a background ``Job`` to ``start_check``. The rules run in a worker
+process (``spatial_tools.annotations.background``): the GUI thread only copies
+the shapes out and, when the worker answers, creates the annotation objects in
+one undoable step. Meanwhile the status bar says what runs, with a Cancel
+button, and the GUI stays responsive.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from . import common
 
 NAME = "Spatial_CheckManufacturability"
 POLL_MS = 50
+CONTEXT = "RunningCheck"
 
 _RUNNING: Any = None  # the one check in flight (RunningCheck), or None
 
@@ -24,7 +27,8 @@ class RunningCheck:
 
     def __init__(self, document: Any, job: Any) -> None:
         import FreeCADGui
-        from PySide import QtCore, QtGui
+
+        from freecad_spatial.panels.qt import QtCore, QtWidgets, tr
 
         self.document = document
         self.job = job
@@ -34,11 +38,12 @@ class RunningCheck:
         self.finish_seconds = 0.0  # how long creating the objects held the GUI thread
         bar = FreeCADGui.getMainWindow().statusBar()
         self.bar = bar
-        self.cancel_button = QtGui.QPushButton("Cancel check")
+        self.cancel_button = QtWidgets.QPushButton(tr(CONTEXT, "Cancel check"))
         self.cancel_button.setObjectName("SpatialCancelCheck")
         self.cancel_button.clicked.connect(self.cancel)
         bar.addPermanentWidget(self.cancel_button)
-        bar.showMessage(f"Checking manufacturability ({job.request.process}) of {', '.join(job.names)}…")
+        bar.showMessage(tr(CONTEXT, "Checking manufacturability ({process}) of {objects}…")
+                        .format(process=job.request.process, objects=", ".join(job.names)))
         self.timer = QtCore.QTimer()
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -51,6 +56,8 @@ class RunningCheck:
 
     def _poll(self) -> None:
         global _RUNNING
+        from freecad_spatial.panels.qt import tr
+
         result = self.job.poll()
         if result is None or self.done:
             return
@@ -60,13 +67,13 @@ class RunningCheck:
         self.cancel_button.deleteLater()
         _RUNNING = None
         if result.error == "cancelled":
-            self.bar.showMessage("Check manufacturability cancelled", 5000)
+            self.bar.showMessage(tr(CONTEXT, "Check manufacturability cancelled"), 5000)
             self.error = result.error
             return
         if result.error:
             self.bar.clearMessage()
             self.error = result.error
-            common.tell_user("Check manufacturability", result.error)
+            common.tell_user(tr(CONTEXT, "Check manufacturability"), result.error)
             return
         self._finish(result)
 
@@ -74,6 +81,7 @@ class RunningCheck:
         import FreeCAD
 
         from freecad_spatial.panels.findings_dock import show_dock
+        from freecad_spatial.panels.qt import tr
         from freecad_spatial.spatial_tools.annotations.check import annotate
 
         if self.document.Name not in FreeCAD.listDocuments():  # closed while the check ran
@@ -84,10 +92,11 @@ class RunningCheck:
         self.document.recompute()
         self.finish_seconds = time.monotonic() - started
         show_dock()
-        self.bar.showMessage(f"Check manufacturability: {len(self.findings)} findings", 5000)
+        self.bar.showMessage(tr(CONTEXT, "Check manufacturability: {n} findings").format(n=len(self.findings)), 5000)
         if result.not_checked:  # a part that could not be checked must not look clean
             gaps = "; ".join(f"{n['object']}: {n['reason']}" for n in result.not_checked)
-            common.tell_user("Check manufacturability", f"{len(self.findings)} findings; not checked: {gaps}")
+            common.tell_user(tr(CONTEXT, "Check manufacturability"),
+                             tr(CONTEXT, "{n} findings; not checked: {gaps}").format(n=len(self.findings), gaps=gaps))
 
 
 def running_check() -> RunningCheck | None:
@@ -95,27 +104,50 @@ def running_check() -> RunningCheck | None:
     return _RUNNING
 
 
+def start_check(document: Any, job: Any) -> str | None:
+    """Starts ``job`` (a background ``Job``) in a worker; the reason when it cannot start, else None."""
+    global _RUNNING
+    from freecad_spatial.panels.qt import tr
+    from freecad_spatial.spatial_tools.annotations.background import BackgroundCheck
+    from freecad_spatial.spatial_tools.dfm.profiles import ProfileError, load_profile
+    from freecad_spatial.spatial_tools.errors import ToolError
+
+    if _RUNNING is not None:
+        return tr(CONTEXT, "A check is already running; wait for it or cancel it in the status bar.")
+    try:
+        # A bad profile file, material or direction is told now, not after a worker has started.
+        load_profile(job.process, job.profile, material=job.material, pull_direction=job.pull_direction,
+                     build_direction=job.build_direction)
+        background = BackgroundCheck(document, job)
+    except (ToolError, ProfileError) as exc:
+        return getattr(exc, "message", str(exc))
+    _RUNNING = RunningCheck(document, background)
+    return None
+
+
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        # Imported here: the commands module must import headless (Qt is only there with the GUI).
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": common.icon("check_manufacturability.svg"),
-            "MenuText": "Check manufacturability",
-            "ToolTip": "Check the selected parts (or all) against a process's DFM rules; findings appear as markers and in the findings dock",
+            "MenuText": translate_noop(NAME, "Check manufacturability"),
+            "ToolTip": translate_noop(NAME, "Check the selected parts (or all) against a process's DFM rules in a "
+                                            "task panel; findings appear as markers and in the findings dock"),
         }
 
     def IsActive(self) -> bool:  # noqa: N802
         return common.has_document() and _RUNNING is None
 
     def Activated(self) -> None:  # noqa: N802
-        global _RUNNING
         import FreeCADGui
 
-        from freecad_spatial.panels.check_dialog import CheckDialog
-        from freecad_spatial.spatial_tools.annotations.background import BackgroundCheck
+        from freecad_spatial.panels.check_panel import CheckTaskPanel
+        from freecad_spatial.panels.qt import tr
         from freecad_spatial.spatial_tools.annotations.check import default_objects
         from freecad_spatial.spatial_tools.dfm.engine import default_targets
-        from freecad_spatial.spatial_tools.dfm.profiles import ProfileError, load_profile, processes
-        from freecad_spatial.spatial_tools.errors import ToolError
+        from freecad_spatial.spatial_tools.dfm.profiles import processes
 
         doc = common.active_document()
         candidates = {o.Name: o.Label for o in default_targets(doc)}
@@ -123,19 +155,10 @@ class Command:
         for obj in selected:
             candidates.setdefault(obj.Name, obj.Label)
         chosen = default_objects(doc, selected)
-        dialog = CheckDialog(processes(), list(candidates.items()), chosen, FreeCADGui.getMainWindow())
-        try:
-            request = dialog.request()
-        except ValueError as exc:
-            common.tell_user("Check manufacturability", str(exc))
+        panel = CheckTaskPanel(doc, processes(), list(candidates.items()), chosen,
+                               start=lambda job: start_check(doc, job), icon=common.icon("check_manufacturability.svg"))
+        if FreeCADGui.Control.activeDialog():
+            common.tell_user(tr(CONTEXT, "Check manufacturability"),
+                             tr(CONTEXT, "Another task panel is open; close it first (OK or Cancel in the Tasks tab)."))
             return
-        if request is None:
-            return
-        try:
-            # A bad profile file is told now, not after a worker has started.
-            load_profile(request.process, request.profile)
-            job = BackgroundCheck(doc, request)
-        except (ToolError, ProfileError) as exc:
-            common.tell_user("Check manufacturability", getattr(exc, "message", str(exc)))
-            return
-        _RUNNING = RunningCheck(doc, job)
+        FreeCADGui.Control.showDialog(panel)

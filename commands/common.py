@@ -35,7 +35,8 @@ def tell_user(title: str, message: str, error: bool = True) -> None:
     (FreeCAD.Console.PrintError if error else FreeCAD.Console.PrintMessage)(f"FreeCAD Spatial: {title}: {message}\n")
     if FreeCAD.GuiUp:
         import FreeCADGui
-        from PySide import QtGui
 
-        box = QtGui.QMessageBox.warning if error else QtGui.QMessageBox.information
+        from freecad_spatial.panels.qt import QtWidgets
+
+        box = QtWidgets.QMessageBox.warning if error else QtWidgets.QMessageBox.information
         box(FreeCADGui.getMainWindow(), title, message)

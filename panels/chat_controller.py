@@ -31,7 +31,7 @@ from freecad_spatial.spatial_tools.chat.trace_view import TraceBuilder, TraceIte
 from freecad_spatial.spatial_tools.tool_process import Cancelled
 
 from .chat_host import DocumentHost
-from .qt import QtCore, Signal, Slot
+from .qt import QtCore, Signal, Slot, tr
 
 # (provider, overrides {model, base_url}, request_hook) -> Backend
 BackendFactory = Callable[[str, dict, Any], Any]
@@ -245,6 +245,7 @@ class ChatController(QtCore.QObject):
         self.session = Session(messages=self.conversation.messages)
         self._cancel: CancelToken | None = None
         self._trace = TraceBuilder()
+        self._status = ""  # what the status line says now (only a change is emitted)
         self.on_saved: Callable[[Conversation], None] | None = None  # persistence hook (the dock)
 
     # --- state ------------------------------------------------------------------
@@ -300,6 +301,7 @@ class ChatController(QtCore.QObject):
             self._fail("rejected", f"the settings are not usable: {exc}")
             return True
         self._trace = TraceBuilder()
+        self._status = ""
         self._cancel = CancelToken()
         self.busy_changed.emit(True)
         self.pool.start(_AgentRun(self, _Job2(question, config, policy, selection, tools), self._cancel))
@@ -309,18 +311,26 @@ class ChatController(QtCore.QObject):
         """Cancels the running question (streams close, a running cell is interrupted)."""
         if self._cancel is not None:
             self._cancel.cancel()
-            self.status.emit("stopping…")
+            self._set_status(tr("ChatController", "stopping…"))
 
     # --- relayed from the worker (GUI thread) ----------------------------------------
+
+    def _set_status(self, text: str) -> None:
+        """Says what happens now; a status always follows the step that ended the previous one."""
+        if text != self._status:
+            self._status = text
+            self.status.emit(text)
 
     @Slot(object)
     def _on_event(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
+            self._set_status(tr("ChatController", "writing…"))
             self.text_delta.emit(event.text)
         elif isinstance(event, ToolCallStarted):
-            self.status.emit(f"calling {event.name}…")
+            self._set_status(tr("ChatController", "calling {tool}…").format(tool=event.name))
         elif isinstance(event, Retrying):
-            self.status.emit(f"{event.reason}; retrying in {event.delay_s:.0f} s (attempt {event.attempt})")
+            self._set_status(tr("ChatController", "{reason}; retrying in {seconds:.0f} s (attempt {attempt})")
+                             .format(reason=event.reason, seconds=event.delay_s, attempt=event.attempt))
 
     @Slot(object)
     def _on_step(self, step: Any) -> None:
@@ -334,7 +344,9 @@ class ChatController(QtCore.QObject):
         if item is not None:
             self.trace_item.emit(item)
             if step.kind == "action":
-                self.status.emit(f"running {item.tool}…")
+                self._set_status(tr("ChatController", "running {tool}…").format(tool=item.tool))
+            elif step.kind == "observation":  # the model reads the result next
+                self._set_status(tr("ChatController", "{tool} done; thinking…").format(tool=item.tool))
 
     @Slot(object, str)
     def _on_done(self, trace: Any, kind: str) -> None:

@@ -20,7 +20,7 @@ from .chat_host import DocumentHost
 from .chat_panel import ChatPanel
 from .dependencies import DependencyBanner
 from .preferences import DOCK_GROUP, _params, chat_config
-from .qt import QtCore, QtWidgets
+from .qt import QtCore, QtWidgets, tr
 
 OBJECT_NAME = "FreeCADSpatialChat"
 _AREAS = {1: QtCore.Qt.LeftDockWidgetArea, 2: QtCore.Qt.RightDockWidgetArea,
@@ -64,11 +64,39 @@ def select_refs(refs: list[str], zoom: bool = True) -> None:
         FreeCADGui.SendMsgToActiveView("ViewSelection")
 
 
+def publish_and_show(document: Any, findings: list[dict]) -> list[str]:
+    """Findings the assistant submits: annotation objects (one undo step), then the findings dock shows
+    them beside those of earlier checks."""
+    from .findings_dock import current_dock, show_dock
+
+    names = publish_findings(document, findings)
+    first = current_dock() is None
+    shown = show_dock()
+    if first and _DOCK is not None:
+        _make_room(_DOCK, shown.widget)
+    return names
+
+
+FINDINGS_HEIGHT = 220  # px of a findings dock the chat put below the 3D view
+
+
+def _make_room(chat: Any, findings: Any) -> None:
+    """A findings dock opened beside the docked chat would take half its height: below the 3D view it
+    keeps the answer readable, and its wide table has room there."""
+    main = chat.parent()
+    if main is None or chat.isFloating() or main.dockWidgetArea(chat) != main.dockWidgetArea(findings):
+        return
+    main.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, findings)
+    findings.show()
+    if hasattr(main, "resizeDocks"):  # a strip: the 3D view keeps most of the height
+        main.resizeDocks([findings], [FINDINGS_HEIGHT], QtCore.Qt.Orientation.Vertical)
+
+
 class FreeCADHost(DocumentHost):
     def __init__(self) -> None:
         import FreeCAD
 
-        super().__init__(lambda: FreeCAD.ActiveDocument, gui_selection, on_findings=publish_findings,
+        super().__init__(lambda: FreeCAD.ActiveDocument, gui_selection, on_findings=publish_and_show,
                          on_select=select_refs)
 
 
@@ -91,7 +119,7 @@ class _SelectionObserver:
 
 class ChatDock(QtWidgets.QDockWidget):
     def __init__(self, parent: Any = None):
-        super().__init__("Spatial assistant", parent)
+        super().__init__(tr("ChatDock", "Spatial assistant"), parent)
         self.setObjectName(OBJECT_NAME)
         self.host = FreeCADHost()
         self.controller = ChatController(self.host, chat_config, parent=self)
@@ -150,13 +178,15 @@ class ChatDock(QtWidgets.QDockWidget):
             except Exception as exc:  # the chip shows no estimate; the reason goes to the Report view
                 import FreeCAD
 
-                FreeCAD.Console.PrintWarning(f"FreeCAD Spatial: context estimate failed: {exc}\n")
+                FreeCAD.Console.PrintWarning(tr("ChatDock", "FreeCAD Spatial: context estimate failed: {error}")
+                                             .format(error=exc) + "\n")
         self.panel.chip.set_context([s["ref"] for s in selection], tokens)
 
     def _report(self, kind: str, message: str, action: str) -> None:
         import FreeCAD
 
-        FreeCAD.Console.PrintWarning(f"FreeCAD Spatial assistant ({kind}): {message}\n")
+        FreeCAD.Console.PrintWarning(tr("ChatDock", "FreeCAD Spatial assistant ({kind}): {message}")
+                                     .format(kind=kind, message=message) + "\n")
 
     def follow_link(self, kind: str, value: Any) -> None:
         if kind == "ref":

@@ -10,9 +10,9 @@ from typing import Any
 
 from freecad_spatial.spatial_tools.chat.conversation import Entry
 from freecad_spatial.spatial_tools.chat.links import linkify, parse_link
-from freecad_spatial.spatial_tools.chat.trace_view import TraceItem
+from freecad_spatial.spatial_tools.chat.trace_view import TraceItem, pretty
 
-from .qt import QtCore, QtGui, QtWidgets, Signal
+from .qt import QtCore, QtGui, QtWidgets, Signal, tr
 
 RENDER_INTERVAL_MS = 40  # live Markdown is re-rendered at most this often while tokens stream
 
@@ -108,57 +108,84 @@ def _escape(text: str) -> str:
 
 
 class TraceView(QtWidgets.QTreeWidget):
-    """Each tool call (arguments, result summary, time) and code cell (code, output)."""
+    """Each tool call and code cell: one line each, expanding to the full arguments and result (or code
+    and output), wrapped; right-click or Ctrl+C copies a row's full text, or the whole trace."""
+
+    FULL_TEXT = QtCore.Qt.ItemDataRole.UserRole  # an item's whole text (what Copy takes)
+    MAX_HEIGHT = 420
 
     def __init__(self, parent: Any = None):
         super().__init__(parent)
         self.setColumnCount(3)
-        self.setHeaderLabels(["step", "details", "ms"])
+        self.setHeaderLabels([tr("TraceView", "step"), tr("TraceView", "details"), tr("TraceView", "ms")])
         self.setRootIsDecorated(True)
         self.setWordWrap(True)
         self.setUniformRowHeights(False)
-        self.setTextElideMode(QtCore.Qt.ElideRight)
-        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A long result is taller than the view: scroll through it, not past it.
+        self.setVerticalScrollMode(QtWidgets.QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setMinimumWidth(1)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         header = self.header()
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(24)
         # step: user-resizable, sized to its text up to half the width; details take the rest.
-        header.setSectionResizeMode(0, QtWidgets.QHeaderView.Interactive)
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
-        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self._items: dict[str, Any] = {}
+        self.itemExpanded.connect(lambda *_: self._refit())
+        self.itemCollapsed.connect(lambda *_: self._refit())
+        self.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.copy_action = QtGui.QAction(tr("TraceView", "Copy"), self)
+        self.copy_action.setShortcut(QtGui.QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
+        self.copy_action.triggered.connect(lambda *_: self.copy_current())
+        self.addAction(self.copy_action)
+        self.copy_all_action = QtGui.QAction(tr("TraceView", "Copy the whole trace"), self)
+        self.copy_all_action.triggered.connect(lambda *_: self.copy_all())
 
     def show_item(self, item: TraceItem) -> None:
         row = self._items.get(item.call_id)
         if row is None:
             row = QtWidgets.QTreeWidgetItem(self)
             self._items[item.call_id] = row
+        expanded = row.isExpanded()
         row.takeChildren()
-        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         if item.kind == "plan":
-            row.setText(0, "plan")
-            row.setText(1, item.output)
+            row.setText(0, tr("TraceView", "plan"))
+            row.setText(1, _first_line(item.output))
+            full = item.output
+            details = [(tr("TraceView", "text"), item.output)] if "\n" in item.output.strip() else []
         elif item.kind == "cell":
-            row.setText(0, "code cell")
-            row.setText(1, item.code.strip().splitlines()[0] if item.code.strip() else "")
-            for label, text in (("code", item.code), ("output", item.output or "…")):
-                child = QtWidgets.QTreeWidgetItem(row, [label, text])
-                child.setFont(1, mono)
+            row.setText(0, tr("TraceView", "code cell"))
+            row.setText(1, _first_line(item.code))
+            details = [(tr("TraceView", "code"), item.code), (tr("TraceView", "output"), item.output or "…")]
+            full = f"{item.code}\n\n{item.output}".strip()
         else:
             row.setText(0, item.tool)
             row.setText(1, item.arguments)
             row.setFont(1, mono)
-            child = QtWidgets.QTreeWidgetItem(row, ["result", item.output or "running…"])
+            arguments, result = pretty(item.arguments), pretty(item.output) if item.output else tr("TraceView", "running…")
+            details = [(tr("TraceView", "arguments"), arguments), (tr("TraceView", "result"), result)]
+            full = f"{item.tool} {arguments}\n\n{result}"
+        row.setData(0, self.FULL_TEXT, full)
+        for label, text in details:
+            child = QtWidgets.QTreeWidgetItem(row, [label, text])
             child.setFont(1, mono)
+            child.setTextAlignment(0, _TOP_LEFT)  # the label beside the first line of a long text
+            child.setData(0, self.FULL_TEXT, text)
+            child.setToolTip(1, _tooltip(text))
+            child.setToolTip(0, tr("TraceView", "Right-click or Ctrl+C copies it in full"))
         state = "" if item.ok is None else ("✓ " if item.ok else "✗ ")
         row.setText(0, state + row.text(0))
         row.setText(2, "" if item.ms is None else f"{item.ms:.0f}")
-        for node in [row, *(row.child(i) for i in range(row.childCount()))]:
-            full = {"plan": item.output, "cell": item.code}.get(item.kind, item.arguments) if node is row else node.text(1)
-            node.setToolTip(1, _tooltip(full))  # the whole text, wrapped, when the column cuts it
-            node.setToolTip(0, node.text(0))
+        row.setToolTip(0, tr("TraceView", "Expand the row for the full text; right-click or Ctrl+C copies it"))
+        row.setToolTip(1, _tooltip(full))
+        row.setExpanded(expanded)
         self._fit_columns()
         self._fit()
 
@@ -169,11 +196,46 @@ class TraceView(QtWidgets.QTreeWidget):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self._fit_columns()
+        self._refit()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._refit()  # rows are laid out (and measured) only once the tree is shown
+
+    def _refit(self) -> None:
+        """Heights follow the wrapped text once Qt has laid the rows out."""
+        self.scheduleDelayedItemsLayout()
+        QtCore.QTimer.singleShot(0, self._fit)
 
     def _fit(self) -> None:
-        rows = sum(1 + self.topLevelItem(i).childCount() * self.topLevelItem(i).isExpanded()
-                   for i in range(self.topLevelItemCount()))
-        self.setFixedHeight(min(320, 28 + 22 * max(1, rows)))
+        """As tall as its rows (expanded ones with their wrapped text), up to MAX_HEIGHT, then it scrolls."""
+        self.executeDelayedItemsLayout()
+        height = self.header().height() + 2 * self.frameWidth() + 4
+        for i in range(self.topLevelItemCount()):
+            top = self.topLevelItem(i)
+            rows = [top] + ([top.child(j) for j in range(top.childCount())] if top.isExpanded() else [])
+            height += sum(max(self.visualItemRect(r).height(), self.fontMetrics().height() + 4) for r in rows)
+        self.setFixedHeight(min(self.MAX_HEIGHT, max(48, height)))
+
+    def _menu(self, pos: Any) -> None:
+        menu = QtWidgets.QMenu(self)
+        self.copy_action.setEnabled(self.itemAt(pos) is not None)
+        if self.itemAt(pos) is not None:
+            self.setCurrentItem(self.itemAt(pos))
+        menu.addAction(self.copy_action)
+        menu.addAction(self.copy_all_action)
+        run = getattr(menu, "exec", None) or menu.exec_
+        run(self.viewport().mapToGlobal(pos))
+
+    def copy_current(self) -> None:
+        item = self.currentItem()
+        if item is not None:
+            QtWidgets.QApplication.clipboard().setText(str(item.data(0, self.FULL_TEXT) or item.text(1)))
+
+    def copy_all(self) -> None:
+        parts = [f"{self.topLevelItem(i).text(0)}\n{self.topLevelItem(i).data(0, self.FULL_TEXT)}"
+                 for i in range(self.topLevelItemCount())]
+        QtWidgets.QApplication.clipboard().setText("\n\n".join(parts))
 
     def rows(self) -> list[list[str]]:
         """Every top-level row and child as text (for tests and copy)."""
@@ -183,6 +245,27 @@ class TraceView(QtWidgets.QTreeWidget):
             out.append([top.text(0), top.text(1), top.text(2)])
             out += [["  " + top.child(j).text(0), top.child(j).text(1), ""] for j in range(top.childCount())]
         return out
+
+
+_TOP_LEFT = QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def answer_summary(calls: int, findings: list[int]) -> str:
+    """The line under a finished answer: "2 tool calls · finding #1", "1 tool call · findings #1, #2"."""
+    parts = []
+    if calls:
+        parts.append(tr("AnswerBubble", "1 tool call") if calls == 1
+                     else tr("AnswerBubble", "{n} tool calls").format(n=calls))
+    if findings:
+        numbers = ", ".join(f"#{n}" for n in findings)
+        parts.append(tr("AnswerBubble", "finding {numbers}").format(numbers=numbers) if len(findings) == 1
+                     else tr("AnswerBubble", "findings {numbers}").format(numbers=numbers))
+    return " · ".join(parts)
 
 
 class AnswerBubble(QtWidgets.QFrame):
@@ -206,8 +289,8 @@ class AnswerBubble(QtWidgets.QFrame):
         self.trace_button.setAutoRaise(True)
         self.trace_button.toggled.connect(self._toggle_trace)
         self.copy_button = QtWidgets.QToolButton(self)
-        self.copy_button.setText("Copy")
-        self.copy_button.setToolTip("Copy the answer (Markdown) to the clipboard")
+        self.copy_button.setText(tr("AnswerBubble", "Copy"))
+        self.copy_button.setToolTip(tr("AnswerBubble", "Copy the answer (Markdown) to the clipboard"))
         self.copy_button.setAutoRaise(True)
         self.copy_button.clicked.connect(self.copy)
         self.status = QtWidgets.QLabel(self)
@@ -271,14 +354,12 @@ class AnswerBubble(QtWidgets.QFrame):
             for item in entry.trace:
                 self.trace.show_item(item)
         self._count = self.trace.topLevelItemCount()
-        tools = sum(1 for i in entry.trace if i.kind in ("tool", "cell"))
-        found = f", {len(entry.findings)} finding(s) #{', #'.join(map(str, entry.findings))}" if entry.findings else ""
-        self.status.setText(f"{tools} tool call(s){found}")
+        self.status.setText(answer_summary(sum(1 for i in entry.trace if i.kind in ("tool", "cell")), entry.findings))
         self.copy_button.setEnabled(True)
         self._update_trace_button()
 
     def _update_trace_button(self) -> None:
-        self.trace_button.setText(f"Trace ({self._count})")
+        self.trace_button.setText(tr("AnswerBubble", "Trace ({n})").format(n=self._count))
         self.trace_button.setEnabled(self._count > 0)
 
     def _toggle_trace(self, shown: bool) -> None:

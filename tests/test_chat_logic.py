@@ -61,3 +61,26 @@ def test_a_long_conversation_keeps_the_newest_and_a_broken_one_reads_empty():
         Meta = {META_KEY: "{not json"}
 
     assert load_from_document(Doc()).entries == []
+
+
+def test_the_trace_keeps_a_result_in_full_up_to_the_configured_limit():
+    import json
+    import tomllib
+    from types import SimpleNamespace as Step
+
+    from freecad_spatial import RESOURCES
+    from freecad_spatial.spatial_tools.chat.trace_view import TraceBuilder, detail_chars, pretty
+
+    with open(RESOURCES / "chat.toml", "rb") as fh:
+        assert detail_chars() == tomllib.load(fh)["trace"]["detail_chars"]
+    builder = TraceBuilder()
+    content = json.dumps({"features": [{"id": i, "kind": "hole", "diameter": 6.6} for i in range(40)]})
+    builder.add(Step(kind="action", tool="find_features", call_id="c1", arguments={"object": "A"}, raw_arguments=""))
+    item = builder.add(Step(kind="observation", call_id="c1", ok=True, ms=3.0, content=content))
+    assert 400 < len(content) < detail_chars() and item.output == content  # no summary cut
+    assert json.loads(pretty(item.output)) == json.loads(content) and pretty(item.output).count("\n") > 40
+    huge = "x" * (detail_chars() + 50)
+    builder.add(Step(kind="action", tool="find_features", call_id="c2", arguments={"object": "A"}, raw_arguments=""))
+    item = builder.add(Step(kind="observation", call_id="c2", ok=True, ms=3.0, content=huge))
+    assert item.output == "x" * detail_chars() + "… (50 more characters not kept)"
+    assert pretty("not json") == "not json" and pretty("3") == "3"

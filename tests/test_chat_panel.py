@@ -7,6 +7,7 @@ real controller and widgets; only the model's turns are scripted.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
@@ -16,6 +17,7 @@ os.environ["FREECAD_SPATIAL_QT"] = "pyside6"
 
 import pytest  # noqa: E402
 from conftest import FreeCAD, Part  # noqa: E402
+from conftest import call as REGISTRY_CALL  # noqa: E402, N812
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
@@ -175,7 +177,7 @@ def test_submitted_findings_reach_the_findings_hook_with_numbers(qtbot, part):
     assert host.threads[-1] == threading.main_thread().name
     assert controller.conversation.findings == published
     bubble = answers(panel)[0]
-    assert bubble.findings == [1] and "#1" in bubble.status.text()
+    assert bubble.findings == [1] and bubble.status.text() == "1 tool call · finding #1"
     with qtbot.waitSignal(panel.link) as signal:
         click_link(qtbot, bubble, "finding:1")
     assert signal.args == ["finding", 1]
@@ -359,7 +361,7 @@ def test_trace_shows_each_code_cell_with_its_code_and_output(qtbot, part):
     assert set(host.threads) == {threading.main_thread().name}
     top = bubble.trace.topLevelItem(0)
     assert "print(" in top.toolTip(1) and "round(gap, 3)" in top.toolTip(1)
-    assert "Trace (2)" == bubble.trace_button.text() and "2 tool call(s)" in bubble.status.text()
+    assert "Trace (2)" == bubble.trace_button.text() and bubble.status.text() == "2 tool calls"
 
 
 def test_long_question_and_trace_fit_the_dock_width(qtbot, part):
@@ -392,4 +394,79 @@ def test_long_question_and_trace_fit_the_dock_width(qtbot, part):
     assert header.sectionSize(1) >= trace.viewport().width() // 3  # details get the room
     row = next(trace.topLevelItem(i) for i in range(trace.topLevelItemCount())
                if "measure_distance" in trace.topLevelItem(i).text(0))
-    assert '"a": "A.Face1"' in row.toolTip(1) and '"distance"' in row.child(0).toolTip(1)
+    assert '"a": "A.Face1"' in row.toolTip(1) and '"distance"' in row.child(1).toolTip(1)
+
+
+# --- status, trace details, the summary line ---------------------------------------------------------------
+
+
+def test_the_status_follows_the_steps_and_never_lags_behind_the_stream(qtbot, part):
+    host = RecordingHost(part)
+    answer = "The gap between `A.Face6` and `B.Face5` is 17.5 mm, measured with the kernel. " * 3
+    script = [
+        {"text": "Measuring the gap.", "tool_calls": [{"name": "measure_distance", "arguments": {"a": "A", "b": "B"}}]},
+        {"text": answer, "delay_s": 0.02, "text_chunk": 4},
+    ]
+    with ProtocolServer(script) as server:
+        controller, panel = make_panel(qtbot, host, server)
+        statuses: list[str] = []
+        controller.status.connect(statuses.append)
+        panel.input.setPlainText("How far apart are A and B?")
+        qtbot.keyClick(panel.input, QtCore.Qt.Key_Return)
+        # The answer streams after the tool ran: the status says so, not "running measure_distance…".
+        qtbot.waitUntil(lambda: bool(answers(panel)) and "17.5" in answers(panel)[0].live, timeout=10000)
+        during = answers(panel)[0].status.text()
+        qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
+    assert during == "writing…", during
+    tool = statuses.index("running measure_distance…")
+    assert statuses[tool + 1] == "measure_distance done; thinking…" and statuses[tool + 2] == "writing…", statuses
+    assert answers(panel)[0].status.text() == "1 tool call"
+
+
+def test_trace_rows_expand_to_the_full_arguments_and_result_and_copy_them(qtbot, part):
+    host = RecordingHost(part)
+    arguments = {"path": "", "depth": 3, "check_validity": True}
+    script = [{"tool_calls": [{"name": "query_feature_tree", "arguments": arguments}]}, {"text": "Two boxes."}]
+    with ProtocolServer(script) as server:
+        controller, panel = make_panel(qtbot, host, server)
+        panel.resize(330, 700)
+        ask(qtbot, panel, "What is in the document?")
+    bubble = answers(panel)[0]
+    bubble.trace_button.click()
+    trace = bubble.trace
+    row = next(trace.topLevelItem(i) for i in range(trace.topLevelItemCount())
+               if "query_feature_tree" in trace.topLevelItem(i).text(0))
+    real = REGISTRY_CALL(part, "query_feature_tree", arguments)["result"]
+    labels = [row.child(i).text(0) for i in range(row.childCount())]
+    assert labels == ["arguments", "result"]
+    assert json.loads(row.child(0).text(1)) == arguments
+    shown = row.child(1).text(1)
+    assert len(shown) > 400 and "…" not in shown  # in full, not cut to a summary
+    assert json.loads(shown) == real
+    qtbot.waitUntil(lambda: trace.height() > 0, timeout=1000)
+    collapsed = trace.height()
+    row.setExpanded(True)
+    qtbot.waitUntil(lambda: trace.height() > collapsed, timeout=2000)  # the tree grows with the details
+    assert trace.visualItemRect(row.child(1)).height() > 3 * trace.fontMetrics().height()  # wrapped, many lines
+    # Copy: the selected detail in full (Ctrl+C or the context menu's action), and the whole trace.
+    QtGui.QGuiApplication.clipboard().clear()
+    trace.setCurrentItem(row.child(1))
+    panel.activateWindow()
+    trace.setFocus()
+    qtbot.keyClick(trace, QtCore.Qt.Key_C, QtCore.Qt.ControlModifier)
+    assert json.loads(QtGui.QGuiApplication.clipboard().text()) == real
+    trace.setCurrentItem(row)
+    trace.copy_action.trigger()
+    copied = QtGui.QGuiApplication.clipboard().text()
+    assert copied.startswith("query_feature_tree {") and '"check_validity": true' in copied and shown in copied
+    trace.copy_all_action.trigger()
+    assert shown in QtGui.QGuiApplication.clipboard().text()
+
+
+def test_the_summary_line_reads_as_english():
+    from freecad_spatial.panels.chat_messages import answer_summary
+
+    assert answer_summary(0, []) == ""
+    assert answer_summary(1, []) == "1 tool call"
+    assert answer_summary(2, [1]) == "2 tool calls · finding #1"
+    assert answer_summary(3, [4, 5]) == "3 tool calls · findings #4, #5"

@@ -75,9 +75,20 @@ answers = [b for b in panel.bubbles() if isinstance(b, AnswerBubble)]
 r["errors"] = [b.text() for b in panel.bubbles() if isinstance(b, ErrorBubble)]
 r["answer"] = answers[-1].view.toPlainText() if answers else ""
 r["answer_html_links"] = answers[-1].view.toHtml().count('href="ref:') if answers else 0
+r["status"] = answers[-1].status.text() if answers else ""
 answers[-1].trace_button.click()
 harness.wait(300)
 r["trace"] = answers[-1].trace.rows() if answers else []
+trace = answers[-1].trace
+measured = next(trace.topLevelItem(i) for i in range(trace.topLevelItemCount()) if "measure_distance" in trace.topLevelItem(i).text(0))
+measured.setExpanded(True)  # the full arguments and result, as the README's picture shows them
+harness.wait(300)
+r["expanded"] = [measured.child(i).text(1) for i in range(measured.childCount())]
+# The submitted finding is in the findings dock, numbered with the document's other findings.
+fdock = mw.findChild(QtGui.QDockWidget, "SpatialFindings")
+ftable = fdock.findChild(QtGui.QTableWidget, "SpatialFindingTable") if fdock else None
+r["findings_dock"] = {"visible": bool(fdock and fdock.isVisible()),
+                      "rules": [ftable.item(i, 2).text() for i in range(ftable.rowCount())] if ftable else None}
 view = panel.scroll.viewport()
 r["fits"] = {"messages": panel.messages.width(), "viewport": view.width(),
              "question_right": panel.bubbles()[0].geometry().right(),
@@ -178,3 +189,17 @@ def test_screenshot_shows_the_panel_and_goes_to_the_readme(gui):
 def test_the_dock_remembers_its_place(gui):
     r = gui.result
     assert r["reopened_area"] == [1], r["reopened_area"]  # Qt.LeftDockWidgetArea, where the user put it
+
+
+def test_the_summary_line_and_the_expanded_trace_read_in_full(gui):
+    import json
+
+    r = gui.result
+    assert r["status"] == "2 tool calls · finding #1", r["status"]
+    arguments, result = r["expanded"]
+    assert json.loads(arguments) == {"a": "Body.Face1", "b": "Body.Face9"}
+    assert json.loads(result)["distance"] == 80.0 and "…" not in result
+
+
+def test_the_submitted_finding_shows_in_the_findings_dock(gui):
+    assert gui.result["findings_dock"] == {"visible": True, "rules": ["cnc.part_width"]}, gui.result["findings_dock"]

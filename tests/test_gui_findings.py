@@ -36,7 +36,9 @@ def heartbeat_run(seconds=120):
         time.sleep(0.005)
     timer.stop()
     gaps = [b - a for a, b in zip(beats, beats[1:])]
+    worst = gaps.index(max(gaps)) if gaps else 0
     return {"max_gap_ms": round(1000 * max(gaps), 1) if gaps else None, "beats": len(beats),
+            "max_gap_at_s": round(beats[worst] - beats[0], 2),  # where the longest stall began
             "seconds": round(beats[-1] - beats[0], 2), "done": bool(job and job.done),
             "finish_ms": round(1000 * job.finish_seconds, 1) if job else None}
 '''
@@ -82,25 +84,24 @@ Gui.SendMsgToActiveView("ViewFit")
 harness.wait(300)
 r["before_pixels"] = colour_pixels(harness.save_view("view_before", 800, 600, "White"))
 
-def accept_dialog(tries=[0]):
-    w = QtGui.QApplication.activeModalWidget()
-    if w is None:
-        tries[0] += 1
-        if tries[0] < 100:
-            QtCore.QTimer.singleShot(100, accept_dialog)
-        return
-    r["dialog"] = {"title": w.windowTitle(), "process": w.findChild(QtGui.QComboBox).currentText(),
-                   "objects": [w.findChild(QtGui.QListWidget).item(i).text() for i in range(w.findChild(QtGui.QListWidget).count())]}
-    harness.screenshot("check_dialog", w)
-    w.accept()
+def accept_dialog():
+    """Presses OK in the Check manufacturability task panel (panels/check_panel.py)."""
+    w = mw.findChild(QtGui.QWidget, "SpatialCheckPanel")
+    lst = w.findChild(QtGui.QListWidget)
+    r["dialog"] = {"title": w.windowTitle(), "process": w.findChild(QtGui.QComboBox, "SpatialCheckProcess").currentText(),
+                   "objects": [lst.item(i).text() for i in range(lst.count())]}
+    harness.screenshot("check_dialog")
+    ok = [b.button(QtGui.QDialogButtonBox.Ok) for b in mw.findChildren(QtGui.QDialogButtonBox)]
+    next(o for o in ok if o is not None and o.isVisible()).click()
 
 import time
 from freecad_spatial.commands import check_manufacturability as cm
 
 __HEARTBEAT_RUN__
 
-QtCore.QTimer.singleShot(300, accept_dialog)
 Gui.runCommand("Spatial_CheckManufacturability")
+harness.wait(300)
+accept_dialog()
 r["cancel_button_while_running"] = bool(mw.findChild(QtGui.QPushButton, "SpatialCancelCheck"))
 r["status_while_running"] = mw.statusBar().currentMessage()
 r["heartbeat"] = heartbeat_run()
@@ -323,7 +324,9 @@ def test_check_runs_off_the_gui_thread(gui):
     # The event loop kept turning while the worker checked: a 20 ms heartbeat fired through most of
     # the run (a check on the GUI thread would leave one long gap and a handful of beats). The
     # stall itself is measured by bench/, not asserted here.
-    assert hb["beats"] >= 0.5 * hb["seconds"] * 1000 / 20, hb
+    # Creating the finding objects at the end holds the GUI thread (hundreds of ms on 1.x): left out, as in
+    # the dialog test below.
+    assert hb["beats"] >= 0.5 * (hb["seconds"] * 1000 - hb["finish_ms"]) / 20, hb
     assert r["n_findings"] == 6
 
 
@@ -428,26 +431,26 @@ from freecad_spatial.spatial_tools.annotations.store import annotations
 
 __HEARTBEAT_RUN__
 
-def drive_dialog(process, direction, profile, objects, tries=[0]):
-    def go():
-        w = QtGui.QApplication.activeModalWidget()
-        if w is None or w.objectName() != "SpatialCheckDialog":
-            QtCore.QTimer.singleShot(100, go)
-            return
-        combo = w.findChild(QtGui.QComboBox)
-        combo.setCurrentIndex(combo.findText(process))
-        edits = w.findChildren(QtGui.QLineEdit)
-        profile_edit = next(e for e in edits if e.placeholderText().startswith("built-in"))
-        direction_edit = next(e for e in edits if e is not profile_edit)
-        profile_edit.setText(profile)
-        direction_edit.setText(direction)
-        lst = w.findChild(QtGui.QListWidget)
-        for i in range(lst.count()):
-            item = lst.item(i)
-            item.setCheckState(QtCore.Qt.Checked if item.data(QtCore.Qt.UserRole) in objects else QtCore.Qt.Unchecked)
-        harness.screenshot("check_dialog_filled", w)
-        w.accept()
-    QtCore.QTimer.singleShot(200, go)
+def drive_dialog(process, direction, profile, objects):
+    """Opens the Check manufacturability task panel, fills it in and presses OK."""
+    Gui.runCommand("Spatial_CheckManufacturability")
+    harness.wait(300)
+    w = mw.findChild(QtGui.QWidget, "SpatialCheckPanel")
+    combo = w.findChild(QtGui.QComboBox, "SpatialCheckProcess")
+    combo.setCurrentIndex(combo.findText(process))
+    profile_edit = w.findChild(QtGui.QLineEdit, "SpatialCheckProfile")
+    profile_edit.setText(profile)
+    profile_edit.editingFinished.emit()
+    spins = w.findChild(QtGui.QGroupBox, "SpatialCheckDirection").findChildren(QtGui.QDoubleSpinBox)
+    for spin, value in zip(spins, direction):
+        spin.setValue(value)
+    lst = w.findChild(QtGui.QListWidget)
+    for i in range(lst.count()):
+        item = lst.item(i)
+        item.setCheckState(QtCore.Qt.Checked if item.data(QtCore.Qt.UserRole) in objects else QtCore.Qt.Unchecked)
+    harness.screenshot("check_dialog_filled")
+    ok = [b.button(QtGui.QDialogButtonBox.Ok) for b in mw.findChildren(QtGui.QDialogButtonBox)]
+    next(o for o in ok if o is not None and o.isVisible()).click()
 
 # 1. The dialog's fields reach the check: injection molding, pull along +X, a user profile.
 doc = App.openDocument(harness.params["sample"])
@@ -458,8 +461,7 @@ harness.wait(300)
 profile = os.path.join(harness.out_dir, "thick-walls.toml")
 with open(profile, "w") as fh:
     fh.write('[rules."mold.max_wall".by_material.abs]\nwarn_above = 10.0\n')
-drive_dialog("injection-molding", "1, 0, 0", profile, ["Body"])
-Gui.runCommand("Spatial_CheckManufacturability")
+drive_dialog("injection-molding", (1, 0, 0), profile, ["Body"])
 r["dialog_run"] = heartbeat_run(180)
 got = sorted((o.Rule, o.TargetObject, tuple(o.Elements)) for o in annotations(doc, "Finding"))
 r["dialog_findings"] = got
@@ -481,8 +483,7 @@ harness.wait(500)
 started = time.monotonic()
 check_document(big, "cnc-3axis")
 r["big_inline_ms"] = round(1000 * (time.monotonic() - started))
-drive_dialog("cnc-3axis", "0, 0, 1", "", [o.Name for o in big.Objects])
-Gui.runCommand("Spatial_CheckManufacturability")
+drive_dialog("cnc-3axis", (0, 0, 1), "", [o.Name for o in big.Objects])
 r["big_run"] = heartbeat_run(180)
 r["big_findings"] = len(annotations(big, "Finding"))
 harness.wait(300)

@@ -38,6 +38,21 @@ r["toolbar_actions"] = [a.text() for a in bar.actions()] if bar else []
 r["toolbar_icons"] = [not a.icon().isNull() for a in bar.actions()] if bar else []
 r["menus"] = [a.text().replace("&", "") for a in mw.menuBar().actions()]
 Gui.runCommand("Spatial_ShowTools")
+harness.wait(300)
+tools = mw.findChild(QtGui.QDialog, "SpatialToolsDialog")
+r["tools_dialog"] = bool(tools and tools.isVisible())
+r["tools_dialog_modal"] = QtGui.QApplication.activeModalWidget() is not None
+if tools is not None:
+    tree = tools.findChild(QtGui.QTreeWidget, "SpatialToolsTree")
+    r["tools_rows"] = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount()) if tree.topLevelItem(i).text(0) == "measure_distance")
+    r["tools_arguments"] = [item.child(i).text(0) for i in range(item.childCount())]
+    tree.setCurrentItem(item)
+    r["tools_details"] = tools.findChild(QtGui.QTextBrowser, "SpatialToolsDetails").toPlainText()
+    harness.screenshot("tools_dialog", tools)
+    tools.close()
+from freecad_spatial.spatial_tools.registry import load_builtin_tools
+r["registered_tools"] = [s.name for s in load_builtin_tools().specs()]
 
 doc = App.openDocument(harness.params["sample"])
 harness.wait(500)
@@ -91,6 +106,14 @@ def test_workbench_activates_with_toolbar_menu_and_command(gui):
     assert "mass_properties:" in gui.report and "measure_distance:" in gui.report
 
 
+def test_spatial_tools_shows_every_tool_with_its_arguments_in_a_dialog(gui):
+    r = gui.result
+    assert r["tools_dialog"] and not r["tools_dialog_modal"]
+    assert r["tools_rows"] == r["registered_tools"] and len(r["tools_rows"]) > 10
+    assert r["tools_arguments"] == ["a *", "b *"]
+    assert "measure_distance" in r["tools_details"] and "Arguments" in r["tools_details"]
+
+
 def test_no_errors_from_the_addon(gui):
     assert not addon_errors(gui.all_output()), "\n".join(addon_errors(gui.all_output()))
     assert "Traceback" not in gui.report, gui.report[-3000:]
@@ -105,7 +128,7 @@ def test_sample_opens_showing_the_finished_part(gui):
 
 def test_screenshots_show_the_part(gui):
     shots = gui.screenshots
-    assert set(shots) == {"bracket_3d", "main_window"}
+    assert set(shots) == {"bracket_3d", "main_window", "tools_dialog"}
     assert all(p.is_file() and p.stat().st_size > 1000 for p in shots.values()), shots
     view = gui.result["view_stats"]
     assert (view["width"], view["height"]) == (800, 600)

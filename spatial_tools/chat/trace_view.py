@@ -8,11 +8,25 @@ and the same items are saved with the conversation.
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
+from freecad_spatial import RESOURCES
+
 CELL_TOOL = "run_python"
-SUMMARY_CHARS = 400
+SETTINGS = RESOURCES / "chat.toml"
+
+
+@cache
+def detail_chars() -> int:
+    """How much of a tool's arguments and result the trace keeps (``[trace] detail_chars``)."""
+    with open(SETTINGS, "rb") as fh:
+        value = tomllib.load(fh)["trace"]["detail_chars"]
+    if not isinstance(value, int) or value < 100:
+        raise ValueError(f"{SETTINGS.name}: trace.detail_chars must be an integer of at least 100, got {value!r}")
+    return value
 
 
 @dataclass
@@ -24,7 +38,7 @@ class TraceItem:
     tool: str
     arguments: str = ""  # the arguments as JSON text (or the raw text that did not parse)
     code: str = ""  # code cells: the cell
-    output: str = ""  # tool calls: the result summary; code cells: their output
+    output: str = ""  # tool calls: the result; code cells: their output (both up to detail_chars)
     ok: bool | None = None  # None while it runs
     ms: float | None = None
 
@@ -36,9 +50,22 @@ class TraceItem:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-def _short(text: str, limit: int = SUMMARY_CHARS) -> str:
+def _kept(text: str) -> str:
+    """``text`` up to ``detail_chars``; longer text says how much was left out."""
     text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    limit = detail_chars()
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more characters not kept)"
+
+
+def pretty(text: str) -> str:
+    """JSON text indented for reading (the trace's details); any other text as it is."""
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError):
+        return text
+    if not isinstance(data, (dict, list)):
+        return text
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def _cell_output(content: str) -> str:
@@ -72,10 +99,10 @@ class TraceBuilder:
             arguments = step.arguments
             if step.tool == CELL_TOOL:
                 item = TraceItem(call_id=step.call_id, kind="cell", tool=step.tool,
-                                 code=str((arguments or {}).get("code", step.raw_arguments)))
+                                 code=_kept(str((arguments or {}).get("code", step.raw_arguments))))
             else:
                 text = json.dumps(arguments, ensure_ascii=False) if arguments is not None else step.raw_arguments
-                item = TraceItem(call_id=step.call_id, kind="tool", tool=step.tool, arguments=text)
+                item = TraceItem(call_id=step.call_id, kind="tool", tool=step.tool, arguments=_kept(text))
             self.items.append(item)
             self._open[step.call_id] = item
             return item
@@ -85,7 +112,6 @@ class TraceBuilder:
                 return None
             item.ok = bool(step.ok)
             item.ms = float(step.ms)
-            item.output = _short(_cell_output(step.content) if item.kind == "cell" else step.content,
-                                 SUMMARY_CHARS * (4 if item.kind == "cell" else 1))
+            item.output = _kept(_cell_output(step.content) if item.kind == "cell" else step.content)
             return item
         return None

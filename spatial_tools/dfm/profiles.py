@@ -459,6 +459,15 @@ def load_profile(
     return _resolve(data, sources, builtin if user is not None else None, user_rules)
 
 
+def materials(process: str, user: str | os.PathLike | None = None) -> tuple[dict[str, str], str]:
+    """What ``load_profile(material=...)``, and so the CLI's ``--material``, accepts for ``process``
+    (a user profile may add materials): name -> label, and the profile's default material."""
+    data = _builtin(process)
+    if user is not None:
+        data = _merge(data, _read_toml(Path(user)), str(user))
+    return {name: str(entry.get("label") or name) for name, entry in data["materials"].items()}, data["material"]
+
+
 @cache
 def drill_sizes(table: str = "drill_sizes_metric.toml") -> tuple[float, ...]:
     """Standard drill diameters (mm, ascending) of a table under ``resources/`` or at a path."""
