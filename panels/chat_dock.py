@@ -8,6 +8,7 @@ and the dock remembers its area and floating geometry in FreeCAD parameters.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from freecad_spatial.spatial_tools.chat.conversation import load_from_document, save_to_document
@@ -20,7 +21,7 @@ from .chat_host import DocumentHost
 from .chat_panel import ChatPanel
 from .dependencies import DependencyBanner
 from .preferences import DOCK_GROUP, _params, chat_config
-from .qt import QtCore, QtWidgets, tr
+from .qt import QtCore, QtWidgets, Signal, tr
 
 OBJECT_NAME = "FreeCADSpatialChat"
 _AREAS = {1: QtCore.Qt.LeftDockWidgetArea, 2: QtCore.Qt.RightDockWidgetArea,
@@ -118,8 +119,12 @@ class _SelectionObserver:
 
 
 class ChatDock(QtWidgets.QDockWidget):
+    _estimated = Signal(int, object, object)  # generation, refs, tokens or the exception
+
     def __init__(self, parent: Any = None):
         super().__init__(tr("ChatDock", "Spatial assistant"), parent)
+        self._estimate_generation = 0
+        self._estimated.connect(self._show_estimate, QtCore.Qt.QueuedConnection)
         self.setObjectName(OBJECT_NAME)
         self.host = FreeCADHost()
         self.controller = ChatController(self.host, chat_config, parent=self)
@@ -168,19 +173,44 @@ class ChatDock(QtWidgets.QDockWidget):
             save_to_document(doc, conversation)
 
     def update_chip(self) -> None:
+        """Shows the selection at once and the token estimate when the document's summary is computed:
+        the summary is only started here (a fork, see chat_host) and waited for on a thread, so a
+        selection change never holds the GUI for the encode."""
         selection = gui_selection()
-        tokens = None
+        refs = [s["ref"] for s in selection]
+        self._estimate_generation += 1
         doc = self.host.document()
-        if doc is not None:
-            try:
-                budget = chat_config().settings.document_budget_tokens
-                tokens = estimate_tokens(self.host.encode(selection if self.panel.chip.sends_selection or not self.panel.chip.refs else [], budget) or "")
-            except Exception as exc:  # the chip shows no estimate; the reason goes to the Report view
-                import FreeCAD
+        self.panel.chip.set_context(refs, self.panel.chip.tokens if doc is not None else None)
+        if doc is None:
+            return
+        generation = self._estimate_generation
+        try:
+            budget = chat_config().settings.document_budget_tokens
+            sent = selection if self.panel.chip.sends_selection or not self.panel.chip.refs else []
+            pending = self.host.start_encode(sent, budget)
+        except Exception as exc:
+            self._estimated.emit(generation, refs, exc)
+            return
 
-                FreeCAD.Console.PrintWarning(tr("ChatDock", "FreeCAD Spatial: context estimate failed: {error}")
-                                             .format(error=exc) + "\n")
-        self.panel.chip.set_context([s["ref"] for s in selection], tokens)
+        def wait() -> None:
+            try:
+                result: Any = estimate_tokens(pending.wait() or "")
+            except Exception as exc:  # shown as no estimate, the reason in the Report view
+                result = exc
+            self._estimated.emit(generation, refs, result)
+
+        threading.Thread(target=wait, name="spatial-chip-estimate", daemon=True).start()
+
+    def _show_estimate(self, generation: int, refs: list, result: Any) -> None:
+        if generation != self._estimate_generation:
+            return  # a newer selection is being estimated
+        if isinstance(result, Exception):
+            import FreeCAD
+
+            FreeCAD.Console.PrintWarning(tr("ChatDock", "FreeCAD Spatial: context estimate failed: {error}")
+                                         .format(error=result) + "\n")
+            result = None
+        self.panel.chip.set_context(refs, result)
 
     def _report(self, kind: str, message: str, action: str) -> None:
         import FreeCAD
