@@ -116,10 +116,13 @@ def vertex_signature(vertex: Any, to_local: Any = None) -> dict:
 def element_signature(shape: Any, name: str, to_local: Any = None) -> dict | None:
     """The signature of element ``name`` ('Face7', 'Edge3', 'Vertex2') of ``shape``; None if absent."""
     kind, index = split_name(name)
-    elements = {"Face": shape.Faces, "Edge": shape.Edges, "Vertex": shape.Vertexes}.get(kind or "", [])
-    if index is None or not 0 <= index < len(elements):
+    if kind not in _SIGNERS or index is None or index < 0:
         return None
-    return _SIGNERS[kind](elements[index], to_local)
+    try:  # one element, not the list of all (a 637-face part: 0.7 s for 114 findings that way)
+        element = shape.getElement(f"{kind}{index + 1}")
+    except Exception:  # an index past the end: FreeCAD raises its own kinds, per version
+        return None
+    return _SIGNERS[kind](element, to_local)
 
 
 def shape_signatures(shape: Any, to_local: Any = None) -> dict[str, list[dict]]:

@@ -117,12 +117,18 @@ def parse_refs(document: Any, refs: Iterable[str]) -> list[tuple[Any, list[str]]
     return [(document.getObject(n), subs) for n, subs in grouped.items()]
 
 
-def link_elements(obj: Any, links: Sequence[tuple[Any, Sequence[str]]]) -> None:
-    """Links ``obj`` to ``links`` and stores each element's signature; unknown elements raise BadReference."""
+def link_elements(obj: Any, links: Sequence[tuple[Any, Sequence[str]]], shapes: dict | None = None) -> None:
+    """Links ``obj`` to ``links`` and stores each element's signature; unknown elements raise BadReference.
+
+    ``shapes`` (target Name -> (shape, to_local)) lets many links to one target read its shape once.
+    """
     stored: dict[str, dict[str, dict]] = {}
+    shapes = {} if shapes is None else shapes
     for target, subs in links:
-        shape = target.Shape
-        to_local, _ = _placement_and_size(shape)
+        if target.Name not in shapes:
+            shape = target.Shape
+            shapes[target.Name] = (shape, _placement_and_size(shape)[0])
+        shape, to_local = shapes[target.Name]
         for sub in subs:
             sig = element_signature(shape, sub, to_local)
             if sig is None:
@@ -426,6 +432,7 @@ def add_findings(
             else:
                 reviewed.add(_key(P.read_finding(obj)))
         group = spatial_group(document)
+        shapes: dict = {}
         for finding in findings:
             if _key(finding) in reviewed:
                 continue
@@ -436,7 +443,7 @@ def add_findings(
             obj.Label = _label(finding)
             target = document.getObject(finding.object) if finding.object else None
             if target is not None and getattr(target, "Shape", None) is not None:
-                link_elements(obj, [(target, list(finding.elements))])
+                link_elements(obj, [(target, list(finding.elements))], shapes)
             else:
                 obj.Attachment = "unlinked"
             group.addObject(obj)
