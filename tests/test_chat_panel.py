@@ -69,14 +69,15 @@ class RecordingHost(DocumentHost):
         self.findings.append((doc.Name, findings))
         self.threads.append(threading.current_thread().name)
 
-    def call_tool(self, name, arguments, selection):
+    # The document is touched where a call starts (the fork is its snapshot); the worker only waits.
+    def start_tool(self, name, arguments, selection):
         self.threads.append(threading.current_thread().name)
-        return super().call_tool(name, arguments, selection)
+        return super().start_tool(name, arguments, selection)
 
-    def encode(self, selection, budget_tokens):
+    def start_encode(self, selection, budget_tokens):
         self.threads.append(threading.current_thread().name)
         self.encoded_with.append(list(selection))
-        return super().encode(selection, budget_tokens)
+        return super().start_encode(selection, budget_tokens)
 
 
 def make_panel(qtbot, host, server, *, provider="openai", tier="local", base_url=None, **settings):
