@@ -175,7 +175,7 @@ class _AgentRun(QtCore.QRunnable):
             guard.check(base_url)  # before a backend, or a key, is even looked at
             if job.config.provider == "anthropic" and c.backend_factory is default_backend_factory \
                     and keys.key_source("anthropic") is None:
-                relay.failed.emit("no_key", "no Anthropic API key in the OS keyring or the environment")
+                relay.failed.emit("no_key", "no Anthropic API key in the environment, this session or the OS keyring")
                 return
             backend = _ErrorKinds(c.backend_factory(job.config.provider, dict(job.config.overrides), guard))
             host, bridge, selection = c.host, c.bridge, job.selection

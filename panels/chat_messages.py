@@ -84,9 +84,10 @@ class ErrorBubble(QtWidgets.QFrame):
         self.setStyleSheet("QFrame#chatError { border: 1px solid #c0392b; border-radius: 6px; background: #fdecea; }"
                            " QLabel { color: #5c1a12; }")
         layout = QtWidgets.QVBoxLayout(self)
-        self.title = QtWidgets.QLabel(f"<b>{_escape(title)}</b>")
+        # Title and action are the advice table's texts (spatial_tools/chat/advice.py); the message is data.
+        self.title = QtWidgets.QLabel(f"<b>{_escape(tr('ChatAdvice', title))}</b>")
         self.message = QtWidgets.QLabel(_escape(message.splitlines()[0] if message else ""))
-        self.action = QtWidgets.QLabel(_escape(action))
+        self.action = QtWidgets.QLabel(_escape(tr("ChatAdvice", action)))
         for label in (self.title, self.message, self.action):
             label.setWordWrap(True)
             label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)

@@ -14,7 +14,7 @@ from freecad_spatial.spatial_tools.chat.conversation import Conversation, Entry
 
 from .chat_controller import ChatController
 from .chat_messages import AnswerBubble, ErrorBubble, QuestionBubble
-from .qt import QtCore, QtWidgets, Signal
+from .qt import QtCore, QtWidgets, Signal, tr
 
 
 class ChatInput(QtWidgets.QPlainTextEdit):
@@ -23,7 +23,7 @@ class ChatInput(QtWidgets.QPlainTextEdit):
 
     def __init__(self, parent: Any = None):
         super().__init__(parent)
-        self.setPlaceholderText("Ask about the selection or the document…  (Enter sends, Shift+Enter: new line, Esc stops)")
+        self.setPlaceholderText(tr("ChatInput", "Ask about the selection or the document…  (Enter sends, Shift+Enter: new line, Esc stops)"))
         self.setTabChangesFocus(True)
         self.setMaximumHeight(110)
 
@@ -57,7 +57,7 @@ class ContextChip(QtWidgets.QFrame):
         self.drop_button = QtWidgets.QToolButton(self)
         self.drop_button.setText("×")
         self.drop_button.setAutoRaise(True)
-        self.drop_button.setToolTip("Do not send the selection with the next question")
+        self.drop_button.setToolTip(tr("ContextChip", "Do not send the selection with the next question"))
         self.drop_button.clicked.connect(self.drop)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.drop_button)
@@ -82,14 +82,16 @@ class ContextChip(QtWidgets.QFrame):
         return bool(self.refs) and not self.dropped
 
     def _render(self) -> None:
-        estimate = f" · ~{self.tokens:,} tokens of context" if self.tokens is not None else ""
+        estimate = (tr("ContextChip", " · ~{tokens} tokens of context").format(tokens=f"{self.tokens:,}")
+                    if self.tokens is not None else "")
         if not self.refs:
-            self.label.setText(f"No selection: the document outline is sent{estimate}")
+            self.label.setText(tr("ContextChip", "No selection: the document outline is sent") + estimate)
         elif self.dropped:
-            self.label.setText(f"<s>{', '.join(self.refs)}</s> — selection not sent")
+            self.label.setText(tr("ContextChip", "{refs} — selection not sent")
+                               .format(refs=f"<s>{', '.join(self.refs)}</s>"))
         else:
             shown = ", ".join(self.refs[:4]) + (f" +{len(self.refs) - 4}" if len(self.refs) > 4 else "")
-            self.label.setText(f"Sends <b>{shown}</b>{estimate}")
+            self.label.setText(tr("ContextChip", "Sends {refs}").format(refs=f"<b>{shown}</b>") + estimate)
         self.drop_button.setVisible(bool(self.refs) and not self.dropped)
 
 
@@ -120,9 +122,9 @@ class ChatPanel(QtWidgets.QWidget):
         self.input = ChatInput(self)
         layout.addWidget(self.input)
         buttons = QtWidgets.QHBoxLayout()
-        self.new_button = QtWidgets.QPushButton("New conversation", self)
-        self.stop_button = QtWidgets.QPushButton("Stop", self)
-        self.send_button = QtWidgets.QPushButton("Send", self)
+        self.new_button = QtWidgets.QPushButton(tr("ChatPanel", "New conversation"), self)
+        self.stop_button = QtWidgets.QPushButton(tr("ChatPanel", "Stop"), self)
+        self.send_button = QtWidgets.QPushButton(tr("ChatPanel", "Send"), self)
         self.send_button.setDefault(True)
         self.stop_button.setEnabled(False)
         buttons.addWidget(self.new_button)

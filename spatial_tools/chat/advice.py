@@ -2,7 +2,8 @@
 
 The controller reports failures by kind (the backends' error kinds, plus
 ``tier_refused``, ``no_document``, ``missing_dependency`` and ``internal``);
-the panel shows this text. One table, so the wording is reviewed in one place.
+the panel shows this text, through Qt's translation (context ``ChatAdvice``).
+One table, so the wording is reviewed in one place.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _ADVICE: dict[str, Advice] = {
         "Enter a valid key in Preferences → Spatial → API key and press Test connection."),
     "no_key": Advice(
         "No API key is set",
-        "Enter your key in Preferences → Spatial → API key (it is stored in the OS keyring)."),
+        "Enter your key in Preferences → Spatial → API key (kept in the OS keyring, or for this session only "
+        "where no keyring is usable), or set the environment variable before starting FreeCAD."),
     "keyring_unavailable": Advice(
         "The OS keyring cannot be read",
         "Unlock or install a keyring service (e.g. GNOME Keyring / KWallet), or set the environment "
@@ -57,7 +59,8 @@ _ADVICE: dict[str, Advice] = {
         "Redirects are never followed; enter the final URL as the base URL in Preferences → Spatial."),
     "missing_dependency": Advice(
         "A Python package the assistant needs is missing",
-        "Press Install in the banner at the top of this panel, then restart FreeCAD."),
+        "Press Install in the banner at the top of this panel, then ask again (restart FreeCAD only if the "
+        "banner still lists a package)."),
     "no_document": Advice(
         "No document is open",
         "Open or create a document, select what you want to ask about, and ask again."),
