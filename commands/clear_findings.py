@@ -9,10 +9,12 @@ NAME = "Spatial_ClearFindings"
 
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": common.icon("clear_findings.svg"),
-            "MenuText": "Clear findings",
-            "ToolTip": "Remove all findings from the document (undo brings them back)",
+            "MenuText": translate_noop(NAME, "Clear findings"),
+            "ToolTip": translate_noop(NAME, "Remove all findings from the document (undo brings them back)"),
         }
 
     def IsActive(self) -> bool:  # noqa: N802

@@ -31,10 +31,12 @@ def export(document: Any, path: str) -> str:
 
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": common.icon("export_report.svg"),
-            "MenuText": "Export report",
-            "ToolTip": "Write the document's findings as an HTML, JSON or SARIF report",
+            "MenuText": translate_noop(NAME, "Export report"),
+            "ToolTip": translate_noop(NAME, "Write the document's findings as an HTML, JSON or SARIF report"),
         }
 
     def IsActive(self) -> bool:  # noqa: N802

@@ -9,10 +9,12 @@ NAME = "Spatial_OpenChat"
 
 class Command:
     def GetResources(self) -> dict:
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": str(RESOURCES / "icons" / "chat.svg"),
-            "MenuText": "Assistant chat",
-            "ToolTip": "Open the Spatial assistant: ask about the selection; it measures with FreeCAD's kernel",
+            "MenuText": translate_noop(NAME, "Assistant chat"),
+            "ToolTip": translate_noop(NAME, "Open the Spatial assistant: ask about the selection; it measures with FreeCAD's kernel"),
         }
 
     def IsActive(self) -> bool:

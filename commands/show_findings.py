@@ -9,10 +9,12 @@ NAME = "Spatial_ShowFindings"
 
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": common.icon("show_findings.svg"),
-            "MenuText": "Show findings",
-            "ToolTip": "Open the findings dock and show the findings' markers in the 3D view",
+            "MenuText": translate_noop(NAME, "Show findings"),
+            "ToolTip": translate_noop(NAME, "Open the findings dock and show the findings' markers in the 3D view"),
         }
 
     def IsActive(self) -> bool:  # noqa: N802

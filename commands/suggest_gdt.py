@@ -22,11 +22,13 @@ def _part_name(document: Any) -> str | None:
 
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
+        from freecad_spatial.panels.qt import translate_noop
+
         return {
             "Pixmap": common.icon("feature_control_frame.svg"),
-            "MenuText": "Suggest GD&T",
-            "ToolTip": "Propose a datum reference frame and feature control frames for the part, each with its reason; "
-                       "accept the ones you want (one undo step)",
+            "MenuText": translate_noop(NAME, "Suggest GD&T"),
+            "ToolTip": translate_noop(NAME, "Propose a datum reference frame and feature control frames for the part, each with its reason; "
+                       "accept the ones you want (one undo step)"),
         }
 
     def IsActive(self) -> bool:  # noqa: N802
