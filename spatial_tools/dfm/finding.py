@@ -65,6 +65,7 @@ FINDING_SCHEMA: dict = {
         "unit": {"type": ["string", "null"]},
         "suggestion": {"type": ["string", "null"]},
         "related": {"type": "array", "items": {"type": "string"}},
+        "title": {"type": ["string", "null"]},
     },
     "required": ["rule", "severity", "message", "object", "elements", "location", "measured", "limit", "unit", "suggestion"],
 }
@@ -93,6 +94,12 @@ class Finding:
     unit: str | None = None
     suggestion: str | None = None
     related: tuple[str, ...] = field(default=())  # refs of other geometry involved ("Pin.Face3")
+    title: str | None = None  # one line an engineer reads first (dfm.titles); None: older producers
+
+    @property
+    def headline(self) -> str:
+        """The title, else the message: what a list of findings shows (files written before titles have none)."""
+        return self.title or self.message
 
     def __post_init__(self) -> None:
         if not isinstance(self.rule, str) or not RULE_ID_RE.match(self.rule):
@@ -134,6 +141,7 @@ class Finding:
             "unit": self.unit,
             "suggestion": self.suggestion,
             "related": list(self.related),
+            "title": self.title,
         }
 
     @classmethod
