@@ -73,7 +73,10 @@ def title_for(rule: str, count: int = 1, measured: float | None = None, limit: f
 
 
 def title_of(finding: Any) -> str:
-    """The finding's own title, else one made from its rule and numbers (findings saved before titles)."""
+    """The finding's own title, else one made from its rule and numbers (findings saved before titles),
+    else its message (a rule with no template: an assistant's own finding)."""
     if getattr(finding, "title", None):
         return str(finding.title)
+    if finding.rule not in _templates().get("rules", {}):
+        return str(finding.message)
     return title_for(finding.rule, max(1, len(finding.elements)), finding.measured, finding.limit, finding.unit)
