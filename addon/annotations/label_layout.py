@@ -7,6 +7,12 @@ rule on the same object that sit close together on screen share one label,
 dot. Labels are then placed in screen space, one at a time in number order, at
 the first spot beside their marker that covers no other label and no marker.
 
+Where markers crowd (an open box checked for moulding: a finding on every
+wall and corner) a label that finds no free spot is left out rather than
+drawn over another one: its marker keeps its dot, and the label comes back
+when the user zooms in or selects the finding. The findings selected in the
+dock (``set_focus``) are placed first, so theirs is always readable.
+
 The layout is screen-dependent, so it is redone whenever the camera moves
 (a Coin sensor on the camera) and whenever a finding changes (``schedule``).
 """
@@ -31,6 +37,7 @@ SHORT_RULES = {
 }
 
 _LAYOUTS: dict[str, LabelLayout] = {}
+_FOCUS: dict[str, set[str]] = {}  # document Name -> the finding Names selected in the dock
 
 
 def short_rule(rule: str) -> str:
@@ -136,17 +143,33 @@ def candidate_boxes(x: float, y: float, w: float, h: float) -> list[Box]:
     return spots
 
 
-def place_labels(groups: list[Group], sizes: list[tuple[float, float]]) -> list[Box]:
-    """One box per group, greedily in group order, covering no earlier box and no marker."""
+def place_labels(groups: list[Group], sizes: list[tuple[float, float]]) -> list[Box | None]:
+    """One box per group, greedily in group order, covering no earlier box and no marker.
+
+    A group with no free spot gets None: its label is not drawn (never drawn over another).
+    """
     dots = [(m.x - DOT_PX, m.y - DOT_PX, m.x + DOT_PX, m.y + DOT_PX) for g in groups for m in g.members]
     placed: list[Box] = []
+    boxes: list[Box | None] = []
     for g, (w, h) in zip(groups, sizes, strict=True):
         spots = candidate_boxes(g.leader.x, g.leader.y, w, h)
         best = next((b for b in spots if not any(overlaps(b, o) for o in placed + dots)), None)
-        if best is None:  # crowded: the spot covering the fewest others
-            best = min(spots, key=lambda b: sum(overlaps(b, o) for o in placed + dots))
-        placed.append(best)
-    return placed
+        if best is not None:
+            placed.append(best)
+        boxes.append(best)
+    return boxes
+
+
+def focus_first(groups: list[Group], focus: set[str]) -> list[Group]:
+    """The groups holding a focused (selected) finding first, the others in number order."""
+    return sorted(groups, key=lambda g: (not any(m.name in focus for m in g.members), g.leader.number))
+
+
+def set_focus(document_name: str, names: list[str]) -> None:
+    """The findings selected in the dock: their labels are placed first, so always shown."""
+    _FOCUS[document_name] = set(names)
+    if document_name:
+        schedule(document_name)
 
 
 class LabelLayout:
@@ -158,6 +181,7 @@ class LabelLayout:
         self.camera: Any = None
         self.pending = False
         self.last: dict[str, tuple[str, Box | None]] = {}  # finding Name -> (label text, screen box)
+        self.hidden: list[int] = []  # leader numbers of the groups whose label found no free spot
 
     def view(self) -> Any:
         import FreeCADGui
@@ -218,12 +242,15 @@ class LabelLayout:
 
             x, y = view.getPointOnScreen(proxy.anchor_point)
             markers.append(Marker(numbers[obj.Name], obj.Name, obj.Rule, obj.TargetObject, float(x), float(y), state_suffix(obj)))
-        groups = group_markers(markers)
+        focus = _FOCUS.get(self.document_name, set())
+        groups = focus_first(group_markers(markers), focus)
         texts = [g.text() for g in groups]
         boxes = place_labels(groups, [text_size(t) for t in texts])
         self.last = {name: ("", None) for name in overlays}
+        self.hidden = [g.leader.number for g, box in zip(groups, boxes, strict=True) if box is None]
         for g, text, box in zip(groups, texts, boxes, strict=True):
-            self.last[g.leader.name] = (text, box)
+            if box is not None:
+                self.last[g.leader.name] = (text, box)
         for name, (overlay, anchor) in overlays.items():
             text, box = self.last[name]
             if box is None:
