@@ -26,6 +26,7 @@ COLUMNS = ("#", "Severity", "Finding", "Where", "Status")
 NUMBER, SEVERITY, TITLE, WHERE, STATUS = range(len(COLUMNS))
 SORT_ROLE = 0x0100 + 7  # Qt.UserRole + 7: the value a column sorts by (numbers as numbers)
 WHERE_SHOWN = 4  # elements named in the Where column; the rest are counted (all are in its tooltip)
+WHERE_MAX_PX = 150  # the Where column wraps beyond this, so the title column keeps the room
 ALL = "(all)"
 
 
@@ -140,8 +141,10 @@ class FindingsDock:
         self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideNone)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(TITLE, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for col in (NUMBER, SEVERITY, WHERE, STATUS):
+        for col in (NUMBER, SEVERITY, STATUS):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(WHERE, QtWidgets.QHeaderView.ResizeMode.Interactive)  # capped: the title gets the room
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())  # wrapped titles re-flow
         self.table.verticalHeader().setVisible(False)  # the "#" column is the finding's number
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(NUMBER, QtCore.Qt.SortOrder.AscendingOrder)
@@ -207,10 +210,12 @@ class FindingsDock:
             return
         counts = {s: sum(1 for h in held if h.finding.severity.value == s and h.status == "open") for s in SEVERITIES}
         reviewed = sum(1 for h in held if h.status != "open")
-        self.counts.setText(
-            tr("FindingsDock", "{0} errors · {1} warnings · {2} info · {3} reviewed").format(
-                counts["error"], counts["warning"], counts["info"], reviewed)
-        )
+        self.counts.setText(" · ".join((
+            tr("FindingsDock", "1 error") if counts["error"] == 1 else tr("FindingsDock", "{0} errors").format(counts["error"]),
+            tr("FindingsDock", "1 warning") if counts["warning"] == 1 else tr("FindingsDock", "{0} warnings").format(counts["warning"]),
+            tr("FindingsDock", "{0} info").format(counts["info"]),
+            tr("FindingsDock", "{0} reviewed").format(reviewed),
+        )))
         rules = sorted({h.finding.rule for h in held})
         current_rule = self.rule.currentText()
         self.rule.blockSignals(True)
@@ -263,6 +268,8 @@ class FindingsDock:
             if name in selected:
                 self._add_row_to_selection(r)
         self.table.blockSignals(False)
+        self.table.resizeColumnToContents(WHERE)
+        self.table.setColumnWidth(WHERE, min(self.table.columnWidth(WHERE), WHERE_MAX_PX))
         self.table.resizeRowsToContents()
 
     def _add_row_to_selection(self, row: int) -> None:

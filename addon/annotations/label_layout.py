@@ -143,16 +143,20 @@ def candidate_boxes(x: float, y: float, w: float, h: float) -> list[Box]:
     return spots
 
 
-def place_labels(groups: list[Group], sizes: list[tuple[float, float]]) -> list[Box | None]:
-    """One box per group, greedily in group order, covering no earlier box and no marker.
+def inside(box: Box, bounds: Box | None) -> bool:
+    return bounds is None or (box[0] >= bounds[0] and box[1] >= bounds[1] and box[2] <= bounds[2] and box[3] <= bounds[3])
 
-    A group with no free spot gets None: its label is not drawn (never drawn over another).
+
+def place_labels(groups: list[Group], sizes: list[tuple[float, float]], bounds: Box | None = None) -> list[Box | None]:
+    """One box per group, greedily in group order, inside ``bounds`` (the view), covering no earlier box and no marker.
+
+    A group with no free spot gets None: its label is not drawn (never drawn over another, nor cut by the view's edge).
     """
     dots = [(m.x - DOT_PX, m.y - DOT_PX, m.x + DOT_PX, m.y + DOT_PX) for g in groups for m in g.members]
     placed: list[Box] = []
     boxes: list[Box | None] = []
     for g, (w, h) in zip(groups, sizes, strict=True):
-        spots = candidate_boxes(g.leader.x, g.leader.y, w, h)
+        spots = [b for b in candidate_boxes(g.leader.x, g.leader.y, w, h) if inside(b, bounds)]
         best = next((b for b in spots if not any(overlaps(b, o) for o in placed + dots)), None)
         if best is not None:
             placed.append(best)
@@ -245,7 +249,8 @@ class LabelLayout:
         focus = _FOCUS.get(self.document_name, set())
         groups = focus_first(group_markers(markers), focus)
         texts = [g.text() for g in groups]
-        boxes = place_labels(groups, [text_size(t) for t in texts])
+        width, height = (float(v) for v in view.getSize())
+        boxes = place_labels(groups, [text_size(t) for t in texts], (0.0, 0.0, width, height))
         self.last = {name: ("", None) for name in overlays}
         self.hidden = [g.leader.number for g, box in zip(groups, boxes, strict=True) if box is None]
         for g, text, box in zip(groups, texts, boxes, strict=True):
