@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from conftest import FreeCAD
+from test_annotations import cut_part
 
 from freecad_spatial.spatial_tools.annotations import store
 from freecad_spatial.spatial_tools.annotations.report import document_report
 from freecad_spatial.spatial_tools.dfm.finding import Finding
-from test_annotations import cut_part
 
 
 def findings(n: int) -> list[Finding]:

@@ -227,8 +227,8 @@ def test_sharp_vertical_pocket_corners_are_one_error_per_pocket_in_mm_and_r3_at_
     assert finding.measured == 0.0 and finding.limit == pytest.approx(2.0, rel=1e-5) and finding.unit == "mm"
     assert sorted(finding.elements) == sorted(_vertical_pocket_edges(sharp.Shape)) and len(finding.elements) == 4
     assert tuple(round(c, 6) for c in finding.location) in [(10, 10, 17), (10, 20, 17), (30, 10, 17), (30, 20, 17)]
-    assert "6 mm of depth" in finding.message and "4 corners of pocket1" in finding.message
-    assert finding.title == "4 sharp inside corners of pocket1, 6 mm deep — needs R ≥ 2 mm for a Ø4 mm cutter"
+    assert "6 mm of depth" in finding.message and "4 corners of the pocket" in finding.message
+    assert finding.title == "4 sharp inside corners of a pocket, 6 mm deep — needs R ≥ 2 mm for a Ø4 mm cutter"
 
 
 def test_unlike_corners_of_one_pocket_stay_apart(doc):
@@ -242,7 +242,7 @@ def test_unlike_corners_of_one_pocket_stay_apart(doc):
     findings = sorted(_by_rule(run_dfm(doc, "cnc-3axis"), "cnc.sharp_internal_corner"), key=lambda f: f.measured)
     assert [(f.severity, f.measured, len(f.elements)) for f in findings] == [
         (Severity.ERROR, 0.0, 2), (Severity.WARNING, pytest.approx(1.0), 2)], [(f.title, f.elements) for f in findings]
-    assert findings[0].title.startswith("2 sharp inside corners of pocket1")
+    assert findings[0].title.startswith("2 sharp inside corners of a pocket")
 
 
 def test_small_fillet_for_its_depth_is_a_warning(doc):
@@ -252,7 +252,7 @@ def test_small_fillet_for_its_depth_is_a_warning(doc):
     assert finding.measured == pytest.approx(1.0) and finding.unit == "mm"  # R 1 mm, not the ratio 1/6
     blends = _names(obj.Shape, "Faces", _is_inner_bend(1.0))
     assert sorted(finding.elements) == blends and len(blends) == 4
-    assert finding.title.startswith("4 inside corners R 1 mm of pocket1, 6 mm deep")
+    assert finding.title.startswith("4 R 1 mm inside corners of a pocket, 6 mm deep")
 
 
 def test_deep_narrow_pocket_is_a_warning_and_a_square_one_is_clean(doc):

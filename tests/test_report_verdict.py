@@ -13,10 +13,10 @@ BADGE = re.compile(r'<div class="file-head"><span class="badge ([^"]+)"[^>]*>([^
 
 def corner(severity: str = "error") -> Finding:
     return Finding(rule="cnc.sharp_internal_corner", severity=severity,
-                   message="Inside 4 corners of pocket1 along the tool axis are sharp (R 0) over 4 mm of depth",
+                   message="Inside 4 corners of a pocket along the tool axis are sharp (R 0) over 4 mm of depth",
                    object="Body", elements=("Edge45", "Edge46", "Edge48", "Edge50"), location=(30.0, 20.0, 6.0),
                    measured=0.0, limit=1.333332, unit="mm",
-                   title="4 sharp inside corners of pocket1, 4 mm deep — needs R ≥ 1.3 mm for a Ø2.7 mm cutter")
+                   title="4 sharp inside corners of a pocket, 4 mm deep — needs R ≥ 1.3 mm for a Ø2.7 mm cutter")
 
 
 def render(*files: FileResult) -> str:
@@ -40,7 +40,7 @@ def test_a_warning_only_file_says_so():
 def test_rows_show_the_title_and_values_in_mm_and_the_documents_numbers():
     file = FileResult(path="bracket.FCStd", status="ok", findings=[corner(), corner("warning")], numbers=[3, 7])
     html = render(file)
-    assert "4 sharp inside corners of pocket1, 4 mm deep — needs R ≥ 1.3 mm for a Ø2.7 mm cutter" in html
+    assert "4 sharp inside corners of a pocket, 4 mm deep — needs R ≥ 1.3 mm for a Ø2.7 mm cutter" in html
     assert "0 mm" in html and "limit 1.333 mm" in html and "ratio" not in html
     assert re.findall(r'<td class="num">(\d+)</td>', html) == ["3", "7"]
     assert 'data-finding="3"' in html and 'data-finding="7"' in html

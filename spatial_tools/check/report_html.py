@@ -36,6 +36,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   .status-error { background: #1d232b; }
   td.title { font-weight: 600; }
   td.title .message { font-weight: 400; color: #1d232b; margin-top: 2px; }
+  td.title .note { font-weight: 400; }
   section.file { border: 1px solid #d8dee4; border-radius: 6px; margin: 18px 0; padding: 12px 16px; }
   .file-head { display: flex; align-items: center; gap: 10px; margin-bottom: 8px; }
   .reason { background: #fff1f0; border-left: 4px solid #d73a49; padding: 6px 10px; margin: 6px 0; }
@@ -63,8 +64,8 @@ TEMPLATE = r"""<!DOCTYPE html>
  · profile {{ report.profile.get("sources", []) | join(" + ") }} · fails on <b>{{ report.fail_on }}</b></div>
 <p class="summary">
   <span>{{ counts.files }} file(s): {{ counts.files_ok }} checked, {{ counts.files_error }} not checked</span>
-  <span><span class="badge sev-error">{{ counts.error }} error</span></span>
-  <span><span class="badge sev-warning">{{ counts.warning }} warning</span></span>
+  <span><span class="badge sev-error">{{ counts.error }} error{{ 's' if counts.error != 1 }}</span></span>
+  <span><span class="badge sev-warning">{{ counts.warning }} warning{{ 's' if counts.warning != 1 }}</span></span>
   <span><span class="badge sev-info">{{ counts.info }} info</span></span>
 </p>
 {% if report.not_implemented %}<p class="note">Not implemented yet, so not checked: {% for r in report.not_implemented %}<code>{{ r }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}

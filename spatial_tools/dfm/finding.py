@@ -129,7 +129,8 @@ class Finding:
         return [f"{self.object}.{e}" for e in self.elements] or [self.object]
 
     def to_dict(self) -> dict:
-        return {
+        """The finding format; ``title`` only when there is one (a finding from before titles reads as it did)."""
+        data = {
             "rule": self.rule,
             "severity": self.severity.value,
             "message": self.message,
@@ -141,8 +142,10 @@ class Finding:
             "unit": self.unit,
             "suggestion": self.suggestion,
             "related": list(self.related),
-            "title": self.title,
         }
+        if self.title is not None:
+            data["title"] = self.title
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Finding:

@@ -49,7 +49,7 @@ def check(ctx: RuleContext) -> list[Finding]:
             continue
         axis = FreeCAD.Vector(*feature["axis"])
         faces = {_index(n) for n in feature["faces"]}
-        where = feature["id"]  # pocket1, slot2, step3
+        where = f"the {feature['kind']}"  # an engineer reads "the pocket", not our id "pocket1"; Where lists the faces
         groups: dict[tuple, list] = {}
         for corner in corners_along(corners, axis, faces):
             if id(corner) in seen:
@@ -97,7 +97,7 @@ def _finding(ctx: RuleContext, key: tuple, members: list, where: str, kind: str,
                 "sharp corner, add a dog-bone relief or have the corner wire-EDMed"
             ),
             related=walls,
-            facts={"depth": depth, "feature": where, "cutter": 2 * need, "radius": 0.0},
+            facts={"depth": depth, "feature": kind, "cutter": 2 * need, "radius": 0.0},
         )
     severity, at = key[1], key[2]
     radius = first.radius
@@ -117,7 +117,7 @@ def _finding(ctx: RuleContext, key: tuple, members: list, where: str, kind: str,
             f"Ø{radius * 2:.2g} mm tool) lets the tool cut the corner without full engagement"
         ),
         related=walls,
-        facts={"depth": depth, "feature": where, "cutter": 2 * need, "radius": radius},
+        facts={"depth": depth, "feature": kind, "cutter": 2 * need, "radius": radius},
     )
 
 
