@@ -48,6 +48,23 @@ def where_text(finding: Any) -> str:
     return " · ".join(x for x in (finding.object or "", shown) if x)
 
 
+def _reflow_filter(table: Any) -> Any:
+    """An event filter that re-fits the rows' heights whenever the table's viewport is resized.
+
+    The title column stretches with the dock; on Qt6 a stretched section's new width does not always
+    reach ``sectionResized``, and rows measured while the dock was narrow stayed many lines tall.
+    """
+    QtCore, _ = _qt()
+
+    class Reflow(QtCore.QObject):
+        def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QtCore.QEvent.Type.Resize:
+                QtCore.QTimer.singleShot(0, table.resizeRowsToContents)
+            return False
+
+    return Reflow(table)
+
+
 def _sort_item_class() -> Any:
     """QTableWidgetItem that sorts by its SORT_ROLE string (numbers padded), made once Qt is imported."""
     _, QtWidgets = _qt()
@@ -145,6 +162,8 @@ class FindingsDock:
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(WHERE, QtWidgets.QHeaderView.ResizeMode.Interactive)  # capped: the title gets the room
         header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())  # wrapped titles re-flow
+        self._reflow = _reflow_filter(self.table)
+        self.table.viewport().installEventFilter(self._reflow)
         self.table.verticalHeader().setVisible(False)  # the "#" column is the finding's number
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(NUMBER, QtCore.Qt.SortOrder.AscendingOrder)

@@ -126,9 +126,7 @@ r["view_size"] = list(view.getSize())
 
 def label_boxes():
     """Every finding label as drawn: its text and its screen box, projected with the camera."""
-    font = QtGui.QFont("DejaVu Sans Mono")  # Coin's SoText2 face is monospaced, ~8.5 px a character at 14 px
-    font.setPixelSize(14)
-    metrics = QtGui.QFontMetrics(font)
+    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX  # Coin's label font, as measured
     out = []
     for o in findings:
         overlay = o.ViewObject.Proxy.overlay
@@ -138,8 +136,8 @@ def label_boxes():
         t = overlay.label_offset.translation.getValue()
         where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
         x, y = view.getPointOnScreen(where)
-        w = metrics.horizontalAdvance(text)
-        out.append({"name": o.Name, "text": text, "box": [x, y - metrics.descent(), x + w, y + metrics.ascent()]})
+        w = len(text) * CHAR_PX
+        out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
     return out
 
 r["labels_fit"] = label_boxes()
@@ -621,9 +619,7 @@ r["n"] = len(findings)
 numbers = store.finding_numbers(store.read_findings(doc))
 
 def label_boxes():
-    font = QtGui.QFont("DejaVu Sans Mono")
-    font.setPixelSize(14)
-    metrics = QtGui.QFontMetrics(font)
+    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX  # Coin's label font, as measured
     out = []
     for o in findings:
         overlay = o.ViewObject.Proxy.overlay
@@ -633,12 +629,13 @@ def label_boxes():
         t = overlay.label_offset.translation.getValue()
         where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
         x, y = view.getPointOnScreen(where)
-        w = metrics.horizontalAdvance(text)
-        out.append({"name": o.Name, "text": text, "box": [x, y - metrics.descent(), x + w, y + metrics.ascent()]})
+        w = len(text) * CHAR_PX
+        out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
     return out
 
 r["labels"] = label_boxes()
 r["hidden"] = list(layout_for(doc.Name).hidden)
+r["layout_boxes"] = {k: v for k, v in layout_for(doc.Name).last.items() if v[1] is not None}
 r["view_size"] = list(view.getSize())
 harness.save_view("view_open_box", *view.getSize(), "White")
 # Select, in the dock, a finding whose label had no room: its label is shown.
@@ -660,6 +657,15 @@ r["labels_selected"] = label_boxes()
 r["target_label"] = target.ViewObject.Proxy.overlay.label_text()
 harness.save_view("view_open_box_selected", *view.getSize(), "White")
 harness.screenshot("window_open_box")
+table = d.table
+table.sortByColumn(3, QtCore.Qt.SortOrder.AscendingOrder)  # by Where
+harness.wait(100)
+r["where_sorted"] = [table.item(i, 3).text() for i in range(table.rowCount())]
+r["numbers_where_sorted"] = {table.item(i, 0).text(): table.item(i, 3).text() for i in range(table.rowCount())}
+table.sortByColumn(0, QtCore.Qt.SortOrder.AscendingOrder)
+harness.wait(100)
+r["numbers_number_sorted"] = {table.item(i, 0).text(): table.item(i, 3).text() for i in range(table.rowCount())}
+r["number_sorted"] = [table.item(i, 0).text() for i in range(table.rowCount())]
 '''
 
 
@@ -686,7 +692,15 @@ def test_dense_labels_of_an_open_box_never_overlap_and_a_selected_findings_label
         assert not _overlapping(r[key]), (key, _overlapping(r[key]))
         width, height = r["view_size"]
         cut = [label for label in r[key] if label["box"][0] < 0 or label["box"][2] > width or label["box"][1] < 0 or label["box"][3] > height]
-        assert not cut, ("labels cut off by the view's edge", cut)
+        assert not cut, ("labels cut off by the view's edge", cut, r["view_size"], r["layout_boxes"])
     # The selected finding's number is on screen, in a label drawn at its own marker.
     assert r["target"] in _label_numbers(r["labels_selected"]), (r["target"], r["labels_selected"])
     assert run.screenshots["view_open_box"].stat().st_size > 1000
+    # Rows sort numerically: by number 1, 2, ... 21 (not 1, 10, 11, 2), by place Face2 before Face10.
+    assert r["number_sorted"] == [str(n) for n in range(1, 22)], r["number_sorted"]
+    faces = [int(m) for w in r["where_sorted"] for m in re.findall(r"Box · (?:Face|Edge)(\d+)", w)[:1]]
+    kinds = [re.search(r"(Face|Edge)", w).group(1) for w in r["where_sorted"]]
+    for kind in ("Edge", "Face"):
+        these = [n for n, k in zip(faces, kinds, strict=True) if k == kind]
+        assert these == sorted(these), (kind, r["where_sorted"])
+    assert r["numbers_where_sorted"] == r["numbers_number_sorted"]  # sorting never renumbers
