@@ -44,3 +44,13 @@ def test_rows_show_the_title_and_values_in_mm_and_the_documents_numbers():
     assert "0 mm" in html and "limit 1.333 mm" in html and "ratio" not in html
     assert re.findall(r'<td class="num">(\d+)</td>', html) == ["3", "7"]
     assert 'data-finding="3"' in html and 'data-finding="7"' in html
+
+
+def test_a_re_attached_finding_is_marked_in_the_report():
+    file = FileResult(path="bracket.FCStd", status="ok", findings=[corner(), corner("warning")], numbers=[1, 2],
+                      attachments=["attached", "rematched"])
+    html = render(file)
+    assert html.count(">re-attached</span>") == 1
+    assert "found again on Body.Edge45, Body.Edge46" in html
+    data = file.to_dict()
+    assert [f["attachment"] for f in data["findings"]] == ["attached", "rematched"]

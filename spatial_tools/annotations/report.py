@@ -18,12 +18,13 @@ def document_report(document: Any, process: str = "", fail_on: str = "error", pa
     held = read_findings(document)
     processes = sorted({h.process for h in held if h.process})
     process = process or (processes[0] if len(processes) == 1 else ", ".join(processes) or "unknown")
-    result = FileResult(path=path or document.FileName or document.Name, status="ok", numbers=[])
+    result = FileResult(path=path or document.FileName or document.Name, status="ok", numbers=[], attachments=[])
     numbers = finding_numbers(held)
     for item in sorted(held, key=lambda h: numbers[h.name]):
         if item.status == "open":
             result.findings.append(item.finding)
             result.numbers.append(numbers[item.name])
+            result.attachments.append(item.attachment)
         else:
             result.skipped.append(
                 {

@@ -33,6 +33,7 @@ TEMPLATE = r"""<!DOCTYPE html>
   .sev-info { background: #0366d6; }
   .sev-unknown { background: #7800a0; outline: 2px dashed #000; }
   .status-pass { background: #1a7f37; }
+  .reattached { background: #6f42c1; font-size: 0.7em; }
   .status-error { background: #1d232b; }
   td.title { font-weight: 600; }
   td.title .message { font-weight: 400; color: #1d232b; margin-top: 2px; }
@@ -97,7 +98,7 @@ SECTION = r"""<section class="file" id="file-{{ index }}">
       <tr><th>#</th><th>severity</th><th>rule</th><th>finding</th><th>where</th><th>measured</th></tr>
       {% for f in file.findings %}{% set n = numbers[loop.index0] %}
       <tr id="file-{{ index }}-finding-{{ n }}" data-finding="{{ n }}">
-        <td class="num">{{ n }}</td>
+        <td class="num">{{ n }}{% if attachments and attachments[loop.index0] == "rematched" %}<div><span class="badge reattached" title="The part changed since this finding was made; it was found again on {{ f.refs | join(', ') }} by its geometry. Check that it still applies.">re-attached</span></div>{% endif %}</td>
         <td><span class="badge {{ severity_class.get(f.severity.value, 'sev-unknown') }}">{{ f.severity.value }}</span></td>
         <td><code title="{{ rules[f.rule].title }}">{{ f.rule }}</code></td>
         <td class="title">{{ title_of(f) }}{% if title_of(f) != f.message %}<div class="message">{{ f.message }}</div>{% endif %}{% if f.suggestion %}<div class="note">{{ f.suggestion }}</div>{% endif %}</td>
@@ -168,7 +169,8 @@ def render(report: Report, now: datetime.datetime | None = None) -> str:
         from ..dfm.titles import title_of
 
         text = section.render(file=file, index=i + 1, rules=rules, severity_class=SEVERITY_CLASS, verdict=verdict(file),
-                              numbers=file.finding_numbers(), title_of=title_of)
+                              numbers=file.finding_numbers(), title_of=title_of,
+                              attachments=file.attachments if file.attachments and len(file.attachments) == len(file.findings) else None)
         text.encode("utf-8")  # fails here, for this file alone, if it cannot be written
         return text
 
