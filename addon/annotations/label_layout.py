@@ -267,15 +267,34 @@ def _documents() -> dict:
 
 
 def _offset(view: Any, anchor: Any, screen: tuple[float, float]) -> Any:
-    """The 3D vector from ``anchor`` to a point that projects onto pixel ``screen``, near the anchor's depth."""
+    """The 3D vector from ``anchor`` to the point at its depth that projects onto pixel ``screen``.
+
+    Built from ``getPointOnScreen`` alone (the projection the markers are placed with): on FreeCAD 1.1
+    the inverse, ``getPoint``, disagrees with it by a scale factor, and labels drifted away from their
+    markers. The camera's right and up vectors are projected, and the pixel offset is solved on them.
+    """
     import FreeCAD
 
-    far = view.getPoint(int(round(screen[0])), int(round(screen[1])))
-    direction = view.getViewDirection()
-    # Move along the line of sight to the anchor's depth (an orthographic camera projects the same).
-    shift = (anchor - far).dot(direction) / max(direction.Length ** 2, 1e-12)
-    point = far + FreeCAD.Vector(direction).multiply(shift)
-    return point - anchor
+    rotation = view.getCameraOrientation()
+    right, up = rotation.multVec(FreeCAD.Vector(1, 0, 0)), rotation.multVec(FreeCAD.Vector(0, 1, 0))
+    x0, y0 = (float(v) for v in view.getPointOnScreen(anchor))
+    step = 1.0
+    for _ in range(4):  # a step that moves ~200 px, so integer pixels do not blur the scale
+        xr, yr = (float(v) for v in view.getPointOnScreen(anchor + FreeCAD.Vector(right).multiply(step)))
+        moved = math.hypot(xr - x0, yr - y0)
+        if 100.0 <= moved <= 400.0:
+            break
+        step *= 200.0 / max(moved, 1e-3)
+    xr, yr = (float(v) for v in view.getPointOnScreen(anchor + FreeCAD.Vector(right).multiply(step)))
+    xu, yu = (float(v) for v in view.getPointOnScreen(anchor + FreeCAD.Vector(up).multiply(step)))
+    a11, a12, a21, a22 = xr - x0, xu - x0, yr - y0, yu - y0
+    det = a11 * a22 - a12 * a21
+    if abs(det) < 1e-9:
+        return FreeCAD.Vector()
+    dx, dy = screen[0] - x0, screen[1] - y0
+    a = (dx * a22 - a12 * dy) / det
+    b = (a11 * dy - a21 * dx) / det
+    return FreeCAD.Vector(right).multiply(a * step) + FreeCAD.Vector(up).multiply(b * step)
 
 
 def layout_for(document_name: str) -> LabelLayout:
