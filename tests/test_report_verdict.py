@@ -54,3 +54,11 @@ def test_a_re_attached_finding_is_marked_in_the_report():
     assert "found again on Body.Edge45, Body.Edge46" in html
     data = file.to_dict()
     assert [f["attachment"] for f in data["findings"]] == ["attached", "rematched"]
+
+
+def test_reviewed_findings_keep_their_number_in_the_report():
+    file = FileResult(path="bracket.FCStd", status="ok", findings=[corner()], numbers=[2],
+                      skipped=[{"rule": "cnc.flat_bottom_hole", "object": "Body", "number": 1, "reason": "waived by me: ok"},
+                               {"rule": "cnc.thin_wall", "object": "Body", "reason": "geometry lost after a change: Body.Face3"}])
+    html = render(file)
+    assert "<b>#1</b> <code>cnc.flat_bottom_hole</code>" in html and 'data-finding="2"' in html

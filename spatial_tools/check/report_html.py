@@ -111,7 +111,7 @@ SECTION = r"""<section class="file" id="file-{{ index }}">
     {% elif file.status == "ok" %}<p class="none">No findings for the rules that ran.</p>{% endif %}
   </div>
   {% if file.skipped %}<details class="skipped"><summary>Reviewed or not checked ({{ file.skipped | length }})</summary>
-    <ul>{% for s in file.skipped %}<li>{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason | printable }}</li>{% endfor %}</ul>
+    <ul>{% for s in file.skipped %}<li>{% if s.get("number") %}<b>#{{ s.number }}</b> {% endif %}{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason | printable }}</li>{% endfor %}</ul>
   </details>{% endif %}
 </section>
 """
