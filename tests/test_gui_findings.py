@@ -126,7 +126,7 @@ r["view_size"] = list(view.getSize())
 
 def label_boxes():
     """Every finding label as drawn: its text and its screen box, projected with the camera."""
-    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX  # Coin's label font, as measured
+    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX, screen_point  # Coin's label font, as measured
     out = []
     for o in findings:
         overlay = o.ViewObject.Proxy.overlay
@@ -135,7 +135,7 @@ def label_boxes():
             continue
         t = overlay.label_offset.translation.getValue()
         where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
-        x, y = view.getPointOnScreen(where)
+        x, y = screen_point(view, where)  # the camera's projection at the view's size (see label_layout)
         w = len(text) * CHAR_PX
         out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
     return out
@@ -619,7 +619,7 @@ r["n"] = len(findings)
 numbers = store.finding_numbers(store.read_findings(doc))
 
 def label_boxes():
-    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX  # Coin's label font, as measured
+    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX, screen_point  # Coin's label font, as measured
     out = []
     for o in findings:
         overlay = o.ViewObject.Proxy.overlay
@@ -628,7 +628,7 @@ def label_boxes():
             continue
         t = overlay.label_offset.translation.getValue()
         where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
-        x, y = view.getPointOnScreen(where)
+        x, y = screen_point(view, where)  # the camera's projection at the view's size (see label_layout)
         w = len(text) * CHAR_PX
         out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
     return out

@@ -239,7 +239,7 @@ class LabelLayout:
                 continue
             from .view_finding import state_suffix
 
-            x, y = view.getPointOnScreen(proxy.anchor_point)
+            x, y = screen_point(view, proxy.anchor_point)
             markers.append(Marker(numbers[obj.Name], obj.Name, obj.Rule, obj.TargetObject, float(x), float(y), state_suffix(obj)))
         focus = _FOCUS.get(self.document_name, set())
         groups = focus_first(group_markers(markers), focus)
@@ -260,6 +260,23 @@ class LabelLayout:
             overlay.set_label(text, _offset(view, anchor, baseline))
 
 
+def screen_point(view: Any, point: Any) -> tuple[float, float]:
+    """Where ``point`` is drawn in the view, in pixels from the bottom left, from the camera's view volume
+    at the view's current size.
+
+    Not ``getPointOnScreen``: on FreeCAD 1.1, after a dock narrows the 3D view, it keeps answering for the
+    wider view it had, so labels laid out with it overlapped on screen and drifted from their markers.
+    """
+    from pivy import coin
+
+    width, height = (float(v) for v in view.getSize())
+    camera = view.getCameraNode()
+    volume = camera.getViewVolume(width / max(height, 1.0))
+    projected = volume.projectToScreen(coin.SbVec3f(point.x, point.y, point.z))  # pivy returns the result
+    x, y, _ = projected.getValue()
+    return x * width, y * height
+
+
 def _documents() -> dict:
     import FreeCAD
 
@@ -269,24 +286,24 @@ def _documents() -> dict:
 def _offset(view: Any, anchor: Any, screen: tuple[float, float]) -> Any:
     """The 3D vector from ``anchor`` to the point at its depth that projects onto pixel ``screen``.
 
-    Built from ``getPointOnScreen`` alone (the projection the markers are placed with): on FreeCAD 1.1
-    the inverse, ``getPoint``, disagrees with it by a scale factor, and labels drifted away from their
-    markers. The camera's right and up vectors are projected, and the pixel offset is solved on them.
+    Built from ``screen_point`` alone (the projection the markers are placed with; ``getPoint`` is not its
+    inverse on FreeCAD 1.1). The camera's right and up vectors are projected, and the pixel offset is
+    solved on them.
     """
     import FreeCAD
 
     rotation = view.getCameraOrientation()
     right, up = rotation.multVec(FreeCAD.Vector(1, 0, 0)), rotation.multVec(FreeCAD.Vector(0, 1, 0))
-    x0, y0 = (float(v) for v in view.getPointOnScreen(anchor))
+    x0, y0 = screen_point(view, anchor)
     step = 1.0
     for _ in range(4):  # a step that moves ~200 px, so integer pixels do not blur the scale
-        xr, yr = (float(v) for v in view.getPointOnScreen(anchor + FreeCAD.Vector(right).multiply(step)))
+        xr, yr = screen_point(view, anchor + FreeCAD.Vector(right).multiply(step))
         moved = math.hypot(xr - x0, yr - y0)
         if 100.0 <= moved <= 400.0:
             break
         step *= 200.0 / max(moved, 1e-3)
-    xr, yr = (float(v) for v in view.getPointOnScreen(anchor + FreeCAD.Vector(right).multiply(step)))
-    xu, yu = (float(v) for v in view.getPointOnScreen(anchor + FreeCAD.Vector(up).multiply(step)))
+    xr, yr = screen_point(view, anchor + FreeCAD.Vector(right).multiply(step))
+    xu, yu = screen_point(view, anchor + FreeCAD.Vector(up).multiply(step))
     a11, a12, a21, a22 = xr - x0, xu - x0, yr - y0, yu - y0
     det = a11 * a22 - a12 * a21
     if abs(det) < 1e-9:
