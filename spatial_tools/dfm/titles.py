@@ -55,7 +55,9 @@ def finding_facts(rule: str, count: int, measured: float | None, limit: float | 
     entry = _templates().get("rules", {}).get(rule, {})
     for key, forms in entry.items():  # plural helpers: [singular, plural] by count
         if key.startswith("count_words") and isinstance(forms, list) and len(forms) == 2:
-            values[key] = (forms[0] if count == 1 else forms[1]).format(**values)
+            form = forms[0] if count == 1 else forms[1]
+            if all(values.get(name) is not None for name in _fields(form)):
+                values[key] = form.format(**values)
     if values.get("radius") not in (None, 0, 0.0) and "count_words_rounded" in values:
         values["count_words"] = values["count_words_rounded"]
     return values
