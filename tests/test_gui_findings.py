@@ -643,7 +643,9 @@ def layout_boxes():
 r["labels"] = label_boxes()  # where the labels are drawn: their 3D offsets projected like the markers
 r["meant"] = layout_boxes()
 r["hidden"] = list(layout_for(doc.Name).hidden)
-r["view_size"] = list(view.getSize())
+from freecad_spatial.addon.annotations.label_layout import view_size
+r["view_size"] = list(view_size(view))
+r["get_size"] = list(view.getSize())
 harness.save_view("view_open_box", *view.getSize(), "White")
 # Select, in the dock, a finding whose label had no room: its label is shown.
 from freecad_spatial.panels.findings_dock import current_dock
@@ -699,7 +701,7 @@ def test_dense_labels_of_an_open_box_never_overlap_and_a_selected_findings_label
         assert not _overlapping(r[key]), (key, _overlapping(r[key]))
         width, height = r["view_size"]
         cut = [label for label in r[key] if label["box"][0] < 0 or label["box"][2] > width or label["box"][1] < 0 or label["box"][3] > height]
-        assert not cut, ("labels cut off by the view's edge", cut, r["view_size"])
+        assert not cut, ("labels cut off by the view's edge", cut, r["view_size"], r["get_size"])
     # Each label is drawn where the layout put it (on 1.1 the labels used to drift away from their markers).
     meant = {label["name"]: label["box"] for label in r["meant"]}
     assert sorted(meant) == sorted(label["name"] for label in r["labels"])

@@ -244,7 +244,7 @@ class LabelLayout:
         focus = _FOCUS.get(self.document_name, set())
         groups = focus_first(group_markers(markers), focus)
         texts = [g.text() for g in groups]
-        width, height = (float(v) for v in view.getSize())
+        width, height = view_size(view)
         boxes = place_labels(groups, [text_size(t) for t in texts], (0.0, 0.0, width, height))
         self.last = {name: ("", None) for name in overlays}
         self.hidden = [g.leader.number for g, box in zip(groups, boxes, strict=True) if box is None]
@@ -260,6 +260,21 @@ class LabelLayout:
             overlay.set_label(text, _offset(view, anchor, baseline))
 
 
+def view_size(view: Any) -> tuple[float, float]:
+    """The size in pixels the 3D view is rendered at now: its render manager's viewport, else ``getSize``.
+
+    On FreeCAD 1.1 ``getSize`` can still give the size from before a dock narrowed the view.
+    """
+    try:
+        region = view.getViewer().getSoRenderManager().getViewportRegion()
+        width, height = region.getViewportSizePixels().getValue()
+        if width > 0 and height > 0:
+            return float(width), float(height)
+    except Exception:  # a viewer without these bindings: the view's own answer
+        pass
+    return tuple(float(v) for v in view.getSize())  # type: ignore[return-value]
+
+
 def screen_point(view: Any, point: Any) -> tuple[float, float]:
     """Where ``point`` is drawn in the view, in pixels from the bottom left, from the camera's view volume
     at the view's current size.
@@ -269,7 +284,7 @@ def screen_point(view: Any, point: Any) -> tuple[float, float]:
     """
     from pivy import coin
 
-    width, height = (float(v) for v in view.getSize())
+    width, height = view_size(view)
     camera = view.getCameraNode()
     volume = camera.getViewVolume(width / max(height, 1.0))
     projected = volume.projectToScreen(coin.SbVec3f(point.x, point.y, point.z))  # pivy returns the result
