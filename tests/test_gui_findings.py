@@ -695,6 +695,7 @@ def test_dense_labels_of_an_open_box_never_overlap_and_a_selected_findings_label
     run = gui_harness.run_in_freecad_gui(DENSE_SCRIPT, work_dir=tmp_path / "run", timeout=240)
     print(f"GUI run folder (screenshots in out/): {run.work_dir}")
     r = run.result
+    print("view size (render manager, getSize):", r["view_size"], r["get_size"])
     assert r["n"] == 21, r  # draft on 8 walls, 8 sharp inside corners, 5 thick walls
     for key in ("labels", "labels_selected"):
         assert r[key], key
