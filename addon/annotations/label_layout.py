@@ -261,18 +261,10 @@ class LabelLayout:
 
 
 def view_size(view: Any) -> tuple[float, float]:
-    """The size in pixels the 3D view is rendered at now: its render manager's viewport, else ``getSize``.
-
-    On FreeCAD 1.1 ``getSize`` can still give the size from before a dock narrowed the view.
-    """
-    try:
-        region = view.getViewer().getSoRenderManager().getViewportRegion()
-        width, height = region.getViewportSizePixels().getValue()
-        if width > 0 and height > 0:
-            return float(width), float(height)
-    except Exception:  # a viewer without these bindings: the view's own answer
-        pass
-    return tuple(float(v) for v in view.getSize())  # type: ignore[return-value]
+    """The 3D view's size in pixels (``getSize``; its render manager's viewport agrees, and reading that
+    from Python crashes FreeCAD 1.1)."""
+    width, height = view.getSize()
+    return float(width), float(height)
 
 
 def screen_point(view: Any, point: Any) -> tuple[float, float]:
