@@ -216,26 +216,43 @@ def test_corners_module_finds_vertical_concave_edges_and_fillets():
     assert all(c.depth_along(V(0, 0, 1)) == pytest.approx(6.0) for c in rounded)
 
 
-def test_sharp_vertical_pocket_corners_are_errors_and_r3_at_depth_6_is_clean(doc):
+def test_sharp_vertical_pocket_corners_are_one_error_per_pocket_in_mm_and_r3_at_depth_6_is_clean(doc):
     sharp = add_shape(doc, "Sharp", pocket_block())
     add_shape(doc, "Round", pocket_block(3.0), FreeCAD.Placement(V(0, 100, 0), FreeCAD.Rotation()))
     findings = _by_rule(run_dfm(doc, "cnc-3axis"), "cnc.sharp_internal_corner")
-    assert {f.object for f in findings} == {"Sharp"} and len(findings) == 4
-    assert all(f.severity is Severity.ERROR and f.measured == 0.0 for f in findings)
-    assert all(f.limit == pytest.approx(1 / 3, rel=1e-5) and f.unit == "ratio" for f in findings)
-    assert sorted(e for f in findings for e in f.elements) == sorted(_vertical_pocket_edges(sharp.Shape))
-    corners = sorted((round(f.location[0], 6), round(f.location[1], 6), round(f.location[2], 6)) for f in findings)
-    assert corners == [(10, 10, 17), (10, 20, 17), (30, 10, 17), (30, 20, 17)]
-    assert all("6 mm of depth" in f.message for f in findings)
+    # The four corners of the pocket are one problem with one fix: one finding naming the four edges.
+    (finding,) = findings
+    assert finding.object == "Sharp" and finding.severity is Severity.ERROR
+    # In the engineer's units: the corner's radius (0) against the radius a cutter 6 mm deep leaves (6/3 = 2 mm).
+    assert finding.measured == 0.0 and finding.limit == pytest.approx(2.0, rel=1e-5) and finding.unit == "mm"
+    assert sorted(finding.elements) == sorted(_vertical_pocket_edges(sharp.Shape)) and len(finding.elements) == 4
+    assert tuple(round(c, 6) for c in finding.location) in [(10, 10, 17), (10, 20, 17), (30, 10, 17), (30, 20, 17)]
+    assert "6 mm of depth" in finding.message and "4 corners of the pocket" in finding.message
+    assert finding.title == "4 sharp inside corners of a pocket, 6 mm deep — needs R ≥ 2 mm for a Ø4 mm cutter"
+
+
+def test_unlike_corners_of_one_pocket_stay_apart(doc):
+    # Two corners of the pocket rounded R 1, two sharp: two problems (an error and a warning, other fixes);
+    # grouping them into one finding would hide the error behind the warning.
+    block = Part.makeBox(40, 30, 20)
+    pocket = Part.makeBox(20, 10, 7, V(10, 10, 14))
+    vertical = [e for e in pocket.Edges if abs(e.tangentAt(e.FirstParameter).z) > 0.99]
+    pocket = pocket.makeFillet(1.0, [e for e in vertical if e.BoundBox.XMin < 15])
+    add_shape(doc, "Mixed", block.cut(pocket).Solids[0])
+    findings = sorted(_by_rule(run_dfm(doc, "cnc-3axis"), "cnc.sharp_internal_corner"), key=lambda f: f.measured)
+    assert [(f.severity, f.measured, len(f.elements)) for f in findings] == [
+        (Severity.ERROR, 0.0, 2), (Severity.WARNING, pytest.approx(1.0), 2)], [(f.title, f.elements) for f in findings]
+    assert findings[0].title.startswith("2 sharp inside corners of a pocket")
 
 
 def test_small_fillet_for_its_depth_is_a_warning(doc):
     obj = add_shape(doc, "Small", pocket_block(1.0))
-    findings = _by_rule(run_dfm(doc, "cnc-3axis"), "cnc.sharp_internal_corner")
-    assert len(findings) == 4 and all(f.severity is Severity.WARNING for f in findings)
-    assert all(f.measured == pytest.approx(1.0 / 6.0) for f in findings)
+    (finding,) = _by_rule(run_dfm(doc, "cnc-3axis"), "cnc.sharp_internal_corner")
+    assert finding.severity is Severity.WARNING
+    assert finding.measured == pytest.approx(1.0) and finding.unit == "mm"  # R 1 mm, not the ratio 1/6
     blends = _names(obj.Shape, "Faces", _is_inner_bend(1.0))
-    assert sorted(e for f in findings for e in f.elements) == blends and len(blends) == 4
+    assert sorted(finding.elements) == blends and len(blends) == 4
+    assert finding.title.startswith("4 R 1 mm inside corners of a pocket, 6 mm deep")
 
 
 def test_deep_narrow_pocket_is_a_warning_and_a_square_one_is_clean(doc):
@@ -262,11 +279,13 @@ def test_mold_corners_below_half_the_wall(doc):
     by_object = {f.object: f for f in findings}
     assert sorted(by_object) == ["Fold", "Small"]  # R 1.0 on a 2 mm wall is exactly 0.5 × wall
     sharp = by_object["Fold"]
-    assert sharp.measured == 0.0 and sharp.limit == pytest.approx(0.5) and sharp.unit == "ratio"
+    # In mm, as the message: R 0 against R ≥ 0.5 × the 2 mm wall.
+    assert sharp.measured == 0.0 and sharp.limit == pytest.approx(0.5 * T) and sharp.unit == "mm"
+    assert sharp.title == f"Sharp inside corner on a {T:g} mm wall — needs R ≥ {0.5 * T:.2g} mm"
     assert len(sharp.elements) == 1 and fold.Shape.Edges[int(sharp.elements[0][4:]) - 1].BoundBox.ZMin == pytest.approx(T)
     assert sharp.location == pytest.approx((0.0, 15.0, T))
     round_ = by_object["Small"]
-    assert round_.measured == pytest.approx(0.5 / T) and list(round_.elements) == _names(small.Shape, "Faces", _is_inner_bend(0.5))
+    assert round_.measured == pytest.approx(0.5) and round_.unit == "mm" and list(round_.elements) == _names(small.Shape, "Faces", _is_inner_bend(0.5))
     assert "2 mm wall" in round_.message
 
 

@@ -119,9 +119,11 @@ def answer(tries=[0]):
     items = w.findChild(QtGui.QListWidget, "SpatialSuggestions")
     r["title"] = w.windowTitle()
     r["items"] = [items.item(i).text() for i in range(items.count())]
+    from freecad_spatial.panels.suggest_gdt_dialog import TITLE_ROLE
+    r["icons"] = [not items.item(i).icon().isNull() for i in range(items.count())]
     for i in range(items.count()):  # keep the datums and the hole pattern's position only
-        text = items.item(i).text()
-        keep = text.startswith("Datum") or text.startswith("|⌖|⌀0.3")
+        title = items.item(i).data(TITLE_ROLE)
+        keep = title.startswith("Datum") or title.startswith("|⌖|⌀0.3")
         items.item(i).setCheckState(QtCore.Qt.Checked if keep else QtCore.Qt.Unchecked)
     harness.screenshot("suggest_gdt_dialog", w)
     w.findChild(QtGui.QPushButton, "SpatialAcceptSuggestions").click()
@@ -146,5 +148,9 @@ def test_suggest_gdt_command_in_the_gui(tmp_path):
     r = run.result
     assert r["registered"] and r["title"] == "Suggest GD&T"
     assert any(t.startswith("Datum A") and "Largest planar face" in t for t in r["items"])
+    # The position frame reads in words (no font here has ⌖) and is drawn beside them.
+    assert any(t.startswith("Position ⌀0.3 (M) to A|B|C") for t in r["items"]), r["items"]
+    assert not any("⌖" in t or "Ⓜ" in t for t in r["items"]) and sum(r["icons"]) >= 4
+    print("dialog screenshot:", run.screenshots.get("suggest_gdt_dialog"))
     assert r["types"] == ["DatumFeature"] * 3 + ["DatumReferenceFrame", "FeatureControlFrame"]
     assert r["undo"] == ["Spatial: accept 4 GD&T suggestions"] and r["after_undo"] == []

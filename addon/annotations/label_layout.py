@@ -7,6 +7,12 @@ rule on the same object that sit close together on screen share one label,
 dot. Labels are then placed in screen space, one at a time in number order, at
 the first spot beside their marker that covers no other label and no marker.
 
+Where markers crowd (an open box checked for moulding: a finding on every
+wall and corner) a label that finds no free spot is left out rather than
+drawn over another one: its marker keeps its dot, and the label comes back
+when the user zooms in or selects the finding. The findings selected in the
+dock (``set_focus``) are placed first, so theirs is always readable.
+
 The layout is screen-dependent, so it is redone whenever the camera moves
 (a Coin sensor on the camera) and whenever a finding changes (``schedule``).
 """
@@ -31,6 +37,7 @@ SHORT_RULES = {
 }
 
 _LAYOUTS: dict[str, LabelLayout] = {}
+_FOCUS: dict[str, set[str]] = {}  # document Name -> the finding Names selected in the dock
 
 
 def short_rule(rule: str) -> str:
@@ -55,22 +62,17 @@ def number_ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
+CHAR_PX = 10.0  # Coin's SoText2 advance per character at FONT_PX, measured on 0.20 and 1.1 renders (~10 px)
+LINE_PX = 16.0  # its line height
+
+
 def text_size(text: str) -> tuple[float, float]:
-    """Width and height in pixels of ``text`` in the labels' font (with a little slack)."""
-    from PySide import QtGui
+    """Width and height in pixels of ``text`` as Coin draws a label (its font is monospaced; a little slack).
 
-    metrics = QtGui.QFontMetrics(label_font())
-    width = metrics.horizontalAdvance(text) if hasattr(metrics, "horizontalAdvance") else metrics.width(text)
-    return float(width) * 1.08 + 6.0, float(metrics.height())
-
-
-def label_font() -> Any:
-    """Coin draws SoText2 in a monospaced face about this wide (measured on the rendered view)."""
-    from PySide import QtGui
-
-    font = QtGui.QFont("DejaVu Sans Mono")
-    font.setPixelSize(FONT_PX)
-    return font
+    Qt's metrics of a similar font came out ~15 % narrower than Coin's rendering, which let long labels
+    ("14, 16, 18, 20 sharp corner") run into their neighbours: the width is Coin's measured advance.
+    """
+    return len(text) * CHAR_PX + 6.0, LINE_PX
 
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in screen pixels (y up, as Coin counts)
@@ -136,17 +138,37 @@ def candidate_boxes(x: float, y: float, w: float, h: float) -> list[Box]:
     return spots
 
 
-def place_labels(groups: list[Group], sizes: list[tuple[float, float]]) -> list[Box]:
-    """One box per group, greedily in group order, covering no earlier box and no marker."""
+def inside(box: Box, bounds: Box | None) -> bool:
+    return bounds is None or (box[0] >= bounds[0] and box[1] >= bounds[1] and box[2] <= bounds[2] and box[3] <= bounds[3])
+
+
+def place_labels(groups: list[Group], sizes: list[tuple[float, float]], bounds: Box | None = None) -> list[Box | None]:
+    """One box per group, greedily in group order, inside ``bounds`` (the view), covering no earlier box and no marker.
+
+    A group with no free spot gets None: its label is not drawn (never drawn over another, nor cut by the view's edge).
+    """
     dots = [(m.x - DOT_PX, m.y - DOT_PX, m.x + DOT_PX, m.y + DOT_PX) for g in groups for m in g.members]
     placed: list[Box] = []
+    boxes: list[Box | None] = []
     for g, (w, h) in zip(groups, sizes, strict=True):
-        spots = candidate_boxes(g.leader.x, g.leader.y, w, h)
+        spots = [b for b in candidate_boxes(g.leader.x, g.leader.y, w, h) if inside(b, bounds)]
         best = next((b for b in spots if not any(overlaps(b, o) for o in placed + dots)), None)
-        if best is None:  # crowded: the spot covering the fewest others
-            best = min(spots, key=lambda b: sum(overlaps(b, o) for o in placed + dots))
-        placed.append(best)
-    return placed
+        if best is not None:
+            placed.append(best)
+        boxes.append(best)
+    return boxes
+
+
+def focus_first(groups: list[Group], focus: set[str]) -> list[Group]:
+    """The groups holding a focused (selected) finding first, the others in number order."""
+    return sorted(groups, key=lambda g: (not any(m.name in focus for m in g.members), g.leader.number))
+
+
+def set_focus(document_name: str, names: list[str]) -> None:
+    """The findings selected in the dock: their labels are placed first, so always shown."""
+    _FOCUS[document_name] = set(names)
+    if document_name:
+        schedule(document_name)
 
 
 class LabelLayout:
@@ -158,6 +180,7 @@ class LabelLayout:
         self.camera: Any = None
         self.pending = False
         self.last: dict[str, tuple[str, Box | None]] = {}  # finding Name -> (label text, screen box)
+        self.hidden: list[int] = []  # leader numbers of the groups whose label found no free spot
 
     def view(self) -> Any:
         import FreeCADGui
@@ -216,14 +239,18 @@ class LabelLayout:
                 continue
             from .view_finding import state_suffix
 
-            x, y = view.getPointOnScreen(proxy.anchor_point)
+            x, y = screen_point(view, proxy.anchor_point)
             markers.append(Marker(numbers[obj.Name], obj.Name, obj.Rule, obj.TargetObject, float(x), float(y), state_suffix(obj)))
-        groups = group_markers(markers)
+        focus = _FOCUS.get(self.document_name, set())
+        groups = focus_first(group_markers(markers), focus)
         texts = [g.text() for g in groups]
-        boxes = place_labels(groups, [text_size(t) for t in texts])
+        width, height = view_size(view)
+        boxes = place_labels(groups, [text_size(t) for t in texts], (0.0, 0.0, width, height))
         self.last = {name: ("", None) for name in overlays}
+        self.hidden = [g.leader.number for g, box in zip(groups, boxes, strict=True) if box is None]
         for g, text, box in zip(groups, texts, boxes, strict=True):
-            self.last[g.leader.name] = (text, box)
+            if box is not None:
+                self.last[g.leader.name] = (text, box)
         for name, (overlay, anchor) in overlays.items():
             text, box = self.last[name]
             if box is None:
@@ -233,6 +260,30 @@ class LabelLayout:
             overlay.set_label(text, _offset(view, anchor, baseline))
 
 
+def view_size(view: Any) -> tuple[float, float]:
+    """The 3D view's size in pixels (``getSize``; its render manager's viewport agrees, and reading that
+    from Python crashes FreeCAD 1.1)."""
+    width, height = view.getSize()
+    return float(width), float(height)
+
+
+def screen_point(view: Any, point: Any) -> tuple[float, float]:
+    """Where ``point`` is drawn in the view, in pixels from the bottom left, from the camera's view volume
+    at the view's current size.
+
+    Not ``getPointOnScreen``: on FreeCAD 1.1, after a dock narrows the 3D view, it keeps answering for the
+    wider view it had, so labels laid out with it overlapped on screen and drifted from their markers.
+    """
+    from pivy import coin
+
+    width, height = view_size(view)
+    camera = view.getCameraNode()
+    volume = camera.getViewVolume(width / max(height, 1.0))
+    projected = volume.projectToScreen(coin.SbVec3f(point.x, point.y, point.z))  # pivy returns the result
+    x, y, _ = projected.getValue()
+    return x * width, y * height
+
+
 def _documents() -> dict:
     import FreeCAD
 
@@ -240,15 +291,34 @@ def _documents() -> dict:
 
 
 def _offset(view: Any, anchor: Any, screen: tuple[float, float]) -> Any:
-    """The 3D vector from ``anchor`` to a point that projects onto pixel ``screen``, near the anchor's depth."""
+    """The 3D vector from ``anchor`` to the point at its depth that projects onto pixel ``screen``.
+
+    Built from ``screen_point`` alone (the projection the markers are placed with; ``getPoint`` is not its
+    inverse on FreeCAD 1.1). The camera's right and up vectors are projected, and the pixel offset is
+    solved on them.
+    """
     import FreeCAD
 
-    far = view.getPoint(int(round(screen[0])), int(round(screen[1])))
-    direction = view.getViewDirection()
-    # Move along the line of sight to the anchor's depth (an orthographic camera projects the same).
-    shift = (anchor - far).dot(direction) / max(direction.Length ** 2, 1e-12)
-    point = far + FreeCAD.Vector(direction).multiply(shift)
-    return point - anchor
+    rotation = view.getCameraOrientation()
+    right, up = rotation.multVec(FreeCAD.Vector(1, 0, 0)), rotation.multVec(FreeCAD.Vector(0, 1, 0))
+    x0, y0 = screen_point(view, anchor)
+    step = 1.0
+    for _ in range(4):  # a step that moves ~200 px, so integer pixels do not blur the scale
+        xr, yr = screen_point(view, anchor + FreeCAD.Vector(right).multiply(step))
+        moved = math.hypot(xr - x0, yr - y0)
+        if 100.0 <= moved <= 400.0:
+            break
+        step *= 200.0 / max(moved, 1e-3)
+    xr, yr = screen_point(view, anchor + FreeCAD.Vector(right).multiply(step))
+    xu, yu = screen_point(view, anchor + FreeCAD.Vector(up).multiply(step))
+    a11, a12, a21, a22 = xr - x0, xu - x0, yr - y0, yu - y0
+    det = a11 * a22 - a12 * a21
+    if abs(det) < 1e-9:
+        return FreeCAD.Vector()
+    dx, dy = screen[0] - x0, screen[1] - y0
+    a = (dx * a22 - a12 * dy) / det
+    b = (a11 * dy - a21 * dx) / det
+    return FreeCAD.Vector(right).multiply(a * step) + FreeCAD.Vector(up).multiply(b * step)
 
 
 def layout_for(document_name: str) -> LabelLayout:

@@ -113,7 +113,7 @@ class Overlay:
 
 def _draw_position(painter: Any, rect: Any) -> None:
     """⌖: a circle with a cross through it."""
-    from PySide import QtCore
+    from freecad_spatial.panels.qt import QtCore
 
     c = rect.center()
     r = max(4, min(rect.width(), rect.height()) // 2 - 4)
@@ -153,7 +153,7 @@ def _cell_width(cell: str, metrics: Any) -> int:
 
 def _draw_cell(painter: Any, rect: Any, cell: str, metrics: Any) -> None:
     """Draws ``cell`` centred in ``rect``, character by character, symbols as vector drawings."""
-    from PySide import QtCore
+    from freecad_spatial.panels.qt import QtCore
 
     x = rect.x() + (rect.width() - _cell_width(cell, metrics)) // 2
     for ch in cell:
@@ -168,34 +168,37 @@ def _draw_cell(painter: Any, rect: Any, cell: str, metrics: Any) -> None:
             small.setPointSizeF(small.pointSizeF() * 0.7)
             painter.save()
             painter.setFont(small)
-            painter.drawText(box, QtCore.Qt.AlignCenter, CIRCLED[ch])
+            painter.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, CIRCLED[ch])
             painter.restore()
         else:
-            painter.drawText(box, QtCore.Qt.AlignCenter, ch)
+            painter.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, ch)
         x += w
 
 
-def render_cells(lines: list[str], boxed: bool = True, top_gap: int = 0) -> tuple[int, int, bytes]:
-    """RGBA bytes (bottom row first, as Coin wants) of a frame: each line a row of boxed cells.
+def frame_image(lines: list[str], boxed: bool = True, top_gap: int = 0, margin: int = 12) -> Any:
+    """A QImage of a frame: each line a row of boxed cells, GD&T symbols no font has drawn as vectors.
 
-    ``top_gap``: transparent pixels above the frame (to clear a picture drawn at the same anchor).
+    Debian's fonts have no ⌖, ⌯ or circled letters, so typesetting them shows a box; drawing them
+    needs no font to ship. ``margin``: transparent pixels on the left (the 3D marker sits there);
+    ``top_gap``: transparent pixels above (to clear a picture drawn at the same anchor).
     """
-    from PySide import QtCore, QtGui
+    from freecad_spatial.panels.qt import QtCore, QtGui
 
     font = QtGui.QFont("DejaVu Sans", 11)
     metrics = QtGui.QFontMetrics(font)
     pad, row_h = 6, metrics.height() + 8
     rows = [[c for c in line.strip("|").split("|")] for line in lines]
     widths = [[max(_cell_width(c, metrics), row_h - 2 * pad) + 2 * pad for c in row] for row in rows]
-    width = max(sum(w) for w in widths) + 2 + 12  # 12 px gap before the frame: the marker sits there
+    width = max(sum(w) for w in widths) + 2 + margin
     height = row_h * len(rows) + 2 + top_gap
-    image = QtGui.QImage(width, height, QtGui.QImage.Format_RGBA8888)
+    image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGBA8888)
     image.fill(QtGui.QColor(0, 0, 0, 0))
     painter = QtGui.QPainter(image)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
     painter.setFont(font)
     painter.setPen(QtGui.QPen(QtGui.QColor(20, 24, 30), 1.5))
     for r, row in enumerate(rows):
-        x = 12
+        x = margin
         y = 1 + top_gap + r * row_h
         for c, cell in enumerate(row):
             w = widths[r][c]
@@ -206,7 +209,15 @@ def render_cells(lines: list[str], boxed: bool = True, top_gap: int = 0) -> tupl
             _draw_cell(painter, rect, cell, metrics)
             x += w
     painter.end()
-    flipped = image.mirrored(False, True)
+    return image
+
+
+def render_cells(lines: list[str], boxed: bool = True, top_gap: int = 0) -> tuple[int, int, bytes]:
+    """RGBA bytes (bottom row first, as Coin wants) of ``frame_image``."""
+    from freecad_spatial.panels.qt import QtGui
+
+    flipped = frame_image(lines, boxed, top_gap).mirrored(False, True)
+    width, height = flipped.width(), flipped.height()
     try:
         data = bytes(flipped.constBits())[: width * height * 4]
     except TypeError:  # a binding without the buffer protocol on constBits

@@ -39,6 +39,7 @@ FINDING_SCHEMA: dict = {
         "suggestion": {"type": "string"},
         "related": {"type": "array", "items": {"type": "string"},
                     "description": "refs of other geometry involved, e.g. [\"Pin.Face3\"]"},
+        "title": {"type": "string", "description": "the finding in one line, in mm or degrees (run_dfm's findings carry one)"},
     },
     "required": ["rule", "severity", "message"],
     "additionalProperties": False,

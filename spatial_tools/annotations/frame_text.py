@@ -49,3 +49,20 @@ def size_text(values: Any) -> str:
     if upper or lower:
         return f"{nominal} {upper:+g}/{lower:+g}"
     return nominal
+
+
+# Words for the symbols no common font has (Debian's DejaVu lacks them): where text, not a drawing, is shown.
+SYMBOL_WORDS = {"⌖": "position", "⌯": "symmetry", "Ⓜ": "(M)", "Ⓛ": "(L)", "Ⓟ": "(P)", "Ⓕ": "(F)", "Ⓣ": "(T)", "Ⓤ": "(U)"}
+
+
+def readable_text(text: str) -> str:
+    """``text`` with each symbol of SYMBOL_WORDS spelt out: '|⌖|⌀0.3 Ⓜ|A|' -> '|position|⌀0.3 (M)|A|'."""
+    return "".join(SYMBOL_WORDS.get(ch, ch) for ch in text)
+
+
+def frame_words(values: Any) -> str:
+    """'Position ⌀0.3 (M) to A|B|C': a frame in words a list shows beside its drawing."""
+    name = str(_get(values, "Characteristic", "") or "").replace("_", " ").capitalize()
+    cells = frame_cells(values)
+    datums = "|".join(readable_text(c) for c in cells[2:])
+    return f"{name} {readable_text(cells[1])}" + (f" to {datums}" if datums else "")

@@ -84,9 +84,12 @@ FINDING_FIELDS: dict[str, Prop] = {
     "unit": Prop("Unit", "App::PropertyString", "Finding", "Unit of Measured and Limit", read_only=True),
     "suggestion": Prop("Suggestion", "App::PropertyString", "Finding", "How to fix it", read_only=True),
     "related": Prop("Related", "App::PropertyStringList", "Finding", "Other geometry involved (Pin.Face3 ...)", read_only=True),
+    "title": Prop("Title", "App::PropertyString", "Finding", "The finding in one line, in the engineer's units", read_only=True),
 }
 
 FINDING_EXTRA = (
+    Prop("Number", "App::PropertyInteger", "Finding", "The finding's number in the dock, the markers and the report; "
+         "kept for the life of the finding (0: not numbered yet, a file from an older version)", read_only=True),
     Prop("NullFields", "App::PropertyStringList", "Finding", "Fields of the finding that have no value", hidden=True),
     Prop("Process", "App::PropertyString", "Finding", "Process profile the check ran with", read_only=True),
     Prop("Status", "App::PropertyEnumeration", "Review", "open, accepted or waived", STATUSES),
@@ -184,6 +187,8 @@ def read_finding(obj: Any) -> Finding:
         elif name in ("elements", "related"):
             value = tuple(value)
         data[name] = value
+    if "title" in data and not data["title"]:
+        data["title"] = None  # a file written before titles: the property was added empty
     data["elements"] = data.get("elements") or ()
     data["related"] = data.get("related") or ()
     return Finding(**data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..check.batch import FileResult, Report
-from .store import read_findings
+from .store import finding_numbers, read_findings
 
 
 def document_report(document: Any, process: str = "", fail_on: str = "error", path: str | None = None) -> Report:
@@ -18,15 +18,19 @@ def document_report(document: Any, process: str = "", fail_on: str = "error", pa
     held = read_findings(document)
     processes = sorted({h.process for h in held if h.process})
     process = process or (processes[0] if len(processes) == 1 else ", ".join(processes) or "unknown")
-    result = FileResult(path=path or document.FileName or document.Name, status="ok")
-    for item in held:
+    result = FileResult(path=path or document.FileName or document.Name, status="ok", numbers=[], attachments=[])
+    numbers = finding_numbers(held)
+    for item in sorted(held, key=lambda h: numbers[h.name]):
         if item.status == "open":
             result.findings.append(item.finding)
+            result.numbers.append(numbers[item.name])
+            result.attachments.append(item.attachment)
         else:
             result.skipped.append(
                 {
                     "rule": item.finding.rule,
                     "object": item.finding.object,
+                    "number": numbers[item.name],
                     "reason": f"{item.status} by {item.by or 'unknown'} at {item.at or '?'}: {item.reason or 'no reason given'}"
                     + f" ({item.finding.message})",
                 }

@@ -366,9 +366,11 @@ class DocumentFinding:
     process: str = ""
     attachment: str = "attached"
     lost: list[str] = field(default_factory=list)
+    number: int = 0  # stable for the life of the finding (finding_numbers); 0: not numbered yet
 
     def to_dict(self) -> dict:
         data = self.finding.to_dict()
+        data["number"] = self.number
         data["status"] = {"state": self.status, "reason": self.reason, "by": self.by, "at": self.at}
         data["attachment"] = self.attachment
         if self.lost:
@@ -396,14 +398,17 @@ def read_findings(document: Any) -> list[DocumentFinding]:
                 process=obj.Process,
                 attachment=obj.Attachment,
                 lost=list(obj.LostElements),
+                number=int(getattr(obj, "Number", 0) or 0),
             )
         )
     return found
 
 
-def _label(finding: Finding) -> str:
-    where = f"{finding.object}.{finding.elements[0]}" if finding.object and finding.elements else (finding.object or "")
-    return f"{finding.rule} {where}".strip()
+def finding_label(number: int, finding: Finding) -> str:
+    """The tree label: '3 · 4 sharp inside corners of pocket1, …' (number, then the title an engineer reads)."""
+    from ..dfm.titles import title_of
+
+    return f"{number} · {title_of(finding)}"
 
 
 def add_findings(
@@ -424,23 +429,32 @@ def add_findings(
     created = []
     with transaction(document, step):
         reviewed = set()
+        replaced: dict[tuple, int] = {}  # a finding found again keeps the number it had
         for obj in annotations(document, P.FINDING):
             if scope is not None and obj.TargetObject not in scope:
                 continue
             if obj.Status == "open":
+                replaced.setdefault(_key(P.read_finding(obj)), int(getattr(obj, "Number", 0) or 0))
                 document.removeObject(obj.Name)
             else:
                 reviewed.add(_key(P.read_finding(obj)))
         group = spatial_group(document)
         shapes: dict = {}
+        taken = set(finding_numbers(read_findings(document)).values())
+        next_free = max(taken | set(replaced.values()), default=0) + 1
         for finding in findings:
             if _key(finding) in reviewed:
                 continue
+            number = replaced.pop(_key(finding), 0)
+            if not number or number in taken:
+                number, next_free = next_free, next_free + 1
+            taken.add(number)
             obj = _create(document, P.FINDING, "Finding")
             P.write_finding(obj, finding)
+            obj.Number = number
             obj.Process = process
             obj.Status = "open"
-            obj.Label = _label(finding)
+            obj.Label = finding_label(number, finding)
             target = document.getObject(finding.object) if finding.object else None
             if target is not None and getattr(target, "Shape", None) is not None:
                 link_elements(obj, [(target, list(finding.elements))], shapes)
@@ -579,9 +593,21 @@ def add_size_dimension(
 def finding_numbers(held: Sequence[DocumentFinding]) -> dict[str, int]:
     """Object Name -> the finding's number, as the findings dock, the markers and the report show it.
 
-    Open findings are numbered 1, 2, ... in document order, exactly as the
-    report of the document numbers its findings; reviewed (accepted, waived)
-    ones follow, since the report lists them apart, without a number.
+    A number is given when the finding is made (``add_findings``) and kept for
+    its life: accepting, waiving, reopening, sorting or filtering never
+    renumber, so "finding 3" means the same finding everywhere, all along.
+    Findings from a file of an older version (no number stored) are numbered
+    after the others, in document order.
     """
-    ordered = [h for h in held if h.status == "open"] + [h for h in held if h.status != "open"]
-    return {h.name: i for i, h in enumerate(ordered, start=1)}
+    numbers: dict[str, int] = {}
+    used: set[int] = set()
+    for h in held:
+        if h.number > 0 and h.number not in used:
+            numbers[h.name] = h.number
+            used.add(h.number)
+    following = max(used, default=0)
+    for h in held:
+        if h.name not in numbers:
+            following += 1
+            numbers[h.name] = following
+    return numbers

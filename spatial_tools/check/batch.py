@@ -70,6 +70,14 @@ class FileResult:
     seconds: float = 0.0
     svg: str | None = None  # the part drawn with numbered markers (HTML report only)
     annotated: str | None = None  # the FCStd written by --annotate
+    numbers: list[int] | None = None  # each finding's number where the document numbers them; None: 1, 2, ...
+    attachments: list[str] | None = None  # each finding's attachment where a document holds them (rematched: check it)
+
+    def finding_numbers(self) -> list[int]:
+        """The number every report shows for each finding: the document's, else its place in the list."""
+        if self.numbers is not None and len(self.numbers) == len(self.findings):
+            return list(self.numbers)
+        return list(range(1, len(self.findings) + 1))
 
     @property
     def name(self) -> str:
@@ -81,6 +89,12 @@ class FileResult:
         if self.error is not None:
             data["error"] = printable(self.error)
         data["findings"] = [f.to_dict() for f in self.findings]
+        if self.numbers is not None:
+            for entry, number in zip(data["findings"], self.finding_numbers(), strict=True):
+                entry["number"] = number
+        if self.attachments is not None and len(self.attachments) == len(self.findings):
+            for entry, attachment in zip(data["findings"], self.attachments, strict=True):
+                entry["attachment"] = attachment
         data["checked"] = list(self.checked)
         data["not_checked"] = [_printable_reason(n) for n in self.not_checked]
         data["skipped"] = [_printable_reason(s) for s in self.skipped]

@@ -32,8 +32,12 @@ TEMPLATE = r"""<!DOCTYPE html>
   .sev-warning { background: #e38c09; }
   .sev-info { background: #0366d6; }
   .sev-unknown { background: #7800a0; outline: 2px dashed #000; }
-  .status-ok { background: #56606d; }
+  .status-pass { background: #1a7f37; }
+  .reattached { background: #6f42c1; font-size: 0.7em; }
   .status-error { background: #1d232b; }
+  td.title { font-weight: 600; }
+  td.title .message { font-weight: 400; color: #1d232b; margin-top: 2px; }
+  td.title .note { font-weight: 400; }
   section.file { border: 1px solid #d8dee4; border-radius: 6px; margin: 18px 0; padding: 12px 16px; }
   .file-head { display: flex; align-items: center; gap: 10px; margin-bottom: 8px; }
   .reason { background: #fff1f0; border-left: 4px solid #d73a49; padding: 6px 10px; margin: 6px 0; }
@@ -61,8 +65,8 @@ TEMPLATE = r"""<!DOCTYPE html>
  · profile {{ report.profile.get("sources", []) | join(" + ") }} · fails on <b>{{ report.fail_on }}</b></div>
 <p class="summary">
   <span>{{ counts.files }} file(s): {{ counts.files_ok }} checked, {{ counts.files_error }} not checked</span>
-  <span><span class="badge sev-error">{{ counts.error }} error</span></span>
-  <span><span class="badge sev-warning">{{ counts.warning }} warning</span></span>
+  <span><span class="badge sev-error">{{ counts.error }} error{{ 's' if counts.error != 1 }}</span></span>
+  <span><span class="badge sev-warning">{{ counts.warning }} warning{{ 's' if counts.warning != 1 }}</span></span>
   <span><span class="badge sev-info">{{ counts.info }} info</span></span>
 </p>
 {% if report.not_implemented %}<p class="note">Not implemented yet, so not checked: {% for r in report.not_implemented %}<code>{{ r }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
@@ -85,34 +89,57 @@ document.querySelectorAll("section.file").forEach(function (section) {
 """
 
 SECTION = r"""<section class="file" id="file-{{ index }}">
-  <div class="file-head"><span class="badge status-{{ 'ok' if file.status == 'ok' else 'error' }}">{{ file.status }}</span><h2>{{ file.name }}</h2><span class="meta">{{ '%.2f' | format(file.seconds) }} s</span></div>
+  <div class="file-head"><span class="badge {{ verdict.css }}" title="{{ verdict.tip }}">{{ verdict.text }}</span><h2>{{ file.name }}</h2><span class="meta">{{ '%.2f' | format(file.seconds) }} s</span></div>
   {% if file.error %}<div class="reason">{{ file.error | printable }}</div>{% endif %}
   <div class="body">
     {% if file.svg %}<div class="picture">{{ file.svg | safe }}</div>{% endif %}
     {% if file.findings %}
     <table>
       <tr><th>#</th><th>severity</th><th>rule</th><th>finding</th><th>where</th><th>measured</th></tr>
-      {% for f in file.findings %}
-      <tr id="file-{{ index }}-finding-{{ loop.index }}" data-finding="{{ loop.index }}">
-        <td class="num">{{ loop.index }}</td>
+      {% for f in file.findings %}{% set n = numbers[loop.index0] %}
+      <tr id="file-{{ index }}-finding-{{ n }}" data-finding="{{ n }}">
+        <td class="num">{{ n }}{% if attachments and attachments[loop.index0] == "rematched" %}<div><span class="badge reattached" title="The part changed since this finding was made; it was found again on {{ f.refs | join(', ') }} by its geometry. Check that it still applies.">re-attached</span></div>{% endif %}</td>
         <td><span class="badge {{ severity_class.get(f.severity.value, 'sev-unknown') }}">{{ f.severity.value }}</span></td>
         <td><code title="{{ rules[f.rule].title }}">{{ f.rule }}</code></td>
-        <td>{{ f.message }}{% if f.suggestion %}<div class="note">{{ f.suggestion }}</div>{% endif %}</td>
+        <td class="title">{{ title_of(f) }}{% if title_of(f) != f.message %}<div class="message">{{ f.message }}</div>{% endif %}{% if f.suggestion %}<div class="note">{{ f.suggestion }}</div>{% endif %}</td>
         <td>{% for ref in f.refs[:6] %}<code>{{ ref }}</code>{% if not loop.last %}, {% endif %}{% endfor %}{% if f.refs | length > 6 %} … (+{{ f.refs | length - 6 }}){% endif %}
             {% if f.location %}<div class="note">at {{ f.location | vec }} mm</div>{% endif %}</td>
-        <td>{% if f.measured is not none %}{{ '%.4g' | format(f.measured) }}{% if f.unit %} {{ f.unit }}{% endif %}{% if f.limit is not none %}<div class="note">limit {{ '%.4g' | format(f.limit) }}</div>{% endif %}{% endif %}</td>
+        <td>{% if f.measured is not none %}{{ f.measured | amount(f.unit) }}{% if f.limit is not none %}<div class="note">limit {{ f.limit | amount(f.unit) }}</div>{% endif %}{% endif %}</td>
       </tr>
       {% endfor %}
     </table>
     {% elif file.status == "ok" %}<p class="none">No findings for the rules that ran.</p>{% endif %}
   </div>
   {% if file.skipped %}<details class="skipped"><summary>Reviewed or not checked ({{ file.skipped | length }})</summary>
-    <ul>{% for s in file.skipped %}<li>{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason | printable }}</li>{% endfor %}</ul>
+    <ul>{% for s in file.skipped %}<li>{% if s.get("number") %}<b>#{{ s.number }}</b> {% endif %}{% if s.rule %}<code>{{ s.rule }}</code>{% endif %}{% if s.object %} on <code>{{ s.object }}</code>{% endif %}: {{ s.reason | printable }}</li>{% endfor %}</ul>
   </details>{% endif %}
 </section>
 """
 
 SEVERITY_CLASS = {"error": "sev-error", "warning": "sev-warning", "info": "sev-info"}
+# How a value reads with its unit: 0.5 mm, 1.5°, 5.8:1, 12 %.
+UNIT_FORMATS = {"mm": "{:.4g} mm", "deg": "{:.4g}°", "ratio": "{:.4g}:1", "%": "{:.4g} %", "mm3": "{:.4g} mm³"}
+
+
+def amount(value: float, unit: str | None) -> str:
+    """A measured value or limit as an engineer writes it."""
+    return UNIT_FORMATS.get(unit or "", "{:.4g}" + (f" {unit}" if unit else "")).format(value)
+
+
+def verdict(file: FileResult) -> dict:
+    """The badge beside a file's name: its worst open finding and how many, 'pass' only when there are none.
+
+    A file with errors must never carry a neutral "ok" (it was checked, but it did not pass).
+    """
+    if file.status != "ok":
+        return {"text": "not checked", "css": "status-error", "tip": "the file could not be checked"}
+    counts = {s: sum(1 for f in file.findings if f.severity.value == s) for s in SEVERITY_CLASS}
+    for severity in ("error", "warning", "info"):
+        if counts[severity]:
+            n = counts[severity]
+            return {"text": f"{n} {severity}{'s' if n != 1 and severity != 'info' else ''}", "css": SEVERITY_CLASS[severity],
+                    "tip": ", ".join(f"{c} {s}" for s, c in counts.items() if c)}
+    return {"text": "pass", "css": "status-pass", "tip": "checked: no open findings for the rules that ran"}
 
 
 class MissingDependency(RuntimeError):
@@ -133,12 +160,17 @@ def render(report: Report, now: datetime.datetime | None = None) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["vec"] = lambda v: "({})".format(", ".join(f"{c:.4g}" for c in v))
     env.filters["printable"] = printable
+    env.filters["amount"] = amount
     rule_ids = {f.rule for file in report.files for f in file.findings}
     rules = {r: describe(r) for r in rule_ids}
     section = env.from_string(SECTION)
 
     def one(i: int, file: FileResult) -> str:
-        text = section.render(file=file, index=i + 1, rules=rules, severity_class=SEVERITY_CLASS)
+        from ..dfm.titles import title_of
+
+        text = section.render(file=file, index=i + 1, rules=rules, severity_class=SEVERITY_CLASS, verdict=verdict(file),
+                              numbers=file.finding_numbers(), title_of=title_of,
+                              attachments=file.attachments if file.attachments and len(file.attachments) == len(file.findings) else None)
         text.encode("utf-8")  # fails here, for this file alone, if it cannot be written
         return text
 

@@ -65,6 +65,7 @@ FINDING_SCHEMA: dict = {
         "unit": {"type": ["string", "null"]},
         "suggestion": {"type": ["string", "null"]},
         "related": {"type": "array", "items": {"type": "string"}},
+        "title": {"type": ["string", "null"]},
     },
     "required": ["rule", "severity", "message", "object", "elements", "location", "measured", "limit", "unit", "suggestion"],
 }
@@ -93,6 +94,12 @@ class Finding:
     unit: str | None = None
     suggestion: str | None = None
     related: tuple[str, ...] = field(default=())  # refs of other geometry involved ("Pin.Face3")
+    title: str | None = None  # one line an engineer reads first (dfm.titles); None: older producers
+
+    @property
+    def headline(self) -> str:
+        """The title, else the message: what a list of findings shows (files written before titles have none)."""
+        return self.title or self.message
 
     def __post_init__(self) -> None:
         if not isinstance(self.rule, str) or not RULE_ID_RE.match(self.rule):
@@ -122,7 +129,8 @@ class Finding:
         return [f"{self.object}.{e}" for e in self.elements] or [self.object]
 
     def to_dict(self) -> dict:
-        return {
+        """The finding format; ``title`` only when there is one (a finding from before titles reads as it did)."""
+        data = {
             "rule": self.rule,
             "severity": self.severity.value,
             "message": self.message,
@@ -135,6 +143,9 @@ class Finding:
             "suggestion": self.suggestion,
             "related": list(self.related),
         }
+        if self.title is not None:
+            data["title"] = self.title
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Finding:

@@ -128,22 +128,31 @@ class RuleContext:
         unit: str | None = None,
         suggestion: str | None = None,
         related: Iterable[str] = (),
+        facts: dict[str, Any] | None = None,
     ) -> Finding:
-        """A Finding of this rule on the current target unless ``object`` says otherwise."""
+        """A Finding of this rule on the current target unless ``object`` says otherwise.
+
+        ``facts`` (depth, diameter, feature ...) fill the rule's title template (dfm.titles).
+        """
+        from ..titles import title_for
+
         if location is not None and hasattr(location, "x"):
             location = (location.x, location.y, location.z)
+        elements = tuple(elements)
+        unit = unit if unit is not None else self.settings.get("unit")
         return Finding(
             rule=self.rule.id,
             severity=Severity.parse(severity),
             message=message,
             object=object if object is not None else (self.target.name if self.target else None),
-            elements=tuple(elements),
+            elements=elements,
             location=location,
             measured=measured,
             limit=limit,
-            unit=unit if unit is not None else self.settings.get("unit"),
+            unit=unit,
             suggestion=suggestion,
             related=tuple(related),
+            title=title_for(self.rule.id, max(1, len(elements)), measured, limit, unit, facts),
         )
 
 

@@ -43,6 +43,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 measured=ratio,
                 limit=limit,
                 unit="ratio",
+                facts={"diameter": worst.diameter, "depth": worst.end},
                 suggestion=suggestion,
             )
         )

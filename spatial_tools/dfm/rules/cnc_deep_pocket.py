@@ -43,6 +43,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 measured=ratio,
                 limit=limit,
                 unit="ratio",
+                facts={"depth": depth, "width": width, "feature": feature["kind"]},
                 suggestion=(
                     f"Widen the {kind} to ≥ {depth / limit:.3g} mm or make it ≤ {width * limit:.3g} mm deep; "
                     "a cutter narrower than the width reaching that deep deflects and chatters (long-reach tools "

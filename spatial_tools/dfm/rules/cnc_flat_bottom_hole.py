@@ -30,6 +30,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 location=centre,
                 measured=None,
                 limit=None,
+                facts={"diameter": hole["diameter"], "depth": depth},
                 suggestion=(
                     "Let the hole end in the drill point (dimension the depth to the full Ø); if a flat seat is "
                     "really needed, call for a flat-bottom drill or end mill on the drawing - it is an extra tool "

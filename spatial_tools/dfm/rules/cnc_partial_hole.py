@@ -36,6 +36,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 location=point_inside(wall)[0],
                 measured=percent,
                 limit=limit,
+                facts={"diameter": worst.diameter},
                 unit="%",
                 suggestion=(
                     f"Move the hole in so at least {limit:g}% of its wall stays in material, or mill the shape "

@@ -24,7 +24,18 @@ def _index(name: str) -> int:
     return int(name[4:]) - 1
 
 
+def _group_key(corner_depth: float, radius: float) -> tuple[float, float]:
+    return (round(corner_depth, 2), round(radius, 3))
+
+
 def check(ctx: RuleContext) -> list[Finding]:
+    """One finding per feature and kind of corner: the four sharp corners of a pocket are one problem with one fix.
+
+    Corners of one feature are grouped only when they are alike (sharp or the same radius, the same depth,
+    hence the same severity and the same radius to ask for); a corner that differs is its own finding.
+    Measured and limit are radii in mm: the corner's radius and the smallest one a cutter reaching that deep
+    can leave (``warn_below`` × depth).
+    """
     import FreeCAD
 
     target = ctx.target
@@ -38,6 +49,8 @@ def check(ctx: RuleContext) -> list[Finding]:
             continue
         axis = FreeCAD.Vector(*feature["axis"])
         faces = {_index(n) for n in feature["faces"]}
+        where = f"the {feature['kind']}"  # an engineer reads "the pocket", not our id "pocket1"; Where lists the faces
+        groups: dict[tuple, list] = {}
         for corner in corners_along(corners, axis, faces):
             if id(corner) in seen:
                 continue
@@ -45,53 +58,67 @@ def check(ctx: RuleContext) -> list[Finding]:
             depth = corner.depth_along(axis)
             if depth <= MIN_DEPTH:
                 continue
-            walls = [f"{target.name}.Face{i + 1}" for i in corner.faces]
-            where = feature["id"]  # pocket1, slot2, step3
             if corner.sharp:
-                elements = [f"Edge{k + 1}" for k in corner.edges]
-                findings.append(
-                    ctx.finding(
-                        sharp_severity,
-                        f"Inside corner of {where} along the tool axis is sharp (R 0) over {depth:.3g} mm of depth; "
-                        f"an end mill leaves at least its own radius there (want R ≥ {limit:.3g} × depth = {limit * depth:.3g} mm)",
-                        elements=elements,
-                        location=corner.location,
-                        measured=0.0,
-                        limit=limit,
-                        unit="ratio",
-                        suggestion=(
-                            f"Round the corner to R ≥ {limit * depth:.2g} mm, ideally a little larger than the cutter "
-                            "radius so the tool does not wrap the corner and chatter; if the mating part needs the "
-                            "sharp corner, add a dog-bone relief or have the corner wire-EDMed"
-                        ),
-                        related=walls,
-                    )
-                )
+                groups.setdefault(("sharp", sharp_severity) + _group_key(depth, 0.0), []).append((corner, depth))
                 continue
             ratio = round(corner.radius / depth, RATIO_DIGITS)
             graded = ctx.settings.grade(ratio, "below")
             if graded is None:
                 continue
             severity, at = graded
-            findings.append(
-                ctx.finding(
-                    severity,
-                    f"Inside corner of {where} has R {corner.radius:.3g} mm over {depth:.3g} mm of depth "
-                    f"(R/depth {ratio:.3g} < {at:.3g}); a cutter that small reaching that deep chatters and breaks",
-                    elements=[f"Face{corner.blend + 1}"],
-                    location=corner.location,
-                    measured=ratio,
-                    limit=at,
-                    unit="ratio",
-                    suggestion=(
-                        f"Increase the corner radius to ≥ {at * depth:.2g} mm or make the {feature['kind']} shallower; "
-                        f"a radius slightly larger than a standard cutter's (e.g. R{corner.radius * 1.3:.2g} for a "
-                        f"Ø{corner.radius * 2:.2g} mm tool) lets the tool cut the corner without full engagement"
-                    ),
-                    related=walls,
-                )
-            )
+            groups.setdefault(("round", severity, at) + _group_key(depth, corner.radius), []).append((corner, depth))
+        for key, members in groups.items():
+            findings.append(_finding(ctx, key, members, where, feature["kind"], limit))
     return findings
+
+
+def _finding(ctx: RuleContext, key: tuple, members: list, where: str, kind: str, limit: float) -> Finding:
+    target = ctx.target
+    first, depth = members[0]
+    n = len(members)
+    walls = list(dict.fromkeys(f"{target.name}.Face{i + 1}" for corner, _ in members for i in corner.faces))
+    corners_word = "corner" if n == 1 else f"{n} corners"
+    if key[0] == "sharp":
+        severity, need = key[1], limit * depth
+        elements = [f"Edge{k + 1}" for corner, _ in members for k in corner.edges]
+        return ctx.finding(
+            severity,
+            f"Inside {corners_word} of {where} along the tool axis {'is' if n == 1 else 'are'} sharp (R 0) over "
+            f"{depth:.3g} mm of depth; an end mill leaves at least its own radius there "
+            f"(want R ≥ {limit:.3g} × depth = {need:.3g} mm)",
+            elements=elements,
+            location=first.location,
+            measured=0.0,
+            limit=round(need, RATIO_DIGITS),
+            unit="mm",
+            suggestion=(
+                f"Round the {'corner' if n == 1 else 'corners'} to R ≥ {need:.2g} mm, ideally a little larger than "
+                "the cutter radius so the tool does not wrap the corner and chatter; if the mating part needs the "
+                "sharp corner, add a dog-bone relief or have the corner wire-EDMed"
+            ),
+            related=walls,
+            facts={"depth": depth, "feature": kind, "cutter": 2 * need, "radius": 0.0},
+        )
+    severity, at = key[1], key[2]
+    radius = first.radius
+    need = at * depth
+    return ctx.finding(
+        severity,
+        f"Inside {corners_word} of {where} {'has' if n == 1 else 'have'} R {radius:.3g} mm over {depth:.3g} mm of "
+        f"depth (R/depth {radius / depth:.3g} < {at:.3g}); a cutter that small reaching that deep chatters and breaks",
+        elements=[f"Face{corner.blend + 1}" for corner, _ in members],
+        location=first.location,
+        measured=radius,
+        limit=round(need, RATIO_DIGITS),
+        unit="mm",
+        suggestion=(
+            f"Increase the corner radius to ≥ {need:.2g} mm or make the {kind} shallower; "
+            f"a radius slightly larger than a standard cutter's (e.g. R{radius * 1.3:.2g} for a "
+            f"Ø{radius * 2:.2g} mm tool) lets the tool cut the corner without full engagement"
+        ),
+        related=walls,
+        facts={"depth": depth, "feature": kind, "cutter": 2 * need, "radius": radius},
+    )
 
 
 RULE = Rule(

@@ -44,6 +44,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 measured=ratio,
                 limit=limit,
                 unit="ratio",
+                facts={"height": standing.height, "thickness": wall.thickness},
                 suggestion=suggestion,
             )
         )

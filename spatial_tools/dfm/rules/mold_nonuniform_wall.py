@@ -38,6 +38,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 measured=ratio,
                 limit=limit,
                 unit="ratio",
+                facts={"thin": thin.thickness, "thick": thick.thickness},
                 suggestion=(
                     f"Core the {thick.thickness:.4g} mm section out towards {thin.thickness:.4g} mm, or blend the "
                     "change over a taper about three times as long as the step; gate into the thick section so it "

@@ -47,6 +47,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                     measured=ratio,
                     limit=limit,
                     unit="ratio",
+                    facts={"what": f"{rib.wall.thickness:.3g} mm thick", "wall": wall},
                     suggestion=f"{fix}; for more stiffness use two thinner ribs rather than one thick one",
                     related=[f"{ctx.target.name}.{n}" for n in base.elements],
                 )
@@ -65,6 +66,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                     measured=tall,
                     limit=limit,
                     unit="ratio",
+                    facts={"what": f"{rib.height:.3g} mm tall", "wall": wall},
                     suggestion=(
                         f"Lower the rib to {limit * wall:.3g} mm or less and use two shorter ribs if the "
                         "stiffness is needed"

@@ -64,9 +64,11 @@ def check(ctx: RuleContext) -> list[Finding]:
                 f"{what}{measure}",
                 elements=elements,
                 location=corner.location,
-                measured=ratio,
-                limit=limit,
-                unit="ratio",
+                # In mm where the wall is known (the radius and the one asked for), else the R/wall ratio.
+                measured=corner.radius if wall is not None else ratio,
+                limit=round(limit * wall, RATIO_DIGITS) if wall is not None else limit,
+                unit="mm" if wall is not None else "ratio",
+                facts={"wall": wall, "radius": corner.radius},
                 suggestion=(
                     f"Round the inside corner to R ≥ {size} and the matching outside corner to {outside}, so the "
                     "wall stays uniform: the melt flows "
