@@ -27,6 +27,7 @@ from freecad_spatial.spatial_tools.backends.base import (
     ToolCallStarted,
 )
 from freecad_spatial.spatial_tools.chat.conversation import Conversation, Entry
+from freecad_spatial.spatial_tools.chat.links import renumber_findings
 from freecad_spatial.spatial_tools.chat.trace_view import TraceBuilder, TraceItem
 from freecad_spatial.spatial_tools.tool_process import Cancelled
 
@@ -354,20 +355,27 @@ class ChatController(QtCore.QObject):
             self._finish()
             self._fail(kind or "connection_failed", trace.error or "the model could not be reached")
             return
-        numbers = self.conversation.add_findings(list(trace.findings))
+        # The findings become annotation objects first, so the answer, its links and the summary line use
+        # the numbers the dock, the markers and the report show.
+        failure = None
+        document_numbers = None
+        if trace.findings:
+            try:
+                document_numbers = self.host.finding_numbers(self.host.publish_findings(list(trace.findings)))
+            except Exception as exc:  # the answer stands; the user sees why the objects are missing
+                failure = (f"the findings could not be added to the document: "
+                           f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        numbers = self.conversation.add_findings(list(trace.findings), document_numbers)
         text = trace.answer if trace.stop_reason != "cancelled" else (trace.answer or "*Stopped.*")
+        text = renumber_findings(text, numbers)
         entry = Entry(role="assistant", text=text, trace=list(self._trace.items), findings=numbers,
                       stop_reason=trace.stop_reason)
         self.conversation.entries.append(entry)
         self._finish()
         self._save()
         self.answered.emit(entry)
-        if trace.findings:
-            try:
-                self.host.publish_findings(list(trace.findings))
-            except Exception as exc:  # the answer stands; the user sees why the objects are missing
-                self._fail("findings", f"the findings could not be added to the document: "
-                                       f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        if failure:
+            self._fail("findings", failure)
 
     @Slot(str, str)
     def _on_failed(self, kind: str, message: str) -> None:

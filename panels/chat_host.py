@@ -101,3 +101,13 @@ class DocumentHost:
         if self.on_findings is not None and findings:
             return self.on_findings(self.document(), findings)
         return None
+
+    def finding_numbers(self, published: Any) -> list[int] | None:
+        """The numbers the document gave the annotation objects ``publish_findings`` named, in order (the
+        dock's, the markers' and the report's); None when they are not annotation objects."""
+        document = self.document()
+        if document is None or not isinstance(published, list | tuple):
+            return None
+        objects = [document.getObject(name) if isinstance(name, str) else None for name in published]
+        numbers = [int(getattr(o, "Number", 0) or 0) for o in objects if o is not None]
+        return numbers if len(numbers) == len(published) and all(numbers) else None

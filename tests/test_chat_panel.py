@@ -176,12 +176,49 @@ def test_submitted_findings_reach_the_findings_hook_with_numbers(qtbot, part):
     assert name == part.Name and len(published) == 1
     assert {k: published[0][k] for k in finding} == finding
     assert host.threads[-1] == threading.main_thread().name
-    assert controller.conversation.findings == published
+    assert controller.conversation.findings == [{**published[0], "number": 1}]  # no document numbers here
     bubble = answers(panel)[0]
     assert bubble.findings == [1] and bubble.status.text() == "1 tool call · finding #1"
     with qtbot.waitSignal(panel.link) as signal:
         click_link(qtbot, bubble, "finding:1")
     assert signal.args == ["finding", 1]
+
+
+def test_submitted_findings_take_the_documents_numbers_in_the_answer_and_its_links(qtbot, part):
+    """The chat, the dock, the markers and the report use one number: the one the document gives."""
+    from freecad_spatial.panels.chat_findings import publish_findings
+    from freecad_spatial.spatial_tools.annotations.store import add_findings, read_findings
+    from freecad_spatial.spatial_tools.dfm.finding import Finding
+
+    earlier = Finding.from_dict({"rule": "cnc.deep_hole", "severity": "warning", "message": "Deep hole",
+                                 "object": "A", "elements": ["Face1"]})
+    add_findings(part, [earlier], process="cnc-3axis")  # finding 1 of the document, from a check
+    host = DocumentHost(lambda: part, on_findings=publish_findings)
+    finding = {"rule": "gdt.clearance", "severity": "warning", "message": "Gap of 17.5 mm", "object": "A",
+               "elements": ["Face6"], "measured": 17.5, "unit": "mm"}
+    answer = "The gap is 17.5 mm (finding 1 on `A.Face6`); `finding 1` in code stays."
+    script = [{"tool_calls": [{"name": "submit_findings", "arguments": {"answer": answer, "findings": [finding]}}]}]
+    with ProtocolServer(script) as server:
+        controller, panel = make_panel(qtbot, host, server)
+        ask(qtbot, panel, "Check it")
+    numbers = {d["message"]: int(o.Number) for o, d in _objects_and_dicts(part)}
+    assert numbers == {"Deep hole": 1, "Gap of 17.5 mm": 2}
+    bubble = answers(panel)[0]
+    assert bubble.findings == [2] and bubble.status.text() == "1 tool call · finding #2"
+    assert "(finding 2 on `A.Face6`)" in bubble.view.markdown and "`finding 1` in code stays" in bubble.view.markdown
+    assert controller.conversation.finding(2)["message"] == "Gap of 17.5 mm"
+    assert controller.conversation.finding(1) is None  # the check's finding is not the chat's
+    with qtbot.waitSignal(panel.link) as signal:
+        click_link(qtbot, bubble, "finding:2")
+    assert signal.args == ["finding", 2]
+    assert len(read_findings(part)) == 2
+
+
+def _objects_and_dicts(document):
+    from freecad_spatial.spatial_tools.annotations import properties as P
+    from freecad_spatial.spatial_tools.annotations.store import annotations
+
+    return [(o, P.read_finding(o).to_dict()) for o in annotations(document, P.FINDING)]
 
 
 # --- links -----------------------------------------------------------------------------------------------

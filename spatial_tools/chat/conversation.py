@@ -62,16 +62,24 @@ def _message_from_dict(data: dict) -> Message:
 class Conversation:
     entries: list[Entry] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)  # the agent session's messages
-    findings: list[dict] = field(default_factory=list)  # every finding submitted; number = index + 1
+    # every finding submitted, each with its "number": the document's (the dock's, markers', report's) where
+    # it became an annotation object, else its place in the conversation
+    findings: list[dict] = field(default_factory=list)
 
-    def add_findings(self, found: list[dict]) -> list[int]:
-        """Appends findings; returns their numbers (1-based, stable for the conversation)."""
+    def add_findings(self, found: list[dict], numbers: list[int] | None = None) -> list[int]:
+        """Appends findings under ``numbers`` (the document's, in order) or, without them, under their
+        1-based place in the conversation; returns the numbers."""
         start = len(self.findings)
-        self.findings.extend(found)
-        return list(range(start + 1, start + 1 + len(found)))
+        if numbers is None or len(numbers) != len(found):
+            numbers = list(range(start + 1, start + 1 + len(found)))
+        self.findings.extend({**f, "number": n} for f, n in zip(found, numbers, strict=True))
+        return list(numbers)
 
     def finding(self, number: int) -> dict | None:
-        return self.findings[number - 1] if 0 < number <= len(self.findings) else None
+        for i, found in enumerate(self.findings):
+            if int(found.get("number", i + 1)) == number:  # saved before numbers were stored: the place
+                return found
+        return None
 
     def clear(self) -> None:
         self.entries.clear()

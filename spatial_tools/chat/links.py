@@ -57,6 +57,36 @@ def linkify(markdown: str) -> str:
     return "\n".join(out)
 
 
+def renumber_findings(markdown: str, numbers: list[int]) -> str:
+    """"finding k" (the k-th finding this answer submitted, as the prompt asks the model to write) becomes
+    "finding N", N the number the document gave it; other numbers and code stay as they are."""
+    if not numbers:
+        return markdown
+
+    def replace(match: re.Match) -> str:
+        k = int(match.group(1))
+        if not 1 <= k <= len(numbers):
+            return match.group(0)
+        start, end = match.span(1)
+        text = match.group(0)
+        offset = match.start(0)
+        return text[: start - offset] + str(numbers[k - 1]) + text[end - offset:]
+
+    out: list[str] = []
+    fenced = False
+    for line in markdown.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+            out.append(line)
+            continue
+        if fenced:
+            out.append(line)
+            continue
+        parts = re.split(r"(`+[^`]*`+)", line)  # code spans stay as written
+        out.append("".join(p if p.startswith("`") else FINDING.sub(replace, p) for p in parts))
+    return "\n".join(out)
+
+
 def parse_link(url: str) -> tuple[str, str | int] | None:
     """``("ref", "Plate.Face7")``, ``("finding", 3)`` or None for any other URL."""
     scheme, _, rest = url.partition(":")
