@@ -156,3 +156,43 @@ def test_error_advice_is_translated_and_the_message_kept(qtbot, marking):
     bubble.show()
     assert untranslated(bubble, allowed=[r"no Anthropic API key in the environment"]) == []
     assert f"«{entry.title}»" in bubble.text()
+
+
+def test_the_findings_dock(qtbot, marking):
+    from freecad_spatial.panels.findings_dock import FindingsDock
+    from freecad_spatial.spatial_tools.annotations.store import add_findings
+    from freecad_spatial.spatial_tools.dfm.finding import Finding
+
+    doc = FreeCAD.newDocument("TranslatedFindings")
+    try:
+        box = doc.addObject("Part::Feature", "Box")
+        box.Shape = Part.makeBox(10, 10, 10)
+        doc.recompute()
+        add_findings(doc, [Finding.from_dict({"rule": "cnc.deep_hole", "severity": "warning", "message": "Deep hole",
+                                              "object": "Box", "elements": ["Face1"]})], process="cnc-3axis")
+        FreeCAD.setActiveDocument(doc.Name)
+        dock = FindingsDock()
+        qtbot.addWidget(dock.widget)
+        dock.widget.show()
+        dock.refresh()
+        headers = [dock.table.horizontalHeaderItem(i).text() for i in range(dock.table.columnCount())]
+        assert all(MARK.fullmatch(h) or not re.search(r"[A-Za-z]{2}", h) for h in headers), headers
+        assert untranslated(dock.widget) == []
+    finally:
+        FreeCAD.closeDocument(doc.Name)
+
+
+def test_the_suggest_gdt_dialog(qtbot, marking):
+    from conftest import BRACKET
+
+    from freecad_spatial.panels.suggest_gdt_dialog import SuggestGdtDialog
+    from freecad_spatial.spatial_tools.gdt.suggest import suggest
+
+    doc = FreeCAD.openDocument(str(BRACKET))
+    try:
+        dialog = SuggestGdtDialog(suggest(doc, None))
+    finally:
+        FreeCAD.closeDocument(doc.Name)
+    qtbot.addWidget(dialog.dialog)
+    dialog.dialog.show()
+    assert untranslated(dialog.dialog) == []
