@@ -267,18 +267,24 @@ def view_size(view: Any) -> tuple[float, float]:
     return float(width), float(height)
 
 
-def screen_point(view: Any, point: Any) -> tuple[float, float]:
+def screen_point(view: Any, point: Any, size: tuple[float, float] | None = None) -> tuple[float, float]:
     """Where ``point`` is drawn in the view, in pixels from the bottom left, from the camera's view volume
-    at the view's current size.
+    at the view's current size (or ``size``, e.g. of an image rendered from the view).
 
     Not ``getPointOnScreen``: on FreeCAD 1.1, after a dock narrows the 3D view, it keeps answering for the
     wider view it had, so labels laid out with it overlapped on screen and drifted from their markers.
+    The volume is mapped as Coin's ``ADJUST_CAMERA`` viewport mapping draws it: in a view taller than
+    wide the camera's height is kept for the width, so the volume grows by 1/aspect (without this,
+    labels in a tall view, e.g. beside the findings dock, were spread wider than drawn and overlapped).
     """
     from pivy import coin
 
-    width, height = view_size(view)
+    width, height = size if size is not None else view_size(view)
+    aspect = width / max(height, 1.0)
     camera = view.getCameraNode()
-    volume = camera.getViewVolume(width / max(height, 1.0))
+    volume = camera.getViewVolume(aspect)
+    if aspect < 1.0 and int(camera.viewportMapping.getValue()) == int(coin.SoCamera.ADJUST_CAMERA):
+        volume.scale(1.0 / aspect)
     projected = volume.projectToScreen(coin.SbVec3f(point.x, point.y, point.z))  # pivy returns the result
     x, y, _ = projected.getValue()
     return x * width, y * height
