@@ -319,9 +319,14 @@ class SpatialService:
                 watcher.set()
                 self._cells.limits = None
         visible = {k: result.get(k) for k in ("ok", "stdout", "value", "error")}
-        return level, ({"ok": True, "result": visible} if result.get("ok")
-                       else {"ok": False, "error": {"code": "cell_failed", "message": str(result.get("error")),
-                                                    "stdout": result.get("stdout", "")}})
+        if result.get("ok"):
+            return level, {"ok": True, "result": visible}
+        error = result.get("error")
+        if isinstance(error, dict):
+            line = f" (line {error['line']})" if error.get("line") else ""
+            error = f"{error.get('message', error)}{line}"
+        return level, {"ok": False, "error": {"code": "cell_failed", "message": str(error),
+                                              "stdout": result.get("stdout") or ""}}
 
     def _check_cell_document(self, doc_name: str | None) -> str:
         entry = self.documents.get(doc_name)
