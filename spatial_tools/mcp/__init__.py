@@ -9,12 +9,13 @@ workbench's toggle) do, when they run.
 
 from __future__ import annotations
 
-import importlib.util
-
 
 def sdk_missing_reason() -> str | None:
-    """Why the server cannot run here (the SDK is not installed), or None."""
-    if importlib.util.find_spec("mcp") is None:
-        return ("the MCP SDK is not installed: pip install 'mcp>=2.3,<3' into FreeCAD's Python "
-                "(./setup.sh installs it into .venv)")
+    """Why the server cannot run here (the SDK is missing or does not import), or None."""
+    try:
+        import mcp.server.lowlevel  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        return (f"the MCP SDK is not installed ({exc}): pip install 'mcp>=2.3,<3' into FreeCAD's Python, or "
+                "use the Install button of the assistant's chat (./setup.sh installs it into .venv)")
     return None
