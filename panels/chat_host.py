@@ -5,7 +5,8 @@ Every method here touches the document and is called on the GUI thread only
 only take the snapshot there: on Linux a forked child computes the tool call
 or the document encoding while the GUI runs on, and the controller's worker
 waits for the answer (spatial_tools/tool_process.py), so the event loop
-stalls only for the fork, not for the kernel. The FreeCAD GUI dock
+stalls only for the fork, not for the kernel; without fork (Windows, macOS)
+a warm worker process computes on a saved copy (tool_worker.py). The FreeCAD GUI dock
 subclasses it for the live selection, selection links and findings; tests use
 it with FreeCAD imported as a library.
 
@@ -65,7 +66,7 @@ class DocumentHost:
         """``encode``, started: ``.wait(cancel)`` gives the JSON (forked where possible, see above)."""
         import time
 
-        from freecad_spatial.spatial_tools import tool_process
+        from freecad_spatial.spatial_tools import tool_process, tool_worker
         from freecad_spatial.spatial_tools.context import model_call_s
         from freecad_spatial.spatial_tools.encoder import encode_json
 
@@ -73,8 +74,11 @@ class DocumentHost:
         if document is None:
             return tool_process.Done(None)
         selection = list(selection)
-        return tool_process.start(lambda: encode_json(document, selection, budget_tokens=budget_tokens),
-                                  time.monotonic() + model_call_s(), "the document's summary")
+        deadline = time.monotonic() + model_call_s()
+        if not tool_process.available() and tool_worker.available():
+            return tool_worker.start_encode(document, selection, budget_tokens, deadline)
+        return tool_process.start(lambda: encode_json(document, selection, budget_tokens=budget_tokens), deadline,
+                                  "the document's summary")
 
     def call_tool(self, name: str, arguments: dict, selection: list[dict]) -> dict:
         """Runs a tool for the model (``start_tool(...).wait()``)."""

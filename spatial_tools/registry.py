@@ -28,7 +28,7 @@ from typing import Any, get_type_hints
 
 from freecad_spatial import RESOURCES
 
-from . import errors, tool_process
+from . import errors, tool_process, tool_worker
 from .context import limits_of, min_start_s, unlimited_hint
 from .schema import REF_SCHEMA, schema_for, validate
 
@@ -183,9 +183,11 @@ class Registry:
         """Starts a call; ``.wait(cancel)`` gives its envelope (on any thread) and never raises for the
         tool's failure. Call this where the document may be touched (FreeCAD's GUI thread).
 
-        A call with a deadline runs in a forked child (tool_process.py), killed when the budget is
-        spent or the caller cancels, unless the tool acts on the GUI (``in_process``) or the call may
-        change the document; a call without one (the user's own) runs here, now.
+        A call with a deadline runs apart, killed when the budget is spent or the caller cancels: in a
+        forked child (tool_process.py, Linux) or else in a worker process on a copy of the document
+        (tool_worker.py), unless the tool acts on the GUI (``in_process``), the call may change the
+        document or has no document (pure computations that check their deadline between steps); a
+        call without a deadline (the user's own) runs here, now.
         """
         try:
             spec = self.get(name)
@@ -206,13 +208,25 @@ class Registry:
         except errors.ToolError as exc:
             return tool_process.Done(exc.envelope())
         deadline = getattr(ctx, "deadline", None)
-        if deadline is None or spec.in_process or changes:
+        if deadline is None or spec.in_process or changes or tool_process.in_child():
             return tool_process.Done(_run(spec, ctx, arguments))
-        return _Forked(tool_process.start(lambda: _run(spec, ctx, arguments), deadline, name), name, arguments)
+        if tool_process.available():
+            return _Apart(tool_process.start(lambda: _run(spec, ctx, arguments), deadline, name), name, arguments)
+        document = getattr(ctx, "document", None)
+        if document is not None and tool_worker.available():
+            try:
+                pending = tool_worker.start_tool(document, name, arguments, ctx.current_selection(),
+                                                 ctx.profile_folders, deadline)
+            except Exception as exc:  # no worker could be started: say so, never run unbounded instead
+                return tool_process.Done(errors.InternalError(
+                    f"{name}: no worker process could be started to run it under its time budget: {exc}").envelope())
+            return _Apart(pending, name, arguments)
+        return tool_process.Done(_run(spec, ctx, arguments))
 
 
-class _Forked(tool_process.Pending):
-    """A forked call whose failures (deadline, Stop, a dead kernel process) come back as envelopes."""
+class _Apart(tool_process.Pending):
+    """A call in a forked child or a worker process; its failures (deadline, Stop, a dead kernel process) come
+    back as envelopes."""
 
     def __init__(self, pending: tool_process.Pending, name: str, arguments: dict):
         self.pending = pending

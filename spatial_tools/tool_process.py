@@ -57,6 +57,22 @@ def available() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and os.environ.get(DISABLE_ENV) != "1"
 
 
+def mark_in_child() -> None:
+    """Said by a worker process (tool_worker.py) whose caller enforces the deadline."""
+    global _in_child
+    _in_child = True
+
+
+def default_crash_signals() -> None:
+    """A crash ends this process at once and its caller reports it (a kernel failure either way): FreeCAD's
+    handler, which turns SIGSEGV into a C++ exception, left a crashed child spinning until its deadline,
+    and faulthandler would dump on the shared stderr."""
+    faulthandler.disable()
+    names = ("SIGINT", "SIGTERM", "SIGSEGV", "SIGBUS", "SIGILL", "SIGABRT")
+    for number in (getattr(signal, n) for n in names if hasattr(signal, n)):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def in_child() -> bool:
     """True inside a forked call: the parent enforces the deadline, so nothing here needs its own worker."""
     return _in_child
@@ -96,7 +112,7 @@ class Done(Pending):
             return cls(error=exc)
 
 
-def _max_result_bytes() -> int:
+def max_result_bytes() -> int:
     return int(tool_limits()["process"]["max_result_bytes"])
 
 
@@ -115,12 +131,7 @@ def _child(fn: Callable[[], Any], write_fd: int, scratch: str) -> None:
     try:
         _in_child = True
         os.setpgid(0, 0)  # its own process group, so a kill reaches anything it starts
-        # A crash ends the child at once and the parent reports it (a kernel failure either way): FreeCAD's
-        # handler, which turns SIGSEGV into a C++ exception, left a crashed child spinning until its
-        # deadline, and faulthandler would dump on the shared stderr.
-        faulthandler.disable()
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGABRT):
-            signal.signal(number, signal.SIG_DFL)
+        default_crash_signals()
         tempfile.tempdir = scratch
         os.environ["TMPDIR"] = os.environ["TMP"] = os.environ["TEMP"] = scratch
         try:
@@ -207,7 +218,7 @@ class ChildCall(Pending):
         object with a ``cancelled`` attribute) says stop; a ToolError the call raised is raised here."""
         data = bytearray()
         need: int | None = None
-        limit = _max_result_bytes()
+        limit = max_result_bytes()
         try:
             while need is None or len(data) < need + _HEADER.size:
                 timeout = _POLL_S
@@ -245,7 +256,7 @@ class ChildCall(Pending):
         if "value" in message:
             return message["value"]
         if "tool_error" in message:
-            raise _tool_error(message["tool_error"])
+            raise tool_error_of(message["tool_error"])
         error = message["error"]
         raise ChildError(error["type"], error["message"])
 
@@ -273,7 +284,7 @@ class ChildError(Exception):
         self.message = message
 
 
-def _tool_error(data: dict) -> ToolError:
+def tool_error_of(data: dict) -> ToolError:
     from . import errors
 
     kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, ToolError)]
