@@ -28,7 +28,7 @@ CLIENT = textwrap.dedent('''
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    url, token, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    url, token, out, mode = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     finding = {"rule": "cnc.hole_spacing", "severity": "warning", "message": "Holes closer than 2×D",
                "object": "Plate", "elements": ["Face7"], "measured": 12.0, "limit": 16.0, "unit": "mm"}
 
@@ -38,12 +38,21 @@ CLIENT = textwrap.dedent('''
             async with streamable_http_client(url, http_client=client) as (read, write):
                 async with ClientSession(read, write) as s:
                     await s.initialize()
+                    if mode == "measure":  # one hole distance, nothing else
+                        started = time.monotonic()
+                        m = await s.call_tool("measure_distance", {"a": "Plate.Face7", "b": "Plate.Face8",
+                                                                   "document": "LiveSample"})
+                        json.dump({"error": m.is_error, "content": m.structured_content,
+                                   "elapsed_s": time.monotonic() - started}, open(out, "w"))
+                        return
                     r["tools"] = sorted(t.name for t in (await s.list_tools()).tools)
                     listed = await s.call_tool("list_documents", {})
                     r["documents"] = listed.structured_content["documents"]
+                    started = time.monotonic()
                     m = await s.call_tool("measure_distance", {"a": "Plate.Face7", "b": "Plate.Face8",
                                                                "document": "LiveSample"})
                     r["distance"] = m.structured_content
+                    r["distance_s"] = time.monotonic() - started
                     sub = await s.call_tool("submit_findings", {"findings": [finding], "document": "LiveSample"})
                     r["submitted"] = sub.structured_content
                     open("%s.slow" % out, "w").write(str(time.monotonic()))
@@ -72,14 +81,19 @@ harness.wait(300)
 import Part
 mcp_params = App.ParamGet("User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/MCP")
 mcp_params.SetInt("Port", 0)
-mcp_params.SetFloat("CallTimeout", 3.0)
+mcp_params.SetFloat("CallTimeout", 3.0)  # the call that would take minutes stops after 3 s
 
 plates = App.newDocument("LivePlates")
 holes = [Part.makeCylinder(1.5 + 0.1 * ((20 * i + j) % 7), 15, App.Vector(10 + 10 * i, 10 + 10 * j, 5))
          for i in range(20) for j in range(20)]
 shape = Part.makeBox(210, 210, 20).cut(holes)
-plates.addObject("Part::Feature", "Plate").Shape = shape
-plates.addObject("Part::Feature", "Plate2").Shape = shape.translated(App.Vector(100, 0, 0))
+# Hidden before they get their shapes, so FreeCAD does not mesh them yet: on FreeCAD 1.1 a forked
+# measure_distance deadlocks once a large part has been meshed (see the last test).
+big = [plates.addObject("Part::Feature", "Plate"), plates.addObject("Part::Feature", "Plate2")]
+for obj in big:
+    obj.ViewObject.Visibility = False
+big[0].Shape = shape
+big[1].Shape = shape.translated(App.Vector(100, 0, 0))
 plates.recompute()
 sample = App.newDocument("LiveSample")
 sample.UndoMode = 1
@@ -105,8 +119,8 @@ timer.setInterval(10)
 timer.timeout.connect(lambda: ticks.append(time.monotonic()))
 timer.start()
 out = os.path.join(harness.out_dir, "client.json")
-proc = subprocess.Popen([harness.params["python"], harness.params["client"], server.url, server.http.token, out],
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+proc = subprocess.Popen([harness.params["python"], harness.params["client"], server.url, server.http.token, out,
+                         "full"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 end = time.monotonic() + 200
 while proc.poll() is None and time.monotonic() < end:
     harness.wait(20)
@@ -134,11 +148,29 @@ r["dock_rows"] = table.rowCount() if table else -1
 r["dock_text"] = [table.item(i, j).text() for i in range(table.rowCount()) for j in range(table.columnCount())
                   if table.item(i, j)] if table else []
 r["undo_names"] = sample.UndoNames[:1]
+report_view = mw.findChild(QtGui.QDockWidget, "Report view")
+if report_view is not None:  # what the user reads on turning the server on: the address and the client line
+    report_view.show()
+    report_view.raise_()
 harness.wait(300)
 harness.screenshot("live_mcp_finding")
 sample.undo()
 harness.wait(300)
 r["after_undo"] = len([o for o in sample.Objects if "SpatialType" in o.PropertiesList and o.SpatialType == "Finding"])
+# The user shows the large plates (FreeCAD meshes them), then the client measures the small part again.
+for obj in big:
+    obj.ViewObject.Visibility = True
+App.setActiveDocument(plates.Name)
+Gui.SendMsgToActiveView("ViewFit")
+harness.wait(1500)
+App.setActiveDocument(sample.Name)
+again = os.path.join(harness.out_dir, "again.json")
+proc = subprocess.Popen([harness.params["python"], harness.params["client"], server.url, server.http.token, again,
+                         "measure"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+end = time.monotonic() + 60
+while proc.poll() is None and time.monotonic() < end:
+    harness.wait(20)
+r["after_mesh"] = json.load(open(again)) if os.path.exists(again) else proc.stdout.read().decode(errors="replace")[-2000:]
 Gui.runCommand("Spatial_ServeMCP", 0)
 harness.wait(300)
 r["stopped"] = live.running() is None
@@ -167,6 +199,7 @@ def test_the_toggle_serves_the_open_document(gui):
     assert "measure_distance" in client["tools"] and "submit_findings" in client["tools"]
     assert {d["name"] for d in client["documents"]} >= {"LiveSample", "LivePlates"}
     distance = client["distance"]
+    assert "center_distance" in distance, distance
     assert distance["center_distance"] > 0 and distance["elements"] == ["Plate.Face7", "Plate.Face8"]
 
 
@@ -190,3 +223,11 @@ def test_a_call_past_its_deadline_returns_an_error_and_the_gui_stays_responsive(
     assert r["client"]["after"]["elapsed_s"] < 10
     assert r["stopped"]
     print(f"live MCP: slow call {slow['elapsed_s']:.2f} s, GUI max gap {r['slow_max_gap_ms']} ms over {r['slow_ticks']} ticks")
+
+
+@pytest.mark.xfail(reason="FreeCAD 1.1: once a large part is meshed in the GUI, a forked measure_distance deadlocks "
+                          "in the child until its deadline (the chat's tool_process path too, not MCP's)", strict=False)
+def test_a_hole_distance_after_a_large_part_was_shown(gui):
+    again = gui.result["after_mesh"]
+    assert isinstance(again, dict) and not again["error"], again
+    assert again["content"]["center_distance"] > 0
