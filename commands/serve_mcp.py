@@ -63,8 +63,10 @@ def serve() -> None:
         _report(_tr("The MCP server cannot start: {reason}").format(reason=exc), error=True)
         _set_checked(False)
         return
-    _report(_tr("MCP server for the open documents: {url} (bearer token: {token}). Claude Code: "
-                "claude mcp add --transport http freecad {url} --header \"Authorization: Bearer {token}\"")
+    _report(_tr("MCP server for the open documents: {url}\n"
+                "  bearer token: {token}\n"
+                "  Claude Code: claude mcp add --transport http freecad {url} --header \"Authorization: Bearer {token}\"\n"
+                "  Stop it with Spatial > Serve the open documents over MCP.")
             .format(url=server.url, token=server.http.token))
 
 
