@@ -423,3 +423,10 @@ def test_http_refuses_a_non_loopback_address_without_allow_remote(tmp_path):
                           env=_env(tmp_path))
     assert proc.returncode == 2
     assert "--allow-remote" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_unreadable_doc_at_start_is_a_one_line_reason(tmp_path):
+    proc = subprocess.run([EXE, "mcp", "--doc", str(tmp_path / "missing.step")], capture_output=True, text=True,
+                          timeout=120, env=_env(tmp_path), stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == f"freecad-spatial: {tmp_path / 'missing.step'}: no such file"

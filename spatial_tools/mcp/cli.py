@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 TOKEN_ENV = "FREECAD_SPATIAL_MCP_TOKEN"  # a fixed token for --http (else a new one each start)
 
@@ -70,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(exc.message) from exc
 
     try:
+        with _stdout_to_stderr():  # FreeCAD's start-up messages must not reach the protocol's stdout
+            open_documents()
         if address is None:
-            # Opened once stdio is claimed: FreeCAD's start-up messages then go to stderr, not the protocol.
-            anyio.run(serve_stdio, build_server(service), open_documents)
+            anyio.run(serve_stdio, build_server(service))
             return 0
-        open_documents()
         http = HttpServer(build_server(service), address[0], address[1], os.environ.get(TOKEN_ENV) or None)
         _announce_when_started(http)
         http.run()
@@ -82,6 +84,20 @@ def run(args: argparse.Namespace) -> int:
     finally:
         service.close()
         service.documents.close_all()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """File descriptor 1 points at stderr meanwhile (C++ code prints there too, past sys.stdout)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _announce_when_started(http) -> None:

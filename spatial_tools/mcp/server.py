@@ -20,7 +20,7 @@ import hmac
 import json
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -121,15 +121,11 @@ def _version() -> str:
         return "0"
 
 
-async def serve_stdio(server: Server, on_ready: Callable[[], Awaitable[None] | None] | None = None) -> None:
+async def serve_stdio(server: Server) -> None:
     """Serves one client on stdin/stdout until it closes them."""
     from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read, write):
-        if on_ready is not None:
-            result = on_ready()
-            if result is not None:
-                await result
         await server.run(read, write, server.create_initialization_options())
 
 
