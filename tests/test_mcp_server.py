@@ -430,3 +430,40 @@ def test_an_unreadable_doc_at_start_is_a_one_line_reason(tmp_path):
                           timeout=120, env=_env(tmp_path), stdin=subprocess.DEVNULL)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == f"freecad-spatial: {tmp_path / 'missing.step'}: no such file"
+
+
+def test_connect_forwards_stdio_to_the_http_server(tmp_path, http_server, files):
+    """The line for clients that start stdio servers only (Claude Desktop) to reach FreeCAD's live session."""
+    url, token, proc = http_server
+
+    async def scenario():
+        params = StdioServerParameters(command=EXE, args=["mcp", "--connect", url],
+                                       env={**_env(tmp_path), "FREECAD_SPATIAL_MCP_TOKEN": token})
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                names = {t.name for t in (await session.list_tools()).tools}
+                result = await session.call_tool("measure_distance", {**CALLS["measure_distance"], "document": "sample"})
+                bad = await session.call_tool("mass_properties", {"object": 5, "document": "sample"})
+                return names, result, bad
+
+    names, result, bad = run(scenario)
+    assert set(load_builtin_tools().names()) <= names
+    assert result.structured_content == cli_result("measure_distance", CALLS["measure_distance"], files["sample"])["result"]
+    assert bad.is_error and bad.structured_content["error"]["code"] == "bad_arguments"
+
+
+def test_connect_without_a_server_answers_how_to_start_it(tmp_path):
+    async def scenario():
+        params = StdioServerParameters(command=EXE, args=["mcp", "--connect", "http://127.0.0.1:9/mcp"],
+                                       env=_env(tmp_path))
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                first = await session.call_tool("mass_properties", {"object": "Plate"})
+                second = await session.call_tool("mass_properties", {"object": "Plate"})
+                return first, second
+
+    first, second = run(scenario)
+    for result in (first, second):  # the proxy stays up and tries again
+        assert result.is_error and "Serve the open documents over MCP" in result.content[0].text

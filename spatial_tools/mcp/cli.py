@@ -21,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-raw-geometry", action="store_true",
                         help="cloud tier: do not offer tools that return raw geometry")
     parser.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP here instead of stdio")
+    parser.add_argument("--connect", metavar="URL",
+                        help="serve on stdio by forwarding to this Streamable HTTP server (FreeCAD's live session); "
+                             f"its token from ${TOKEN_ENV}")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow --http on an address other than loopback")
     parser.add_argument("--timeout", type=float, metavar="S",
@@ -48,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from .service import ServiceSettings, SpatialService
 
+    if args.connect:
+        if args.doc or args.http:
+            raise UsageError("--connect forwards to a running server: --doc and --http belong to that server")
+        from .proxy import serve_proxy
+
+        anyio.run(serve_proxy, args.connect, os.environ.get(TOKEN_ENV) or None)
+        return 0
     settings = Settings.load({"tier": args.tier})
     address = None
     if args.http:
