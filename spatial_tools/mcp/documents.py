@@ -36,6 +36,9 @@ def _resolved(path: str | os.PathLike) -> str:
 class OpenDocuments:
     """Documents opened from files by this server."""
 
+    # Only the server changes these documents (findings it adds): what they say can be remembered.
+    changed_only_by_server = True
+
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
 
@@ -110,6 +113,8 @@ class OpenDocuments:
 
 class LiveDocuments(OpenDocuments):
     """FreeCAD's open documents in the running GUI; the active one when a call names none."""
+
+    changed_only_by_server = False  # the user edits them: classify on every call
 
     def __init__(self) -> None:
         super().__init__()

@@ -142,6 +142,7 @@ class SpatialService:
         self.registry = load_builtin_tools()
         self.client = ""  # the client's name once it says it (the audit log's "model")
         self._cells = _Cells()
+        self._levels: dict[tuple, str] = {}  # see _classification
 
     # --- what is offered ----------------------------------------------------------
 
@@ -183,9 +184,17 @@ class SpatialService:
         return self.marshal.run(fn, deadline, cancel)
 
     def _classification(self, entry: Entry) -> str:
+        """The document's effective classification. Remembered only for documents nobody but this server
+        changes (headless; forgotten when findings are added); the live session's are read on every call."""
         from ..classification import classify
 
-        return classify(entry.document, extra_names=[entry.path] if entry.path else []).level
+        key = (entry.name, entry.path, id(entry.document))
+        if self.documents.changed_only_by_server and key in self._levels:
+            return self._levels[key]
+        level = classify(entry.document, extra_names=[entry.path] if entry.path else []).level
+        if self.documents.changed_only_by_server:
+            self._levels[key] = level
+        return level
 
     def _policy_for(self, classification: str) -> Policy:
         return Policy(user_tier=self.settings.tier, classification=classification,
@@ -294,6 +303,7 @@ class SpatialService:
             entry = self.documents.get(arguments.get(DOCUMENT_ARG))
             level = self._classification(entry)
             names = self.publish(entry.document, findings) or []
+            self._levels.clear()  # the document changed
             return level, {"ok": True, "result": {"added": list(names), "document": entry.name}}
 
         return self._on_documents(add, deadline, cancel)
