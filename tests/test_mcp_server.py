@@ -467,3 +467,37 @@ def test_connect_without_a_server_answers_how_to_start_it(tmp_path):
     first, second = run(scenario)
     for result in (first, second):  # the proxy stays up and tries again
         assert result.is_error and "Serve the open documents over MCP" in result.content[0].text
+
+
+def test_the_address_rules():
+    from freecad_spatial.spatial_tools.mcp.server import check_address, parse_address
+
+    assert parse_address("127.0.0.1:8765") == ("127.0.0.1", 8765)
+    assert parse_address("[::1]:9000") == ("::1", 9000)
+    for host in ("127.0.0.1", "127.3.4.5", "localhost", "::1"):
+        check_address(host, allow_remote=False)
+    for host in ("0.0.0.0", "192.168.1.20", "example.org", "::"):
+        with pytest.raises(ValueError, match="--allow-remote"):
+            check_address(host, allow_remote=False)
+        check_address(host, allow_remote=True)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_address("127.0.0.1")
+
+
+def test_a_port_in_use_is_said_not_hung():
+    import socket
+
+    from freecad_spatial.spatial_tools.mcp.server import HttpServer, build_server
+    from freecad_spatial.spatial_tools.mcp.service import SpatialService
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        server = HttpServer(build_server(SpatialService()), "127.0.0.1", taken.getsockname()[1])
+        started = time.monotonic()
+        with pytest.raises(OSError, match="could not listen"):
+            server.start()
+        assert time.monotonic() - started < 10
+    finally:
+        taken.close()

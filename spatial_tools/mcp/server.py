@@ -205,15 +205,23 @@ class HttpServer:
         import threading
         import time
 
-        self._thread = threading.Thread(target=self.uvicorn.run, name="spatial-mcp-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="spatial-mcp-http", daemon=True)
         self._thread.start()
         end = time.monotonic() + timeout_s
         while not self.uvicorn.started:
             if not self._thread.is_alive() or time.monotonic() > end:
-                raise OSError(f"the MCP server could not listen on {self.host}:{self.port}")
+                self.stop()
+                raise OSError(f"the MCP server could not listen on {self.host}:{self.port} (the port is in use, "
+                              "or the address is not one of this machine's)")
             time.sleep(0.02)
         self.port = self.bound_port()
         return self
+
+    def _serve(self) -> None:
+        try:
+            self.uvicorn.run()
+        except SystemExit:  # uvicorn's way to say it could not start: ``start`` reports it
+            pass
 
     def stop(self) -> None:
         self.uvicorn.should_exit = True
