@@ -170,6 +170,8 @@ r["after_mesh"] = json.load(open(again)) if os.path.exists(again) else proc.stdo
 Gui.runCommand("Spatial_ServeMCP", 0)
 harness.wait(300)
 r["stopped"] = live.running() is None
+audit_path = os.path.join(harness.out_dir, "audit.jsonl")
+r["audit"] = [json.loads(line) for line in open(audit_path)] if os.path.exists(audit_path) else []
 '''
 
 
@@ -216,6 +218,14 @@ def test_the_toggle_serves_the_open_document(gui):
     distance = client["distance"]
     assert "center_distance" in distance, distance
     assert distance["center_distance"] > 0 and distance["elements"] == ["Plate.Face7", "Plate.Face8"]
+
+
+def test_what_the_client_got_is_in_the_audit_log(gui):
+    records = gui.result["audit"]
+    tools = [r["tools"][0] for r in records]
+    assert {"list_documents", "measure_distance", "submit_findings", "mass_properties"} <= set(tools)
+    assert all(r["host"] == "mcp-live" and r["backend"] == "mcp" for r in records)
+    assert all(r["bytes"] > 0 for r in records)
 
 
 def test_a_submitted_finding_appears_in_the_model_and_the_dock_as_one_undo_step(gui):
