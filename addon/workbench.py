@@ -13,9 +13,9 @@ def icon_path() -> str:
 
 def command_names() -> list[str]:
     """Commands registered so far; later issues add theirs here."""
-    from freecad_spatial.commands import registry
+    from freecad_spatial.commands import registry, serve_mcp
 
-    return registry.register_all()
+    return registry.register_all() + serve_mcp.register()
 
 
 def initialize(workbench) -> None:
