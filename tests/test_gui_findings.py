@@ -312,6 +312,8 @@ def test_markers_are_drawn_in_severity_colours(gui):
 def test_clicking_a_row_selects_the_faces(gui):
     selected = gui.result["selected_after_click"]
     assert selected and selected[0][1], selected
+    if os.environ.get("FREECAD_SPATIAL_UPDATE_DOCS") == "1":  # the README's picture of the findings dock
+        shutil.copyfile(gui.screenshots["window_row_clicked"], REPO / "docs" / "findings_dock.png")
 
 
 def test_accept_from_the_dock_is_one_undo_step(gui):
