@@ -184,8 +184,9 @@ class FindingsDock:
         self.timer.setSingleShot(True)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self.refresh)
-        self.observer = _Observer(self)
+        self.observer: Any = _Observer(self)
         FreeCAD.addDocumentObserver(self.observer)
+        self.widget.destroyed.connect(lambda *_: self.close_observer())
         self.rows: list[str] = []  # object Name per table row, in the order shown
         self.refresh()
 
@@ -207,7 +208,21 @@ class FindingsDock:
         return FreeCAD.ActiveDocument
 
     def schedule_refresh(self) -> None:
-        self.timer.start()
+        try:
+            self.timer.start()
+        except RuntimeError:  # the widgets were deleted (the dock closed for good): stop listening
+            self.close_observer()
+
+    def close_observer(self) -> None:
+        """Stops following the documents (once the dock's widgets are gone, a refresh would raise)."""
+        import FreeCAD
+
+        observer, self.observer = self.observer, None
+        if observer is not None:
+            try:
+                FreeCAD.removeDocumentObserver(observer)
+            except Exception:  # already removed
+                pass
 
     def findings(self) -> list[Any]:
         from freecad_spatial.spatial_tools.annotations.store import read_findings
@@ -217,6 +232,11 @@ class FindingsDock:
 
     def refresh(self) -> None:
         """Refills the table from the document, keeping the filters, the sort order and the selected findings."""
+        try:
+            self.counts.objectName()
+        except RuntimeError:  # the widgets were deleted: nothing to refill, and no more refreshes
+            self.close_observer()
+            return
         from freecad_spatial.spatial_tools.annotations.store import finding_numbers
 
         from .qt import QtGui, tr
