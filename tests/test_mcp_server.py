@@ -281,6 +281,8 @@ def test_an_export_controlled_part_gets_nothing_in_the_cloud_tier(tmp_path, file
     assert tool.is_error and tool.structured_content["error"]["code"] == "tier_refused"
     assert "export-controlled" in tool.content[0].text and "point_a" not in tool.content[0].text
     assert listed.structured_content["documents"][0]["served"] is False
+    assert listed.structured_content["documents"][0]["path"] == ""  # withheld: folder names can carry it too
+    assert str(files["secret"]) not in json.dumps(listed.structured_content)
     assert scene is not None and "local tier" in scene.message
     assert not fit.is_error
     refusals = [r for r in audit(tmp_path) if r.get("refused")]

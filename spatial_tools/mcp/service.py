@@ -219,9 +219,11 @@ class SpatialService:
                           model=self.client, payload=payload, tools=[what])
 
     def _info(self, entry: Entry) -> dict:
+        """A document as the client sees it in the list; the path of one it may not be served is withheld
+        (folder and file names can name the programme the part belongs to)."""
         level = self._classification(entry)
-        return {"name": entry.name, "path": entry.path, "classification": level,
-                "served": self._policy_for(level).tier == self.settings.tier}
+        served = self._policy_for(level).tier == self.settings.tier
+        return {"name": entry.name, "path": entry.path if served else "", "classification": level, "served": served}
 
     # --- calls ----------------------------------------------------------------------
 
