@@ -1,8 +1,9 @@
 """Spatial > Serve the open documents over MCP: a toggle that starts or stops the live MCP session.
 
 On: FreeCAD's open documents are served to MCP clients (Claude Desktop, Claude
-Code, ...) on loopback with a bearer token; the Report view gives the address
-and the line that adds the server to Claude Code. Off: the server stops and
+Code, ...) on loopback with a bearer token (OS keyring; copied to the
+clipboard, never printed); the Report view gives the address and the line that
+adds the server to Claude Code. Off: the server stops and
 documents a client opened are closed; the user's stay open.
 """
 
@@ -63,11 +64,23 @@ def serve() -> None:
         _report(_tr("The MCP server cannot start: {reason}").format(reason=exc), error=True)
         _set_checked(False)
         return
+    copied = _copy_to_clipboard(server.http.token)
     _report(_tr("MCP server for the open documents: {url}\n"
-                "  bearer token: {token}\n"
-                "  Claude Code: claude mcp add --transport http freecad {url} --header \"Authorization: Bearer {token}\"\n"
+                "  The bearer token is {where} (kept in the OS keyring, service freecad-spatial, user mcp-live).\n"
+                "  Claude Code: claude mcp add --transport http freecad {url} --header \"Authorization: Bearer TOKEN\"\n"
                 "  Stop it with Spatial > Serve the open documents over MCP.")
-            .format(url=server.url, token=server.http.token))
+            .format(url=server.url, where=_tr("on the clipboard") if copied else _tr("not shown here")))
+
+
+def _copy_to_clipboard(text: str) -> bool:
+    """The token goes to the clipboard, never into the Report view (which can be logged to a file)."""
+    try:
+        from freecad_spatial.panels.qt import QtWidgets
+
+        QtWidgets.QApplication.clipboard().setText(text)
+        return True
+    except Exception:
+        return False
 
 
 def _set_checked(on: bool) -> None:

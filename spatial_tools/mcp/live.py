@@ -1,7 +1,7 @@
 """The live session: FreeCAD's open documents served over MCP from inside the GUI.
 
 Streamable HTTP on loopback (stdio belongs to FreeCAD): the address and the
-bearer token stay the same between sessions (user parameters), so a client
+bearer token stay the same between sessions (address in user parameters, token in the OS keyring), so a client
 is configured once. Every document touch goes to the GUI thread through the
 chat's MainThreadBridge with the call's deadline; the tool then computes in
 a forked child while the server's thread waits, so a slow or hung call ends
@@ -13,6 +13,7 @@ preferences, as for the chat.
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -38,14 +39,34 @@ def address() -> tuple[str, int]:
     return p.GetString("Host", host) or host, p.GetInt("Port", port)
 
 
+TOKEN_USER = "mcp-live"  # the keyring username under the addon's service (backends.toml [keys])
+TOKEN_ENV = "FREECAD_SPATIAL_MCP_TOKEN"
+_session_token: str | None = None
+
+
 def token() -> str:
-    """The session token, created once and kept in the user parameters (loopback only)."""
-    p = _params()
-    value = p.GetString("Token", "")
-    if not value:
+    """The bearer token clients need: ``FREECAD_SPATIAL_MCP_TOKEN`` if set, else the one in the OS keyring
+    (created once, so a client's configuration stays valid between sessions), else — where no keyring is
+    usable — one kept in memory for this FreeCAD session. Never in parameters, files or the Report view."""
+    global _session_token
+    if os.environ.get(TOKEN_ENV, "").strip():
+        return os.environ[TOKEN_ENV].strip()
+    if _session_token:
+        return _session_token
+    from ..backends import keys
+
+    try:
+        import keyring
+
+        stored = keyring.get_password(keys.service(), TOKEN_USER)
+        if stored:
+            return stored
         value = secrets.token_urlsafe(32)
-        p.SetString("Token", value)
-    return value
+        keyring.set_password(keys.service(), TOKEN_USER, value)
+        return value
+    except Exception:  # no keyring package or no usable backend: this session only
+        _session_token = secrets.token_urlsafe(32)
+        return _session_token
 
 
 def call_timeout_s() -> float | None:
