@@ -209,13 +209,6 @@ table.clearSelection()
 table.selectRow(0)
 harness.wait(500)
 r["selected_after_click"] = [(s.ObjectName, list(s.SubElementNames)) for s in Gui.Selection.getSelectionEx()]
-# FreeCAD 1.1 keeps its emptied Tasks overlay panel on screen over the 3D view once the check panel has
-# closed; the picture is of the findings, so an empty Tasks panel is put away first.
-if not Gui.Control.activeDialog():
-    for tasks in Gui.getMainWindow().findChildren(QtGui.QDockWidget):
-        if tasks.windowTitle() == "Tasks" and tasks.isVisible() and tasks.parentWidget() is not Gui.getMainWindow():
-            tasks.hide()
-    harness.wait(300)
 harness.screenshot("window_row_clicked")
 Gui.Selection.clearSelection()
 # Accept through the dock: one undo step; the table follows.

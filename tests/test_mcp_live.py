@@ -148,11 +148,6 @@ if report_view is not None:  # what the user reads on turning the server on: the
     report_view.show()
     report_view.raise_()
 harness.wait(300)
-if not Gui.Control.activeDialog():  # FreeCAD 1.1 leaves an empty Tasks overlay panel over the 3D view
-    for tasks in Gui.getMainWindow().findChildren(QtGui.QDockWidget):
-        if tasks.windowTitle() == "Tasks" and tasks.isVisible() and tasks.parentWidget() is not Gui.getMainWindow():
-            tasks.hide()
-    harness.wait(300)
 harness.screenshot("live_mcp_finding")
 sample.undo()
 harness.wait(300)
