@@ -148,6 +148,37 @@ class ChatPanel(QtWidgets.QWidget):
         controller.busy_changed.connect(self._on_busy)
         controller.reset.connect(lambda: self.show_conversation(controller.conversation))
         self.show_conversation(controller.conversation)
+        QtCore.QTimer.singleShot(0, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Builds and paints an answer bubble with a trace row once, off screen, when the panel opens:
+        PySide6 makes each Qt enum type on first use (about 50 ms for an answer's widgets) and the first
+        paint loads fonts, which would otherwise fall on the first question's event loop."""
+        import importlib
+
+        from freecad_spatial.spatial_tools.chat.trace_view import TraceItem
+
+        # The modules the first question needs, imported now: on the GUI thread (the tier check reads the
+        # document's markings; tools and the summary start there) and on the worker (the agent loop, the
+        # backends, the cell kernel) — an import compiled there holds the GIL, and the GUI with it (65 ms).
+        for name in ("classification", "tool_process", "tool_worker", "encoder", "registry", "tiers", "audit",
+                     "agent.loop", "agent.cell_kernel", "backends.factory", "backends.openai_backend",
+                     "backends.anthropic_backend"):
+            try:
+                importlib.import_module(f"freecad_spatial.spatial_tools.{name}")
+            except ImportError:  # a package the assistant needs is missing: the banner says so
+                pass
+        from freecad_spatial.spatial_tools.classification import find_markings
+
+        find_markings("warm up", "warm-up")
+        bubble = AnswerBubble(None)
+        bubble.append_text("warm **up** `Part.Face1`")
+        bubble.add_trace_item(TraceItem(call_id="warm-up", kind="tool", tool="measure_distance", arguments="{}",
+                                        output="{}", ok=True, ms=1.0))
+        bubble.trace_button.setChecked(True)
+        bubble.resize(max(self.width(), 300), 240)
+        bubble.grab()  # laid out and painted once: fonts and glyph caches, off screen
+        bubble.deleteLater()
 
     # --- user actions ---------------------------------------------------------------
 
