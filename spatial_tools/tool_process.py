@@ -80,9 +80,10 @@ class _KernelThreads:
     recompute does), OCCT's default thread pool believes its worker threads exist, and the child's next
     parallel call (distToShape, ray casting and meshing on 1.1) waits for them forever. So the parent
     parks the pool around the fork: ``Init(1)`` joins its workers (the pool then runs jobs on the calling
-    thread), the fork copies a pool without workers, and ``Init(-1)`` starts them again in the parent.
-    The child runs OCCT's parallel loops on that pool (``OSD_Parallel`` could also use TBB, which would
-    hang the same way had the parent started it), single-threaded.
+    thread), the fork copies a pool without workers, and ``Init(-1)`` starts them again in the parent —
+    and in the child, whose pool then has workers of its own, so it computes as fast as the parent. The
+    child runs OCCT's parallel loops on that pool (``OSD_Parallel`` could also use TBB, which would hang
+    the same way had the parent started it).
 
     The exported symbols of the loaded libTKernel are called through ``ctypes.PyDLL`` (the GIL stays
     held, so no Python thread enters the kernel meanwhile); without them, or while the pool is busy,
@@ -127,10 +128,13 @@ class _KernelThreads:
         """In the parent after the fork: the pool's workers back."""
         self.init(self.default_pool(-1).contents.value, -1)
 
-    def in_child(self) -> None:
-        """In the child: parallel loops on OCCT's (parked) pool, never on a TBB the parent may have started."""
+    def in_child(self, parked: bool) -> None:
+        """In the child: parallel loops on OCCT's pool, never on a TBB the parent may have started; a pool
+        parked for the fork gets workers of its own again (the child computes as fast as the parent)."""
         if self.ready:
             self.use_own_threads(True)
+            if parked:
+                self.unpark()
 
 
 _kernel_threads: _KernelThreads | None = None
@@ -194,7 +198,7 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _child(fn: Callable[[], Any], write_fd: int, scratch: str) -> None:
+def _child(fn: Callable[[], Any], write_fd: int, scratch: str, parked: bool) -> None:
     """Runs in the child: never returns, never raises."""
     global _in_child
     code = 0
@@ -202,7 +206,7 @@ def _child(fn: Callable[[], Any], write_fd: int, scratch: str) -> None:
         _in_child = True
         os.setpgid(0, 0)  # its own process group, so a kill reaches anything it starts
         default_crash_signals()
-        _threads().in_child()
+        _threads().in_child(parked)
         tempfile.tempdir = scratch
         os.environ["TMPDIR"] = os.environ["TMP"] = os.environ["TEMP"] = scratch
         try:
@@ -251,7 +255,7 @@ class ChildCall(Pending):
                 threads.unpark()
         if self.pid == 0:  # pragma: no cover - the child; coverage cannot see it
             os.close(read_fd)
-            _child(fn, write_fd, self.scratch)
+            _child(fn, write_fd, self.scratch, parked)
         os.close(write_fd)
         self._fd = read_fd
         self._lock = threading.Lock()
