@@ -209,7 +209,22 @@ def _own_generated_fields(obj: Any) -> frozenset[str]:
     kind = getattr(obj, "SpatialType", "")
     if kind not in properties.KINDS:
         return frozenset()
-    return frozenset(p.name for p in properties.properties_of(kind) if p.read_only or p.hidden)
+    generated = {p.name for p in properties.properties_of(kind) if p.read_only or p.hidden}
+    if _label_is_generated(obj, kind):
+        generated.add("Label")  # the finding's number and title, as the store wrote it; a user's rename counts
+    return frozenset(generated)
+
+
+def _label_is_generated(obj: Any, kind: str) -> bool:
+    if kind != "Finding":
+        return False
+    try:
+        from .annotations import properties
+        from .annotations.store import finding_label
+
+        return obj.Label == finding_label(int(getattr(obj, "Number", 0) or 0), properties.read_finding(obj))
+    except Exception:  # an unreadable finding: its label is read like any other
+        return False
 
 
 def _sheet_texts(obj: Any) -> list[str]:

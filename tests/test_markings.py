@@ -386,3 +386,20 @@ def test_generated_finding_text_is_not_a_marking_but_a_reviewers_reason_is(doc):
     assert cls.classify(doc).level == "unrestricted"
     store.set_status(doc, [obj.Name], "waived", "ITAR part: reviewed on site", by="ana")
     assert cls.classify(doc).level == "export-controlled"
+
+
+def test_a_findings_generated_label_is_not_a_marking_but_a_users_rename_is(doc):
+    """The tree label of a finding is its number and title, made from the rule's text: not evidence."""
+    from freecad_spatial.spatial_tools.annotations import store
+    from freecad_spatial.spatial_tools.dfm.finding import Finding, Severity
+
+    box = doc.addObject("Part::Feature", "Box")
+    box.Shape = Part.makeBox(10, 10, 10)
+    doc.recompute()
+    finding = Finding(rule="model.note", severity=Severity.INFO, object="Box", elements=("Face6",),
+                      message="Checked for ITAR and EAR99 markings: none found")
+    (obj,) = store.add_findings(doc, [finding])
+    assert "ITAR" in obj.Label
+    assert cls.classify(doc).level == "unrestricted"
+    obj.Label = "ITAR controlled feature"  # the user's own words
+    assert cls.classify(doc).level == "export-controlled"
