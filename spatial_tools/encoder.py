@@ -3,11 +3,11 @@
 One node per document object, nested the way FreeCAD's tree nests them (Body ->
 features in order with the Tip marked, App::Part, groups). A node carries what
 defines the object and nothing a model cannot use: name, label (when it differs
-from the name), TypeId, state and error, visibility (``"visible": false`` only;
+from the name), TypeId (a Body's features by short type: ``Pad``, ``Sketch``), state and error, visibility (``"visible": false`` only;
 features of a Body show through the Body's Tip, so theirs is left out), then
 
 - ``placement`` (position, axis, angle in degrees; absent when identity),
-  ``attachment`` (support refs, map mode, offset), ``link`` (what an App::Link shows)
+  ``attachment`` (support refs, map mode unless it is the type's usual one, offset), ``link`` (what an App::Link shows)
   and ``params``: user-visible properties that differ from a new object's value,
   plus the key parameters of resources/encoder.toml even at their default, less
   those its ``[relevant]`` table says mean nothing in the object's state;
@@ -147,7 +147,7 @@ def _core(node: Node) -> dict:
     core: dict = {"name": obj.Name}
     if obj.Label != obj.Name:
         core["label"] = obj.Label
-    core["type"] = obj.TypeId
+    core["type"] = _short_type(obj.TypeId) if node.in_body else obj.TypeId
     parent = node.parent
     if parent is not None and parent.obj.TypeId == "PartDesign::Body":
         tip = parent.obj.Tip
@@ -163,6 +163,18 @@ def _core(node: Node) -> dict:
     if not obj.isValid():
         core["error"] = _text(obj.getStatusString())
     return core
+
+
+def _short_type(type_id: str) -> str:
+    """A Body's features by their short type (``Pad``, ``Sketch``): inside a PartDesign Body the
+    namespace says nothing (resources/encoder.toml ``[short_types]``)."""
+    table = ev.config().get("short_types", {})
+    if type_id in table.get("names", {}):
+        return table["names"][type_id]
+    for prefix in table.get("prefixes", []):
+        if type_id.startswith(prefix):
+            return type_id[len(prefix):]
+    return type_id
 
 
 _defaults_cache: dict[str, dict] = {}
@@ -315,7 +327,9 @@ def _attachment(obj: Any) -> dict | None:
     if mode is None or mode == "Deactivated":
         return None
     support = "AttachmentSupport" if "AttachmentSupport" in obj.PropertiesList else "Support"
-    attachment: dict = {"support": ev.link_sub_list(getattr(obj, support, None)), "mode": mode}
+    attachment: dict = {"support": ev.link_sub_list(getattr(obj, support, None))}
+    if ev.config().get("attachment_default_mode", {}).get(obj.TypeId) != mode:
+        attachment["mode"] = mode
     offset = ev.placement(obj.AttachmentOffset) if "AttachmentOffset" in obj.PropertiesList else None
     if offset:
         attachment["offset"] = offset
