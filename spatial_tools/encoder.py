@@ -14,8 +14,8 @@ features of a Body show through the Body's Tip, so theirs is left out), then
   quantities in FreeCAD's internal units (``"10 mm"``, ``"30 deg"``);
 - ``sketch``: full circles by radius with their centres in global mm (hole positions
   and spacing without a tool call), counts of the other geometry, named constraints
-  with type and value, the values of unnamed driving dimensions, the number of
-  unnamed constraints, ``fully_constrained`` when it is;
+  with type and value, the values of unnamed driving dimensions (geometric
+  constraints are left out), ``fully_constrained`` when it is;
 - ``expressions`` (property -> expression) and ``spreadsheet`` aliases with values;
 - ``shape``: volume mm³, area mm², global bbox mm, solids, faces by surface type,
   BRepCheck validity — for Bodies and objects outside a Body (a feature's own
@@ -410,12 +410,10 @@ def _sketch(obj: Any) -> dict:
     geometry = Counter(type(g).__name__ for i, g in enumerate(obj.Geometry) if i not in covered)
     named: dict = {}
     dimensions: list[str] = []
-    unnamed = 0
-    for c in obj.Constraints:
+    for c in obj.Constraints:  # the geometric ones (coincident, horizontal...) only add tokens
         if c.Name:
             named[c.Name] = _constraint(c)
             continue
-        unnamed += 1
         if c.Type in _DIMENSIONS and c.Driving and not (c.Type in ("Radius", "Diameter") and c.First in covered):
             entry = _constraint(c)
             dimensions.append(f"{c.Type} {entry['value']}")
@@ -428,7 +426,6 @@ def _sketch(obj: Any) -> dict:
         sketch["named_constraints"] = named
     if dimensions:
         sketch["dimensions"] = dimensions
-    sketch["unnamed_constraints"] = unnamed
     if "FullyConstrained" in obj.PropertiesList and obj.FullyConstrained:
         sketch["fully_constrained"] = True  # absent: not fully constrained (most sketches, shorter)
     return {"sketch": sketch}

@@ -38,7 +38,8 @@ def test_hierarchy_parameters_and_units(doc):
     assert body["type"] == "PartDesign::Body"
     sketch = node(enc, "Sketch")["sketch"]
     assert sketch["named_constraints"]["Width"] == {"type": "DistanceX", "value": "40 mm"}
-    assert sketch["unnamed_constraints"] == 10
+    assert "unnamed_constraints" not in sketch  # the geometric ones say nothing; dimensions do
+    assert sketch["dimensions"] == ["DistanceY 20 mm"]
     assert sketch["geometry"] == {"LineSegment": 4}
     assert sketch["fully_constrained"] is True
     assert node(enc, "Sketch")["type"] == "Sketch"  # a Body's features by short type
