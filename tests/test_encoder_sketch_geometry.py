@@ -91,13 +91,14 @@ def test_plain_through_hole_shows_no_thread_or_depth(doc):
 def test_threaded_blind_hole_keeps_its_thread_and_depth(doc):
     _, hole = _holed_plate(doc)
     hole.ThreadType = "ISOMetricProfile"
-    hole.ThreadSize = "M6"
+    size = next(s for s in hole.getEnumerationsOfProperty("ThreadSize") if s.split("x")[0] == "M6")  # 1.1: "M6x1.0"?
+    hole.ThreadSize = size
     hole.Threaded = True
     hole.DepthType = "Dimension"
     hole.Depth = 5
     doc.recompute()
     params = _node(json.loads(encoder.encode_json(doc)), "Hole")["params"]
-    assert params["Threaded"] is True and params["ThreadSize"] == "M6"
+    assert params["Threaded"] is True and params["ThreadSize"] == size
     assert params["Depth"] == "5 mm"
 
 
