@@ -37,6 +37,11 @@ over 20 minutes). Only encoding is timed.
   the wire body's ``chars/4`` (the Anthropic JSON body, as the issue measured it).
   ``tools_full`` is the same request with the tools as MCP clients get them (full
   descriptions and schemas: what the model was sent before issue 16).
+- ``legacy_claude_tokens`` (only with FREECAD_SPATIAL_TOKENIZER_JSON set to the
+  ``tokenizer.json`` the ``anthropic`` SDK shipped up to 0.38, and the ``tokenizers``
+  package importable): the same texts counted by that real, older Claude tokenizer,
+  as a check on the estimate. Current models' tokenizers are not public, and the
+  SDK's count_tokens needs the network.
 """
 
 from __future__ import annotations
@@ -66,6 +71,22 @@ TARGET_FIRST_REQUEST = 4000
 FIRST_QUESTION = "How far apart are the two mounting holes of the bracket?"
 TARGET_WARM_MS = 200.0
 BUDGETS = (1000, 4000, 16000)
+
+
+def _legacy_counter():
+    """Token counter of the older Claude tokenizer, or None (see the module docstring)."""
+    path = os.environ.get("FREECAD_SPATIAL_TOKENIZER_JSON")
+    if not path:
+        return None
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        return None
+    tokenizer = Tokenizer.from_file(path)
+    return lambda text: len(tokenizer.encode(text).ids)
+
+
+LEGACY = _legacy_counter()
 
 
 def naive_json(document) -> str:
@@ -124,7 +145,11 @@ def measure(document, repeat: int) -> dict:
             "omitted_entries": len(json.loads(fitted).get("omitted", [])),
             "ms_median": round(ms, 1),
         })
+    legacy = {}
+    if LEGACY is not None:
+        legacy = {"legacy_claude_tokens": {"encoding": LEGACY(text), "naive_json": LEGACY(naive_json(document))}}
     return {
+        **legacy,
         "objects": len(document.Objects),
         "encode_ms": {"cold": round(cold, 1), "warm_median": round(warm, 1), "warm_runs": [round(r, 1) for r in runs]},
         "bytes": len(text.encode()),
@@ -176,6 +201,11 @@ def first_request(document, question: str = FIRST_QUESTION, full_tools: bool = F
     wire = json.dumps({"model": "m", "max_tokens": 4096, "system": anthropic_system(system),
                        "tools": anthropic_tools(tools), "messages": anthropic_messages(messages)},
                       ensure_ascii=False, separators=(",", ":"))
+    legacy = {}
+    if LEGACY is not None:
+        texts = [s.text for s in system] + [m.text or "" for m in messages]
+        legacy = {"legacy_claude_tokens": sum(map(LEGACY, texts)) + LEGACY(
+            json.dumps(tools, ensure_ascii=False, separators=(",", ":")))}
     static = [s for s in system if s.name != "document"]
     document_part = [s for s in system if s.name == "document"]
     return {
@@ -189,6 +219,7 @@ def first_request(document, question: str = FIRST_QUESTION, full_tools: bool = F
         "wire_bytes": len(wire.encode()),
         "wire_chars_div_4": len(wire) // 4,
         "tool_json_bytes": len(json.dumps(tools, ensure_ascii=False, separators=(",", ":")).encode()),
+        **legacy,
     }
 
 
