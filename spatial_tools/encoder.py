@@ -3,16 +3,19 @@
 One node per document object, nested the way FreeCAD's tree nests them (Body ->
 features in order with the Tip marked, App::Part, groups). A node carries what
 defines the object and nothing a model cannot use: name, label (when it differs
-from the name), TypeId, state and error, visibility (``"visible": false`` only;
+from the name), TypeId (a Body's features by short type: ``Pad``, ``Sketch``), state and error, visibility (``"visible": false`` only;
 features of a Body show through the Body's Tip, so theirs is left out), then
 
 - ``placement`` (position, axis, angle in degrees; absent when identity),
-  ``attachment`` (support refs, map mode, offset), ``link`` (what an App::Link shows)
+  ``attachment`` (support refs, map mode unless it is the type's usual one, offset), ``link`` (what an App::Link shows)
   and ``params``: user-visible properties that differ from a new object's value,
-  plus the key parameters of resources/encoder.toml even at their default;
+  plus the key parameters of resources/encoder.toml even at their default, less
+  those its ``[relevant]`` table says mean nothing in the object's state;
   quantities in FreeCAD's internal units (``"10 mm"``, ``"30 deg"``);
-- ``sketch``: geometry counts, named constraints with type and value, the number
-  of unnamed ones, full constraint;
+- ``sketch``: full circles by radius with their centres in global mm (hole positions
+  and spacing without a tool call), counts of the other geometry, named constraints
+  with type and value, the values of unnamed driving dimensions (geometric
+  constraints are left out), ``fully_constrained`` when it is;
 - ``expressions`` (property -> expression) and ``spreadsheet`` aliases with values;
 - ``shape``: volume mm³, area mm², global bbox mm, solids, faces by surface type,
   BRepCheck validity — for Bodies and objects outside a Body (a feature's own
@@ -144,7 +147,7 @@ def _core(node: Node) -> dict:
     core: dict = {"name": obj.Name}
     if obj.Label != obj.Name:
         core["label"] = obj.Label
-    core["type"] = obj.TypeId
+    core["type"] = _short_type(obj.TypeId) if node.in_body else obj.TypeId
     parent = node.parent
     if parent is not None and parent.obj.TypeId == "PartDesign::Body":
         tip = parent.obj.Tip
@@ -160,6 +163,18 @@ def _core(node: Node) -> dict:
     if not obj.isValid():
         core["error"] = _text(obj.getStatusString())
     return core
+
+
+def _short_type(type_id: str) -> str:
+    """A Body's features by their short type (``Pad``, ``Sketch``): inside a PartDesign Body the
+    namespace says nothing (resources/encoder.toml ``[short_types]``)."""
+    table = ev.config().get("short_types", {})
+    if type_id in table.get("names", {}):
+        return table["names"][type_id]
+    for prefix in table.get("prefixes", []):
+        if type_id.startswith(prefix):
+            return type_id[len(prefix):]
+    return type_id
 
 
 _defaults_cache: dict[str, dict] = {}
@@ -279,9 +294,32 @@ def _params(obj: Any) -> dict:
                 found[p] = value
         elif value not in (None, "", [], {}):
             found[p] = value
+    for p in [p for p in found if not _relevant(obj, p)]:
+        del found[p]
     ordered = {k: found[k] for k in keys if k in found}
     ordered.update((k, found[k]) for k in sorted(found) if k not in ordered)
     return ordered
+
+
+def _relevant(obj: Any, prop: str) -> bool:
+    """False when resources/encoder.toml's ``[relevant]`` says ``prop`` means nothing in this
+    object's current state (a through hole's ThreadDepth, a ThroughAll pocket's Length)."""
+    conditions = ev.config().get("relevant", {}).get(obj.TypeId, {}).get(prop)
+    if not conditions:
+        return True
+    for other, allowed in conditions.items():
+        try:
+            value = getattr(obj, other)
+        except Exception:  # the property of another version: no condition to test
+            continue
+        text = value if isinstance(value, (bool, int, float)) else str(value)
+        excluded = [str(a)[1:] for a in allowed if isinstance(a, str) and a.startswith("!")]
+        if excluded:
+            if str(text) in excluded:
+                return False
+        elif text not in allowed:
+            return False
+    return True
 
 
 def _attachment(obj: Any) -> dict | None:
@@ -289,7 +327,9 @@ def _attachment(obj: Any) -> dict | None:
     if mode is None or mode == "Deactivated":
         return None
     support = "AttachmentSupport" if "AttachmentSupport" in obj.PropertiesList else "Support"
-    attachment: dict = {"support": ev.link_sub_list(getattr(obj, support, None)), "mode": mode}
+    attachment: dict = {"support": ev.link_sub_list(getattr(obj, support, None))}
+    if ev.config().get("attachment_default_mode", {}).get(obj.TypeId) != mode:
+        attachment["mode"] = mode
     offset = ev.placement(obj.AttachmentOffset) if "AttachmentOffset" in obj.PropertiesList else None
     if offset:
         attachment["offset"] = offset
@@ -336,23 +376,58 @@ def _constraint(c: Any) -> dict:
     return entry
 
 
+_DIMENSIONS = ("Distance", "DistanceX", "DistanceY", "Angle", "Radius", "Diameter")
+
+
+def _construction(obj: Any, index: int) -> bool:
+    try:
+        return bool(obj.getConstruction(index))
+    except Exception:  # no such call on this version: count the geometry as real
+        return False
+
+
+def _circles(obj: Any) -> tuple[list[dict], set[int]]:
+    """The sketch's full circles, grouped by radius, centres in global mm: hole positions and
+    spacing read straight off the JSON. Returns them and the geometry indices they cover."""
+    try:
+        placement = obj.getGlobalPlacement()
+    except Exception:  # an object without a global placement call: its own
+        placement = obj.Placement
+    by_radius: dict = {}
+    covered: set[int] = set()
+    for i, g in enumerate(obj.Geometry):
+        if type(g).__name__ != "Circle" or _construction(obj, i):
+            continue
+        covered.add(i)
+        by_radius.setdefault(ev.number(g.Radius), []).append(ev.vector(placement.multVec(g.Center)))
+    return [{"r": r, "at": at} for r, at in sorted(by_radius.items())], covered
+
+
 def _sketch(obj: Any) -> dict:
     if "Constraints" not in obj.PropertiesList or "Geometry" not in obj.PropertiesList:
         return {}
-    geometry = Counter(type(g).__name__ for g in obj.Geometry)
+    circles, covered = _circles(obj)
+    geometry = Counter(type(g).__name__ for i, g in enumerate(obj.Geometry) if i not in covered)
     named: dict = {}
-    unnamed = 0
-    for c in obj.Constraints:
+    dimensions: list[str] = []
+    for c in obj.Constraints:  # the geometric ones (coincident, horizontal...) only add tokens
         if c.Name:
             named[c.Name] = _constraint(c)
-        else:
-            unnamed += 1
-    sketch: dict = {"geometry": dict(sorted(geometry.items()))}
+            continue
+        if c.Type in _DIMENSIONS and c.Driving and not (c.Type in ("Radius", "Diameter") and c.First in covered):
+            entry = _constraint(c)
+            dimensions.append(f"{c.Type} {entry['value']}")
+    sketch: dict = {}
+    if circles:
+        sketch["circles"] = circles
+    if geometry:
+        sketch["geometry"] = dict(sorted(geometry.items()))
     if named:
         sketch["named_constraints"] = named
-    sketch["unnamed_constraints"] = unnamed
-    if "FullyConstrained" in obj.PropertiesList:
-        sketch["fully_constrained"] = bool(obj.FullyConstrained)
+    if dimensions:
+        sketch["dimensions"] = dimensions
+    if "FullyConstrained" in obj.PropertiesList and obj.FullyConstrained:
+        sketch["fully_constrained"] = True  # absent: not fully constrained (most sketches, shorter)
     return {"sketch": sketch}
 
 

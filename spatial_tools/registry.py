@@ -75,13 +75,26 @@ class ToolSpec:
     # True: acts on the GUI (selects), so it never runs in a forked child (tool_process.py).
     in_process: bool = False
 
+    # What the model reads (``brief`` and ``args`` of tools.toml): shorter than ``description``,
+    # which MCP clients and the tools dialog show; empty when tools.toml gives no brief.
+    brief: str = ""
+    arg_notes: dict[str, str] = field(default_factory=dict)
+
+    def model_description(self) -> str:
+        return self.brief or self.description
+
+    def model_input_schema(self) -> dict:
+        return model_schema(self.input_schema, self.arg_notes)
+
     def anthropic(self) -> dict:
-        return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
+        """The model's definition: brief description and compact input schema, no result schema."""
+        return {"name": self.name, "description": self.model_description(), "input_schema": self.model_input_schema()}
 
     def openai(self) -> dict:
         return {
             "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": self.input_schema},
+            "function": {"name": self.name, "description": self.model_description(),
+                         "parameters": self.model_input_schema()},
         }
 
     def full(self) -> dict:
@@ -92,6 +105,44 @@ class ToolSpec:
             "result_schema": self.result_schema,
             "raw_geometry": self.raw_geometry,
         }
+
+
+# Schema keys the model does without: the registry validates every call against the full schema
+# and its error message names the broken bound, so bounds and closed objects cost tokens on every
+# request for nothing.
+_MODEL_DROPS = frozenset({"additionalProperties", "minItems", "maxItems", "minimum", "maximum"})
+# Schema levels below the root the model sees in full (1: arguments, 2: their fields and items).
+MODEL_SCHEMA_DEPTH = 3
+
+
+def model_schema(schema: dict, notes: dict[str, str] | None = None, depth: int = 0) -> dict:
+    """The compact input schema the model is offered: names, types, enums and required kept down
+    to the fields of an argument (deeper: type and enum only; the argument's note says the rest);
+    a reference is ``{"type": ["string", "object"]}``; only arguments keep a description,
+    replaced by ``notes[name]`` when tools.toml gives one ("" drops it)."""
+    if schema.get("anyOf") == REF_SCHEMA["anyOf"]:
+        return {"type": ["string", "object"]}
+    if depth > MODEL_SCHEMA_DEPTH:
+        return {k: v for k, v in schema.items() if k in ("type", "enum")}
+    out: dict = {}
+    for key, value in schema.items():
+        if key in _MODEL_DROPS or key == "description":
+            continue
+        if key == "properties":
+            value = {name: model_schema(sub, None, depth + 1) for name, sub in value.items()}
+            if depth == 0:
+                for name, sub in schema["properties"].items():
+                    note = (notes or {}).get(name, sub.get("description", ""))
+                    if note:
+                        value[name]["description"] = note
+        elif key == "items" and isinstance(value, dict):
+            value = model_schema(value, None, depth + 1)
+        elif key == "anyOf":
+            value = [model_schema(v, None, depth + 1) for v in value]
+        elif key == "required" and not value:
+            continue
+        out[key] = value
+    return out
 
 
 def _input_schema(function: Callable) -> dict:
@@ -143,6 +194,8 @@ class Registry:
                     name=tool_name,
                     function=function,
                     description=entry["description"].strip(),
+                    brief=" ".join(entry.get("brief", "").split()),
+                    arg_notes=dict(entry.get("args", {})),
                     input_schema=_input_schema(function),
                     result_schema=result,
                     raw_geometry=raw_geometry,

@@ -148,12 +148,14 @@ class Agent:
 
     def tool_definitions(self) -> list[dict]:
         """What the model is offered: tier-allowed registry tools, then the agent's own."""
+        from ..registry import model_schema  # the compact form the registry's own tools go out in
+
         definitions = [spec.anthropic() for spec in self._specs() if self.policy.tool_allowed(spec)]
         if self._has_kernel():
             definitions.append({"name": RUN_PYTHON, "description": prompts.tool_description(RUN_PYTHON),
-                                "input_schema": RUN_PYTHON_SCHEMA})
+                                "input_schema": model_schema(RUN_PYTHON_SCHEMA)})
         definitions.append({"name": SUBMIT_FINDINGS, "description": prompts.tool_description(SUBMIT_FINDINGS),
-                            "input_schema": SUBMIT_SCHEMA})
+                            "input_schema": model_schema(SUBMIT_SCHEMA)})
         return definitions
 
     def _emit(self, trace: Trace, step: Step) -> None:
