@@ -274,14 +274,17 @@ class ChildCall(Pending):
                 continue
         self._close_and_reap()
 
-    def _close_and_reap(self) -> None:
-        """Closes the pipe; the child is reaped (and its scratch folder removed) on a daemon thread, so
-        the caller does not wait for a big process to tear its memory down."""
+    def _close_and_reap(self, answered: bool = False) -> None:
+        """Closes the pipe; the child is reaped on a daemon thread, so the caller does not wait for a big
+        process to tear its memory down. The scratch folder of a child that answered goes now (it has
+        finished with it); a killed child's goes once it is reaped (it may still be writing)."""
         try:
             os.close(self._fd)
         except OSError:
             pass
         pid, scratch = self.pid, self.scratch
+        if answered:
+            shutil.rmtree(scratch, ignore_errors=True)
 
         def reap() -> None:
             try:
@@ -334,7 +337,7 @@ class ChildCall(Pending):
         with self._lock:
             ended, self._ended = self._ended, True
         if not ended:
-            self._close_and_reap()
+            self._close_and_reap(answered=True)
         message = json.loads(bytes(data[_HEADER.size:]))
         if "value" in message:
             return message["value"]
