@@ -394,7 +394,9 @@ def test_check_runs_off_the_gui_thread(gui):
     # The event loop kept turning while the worker checked: a 20 ms heartbeat fired through most of
     # the run (a check on the GUI thread would leave one long gap and a handful of beats). The
     # stall itself is measured by bench/, not asserted here.
-    assert hb["beats"] >= 0.5 * hb["seconds"] * 1000 / 20, hb
+    # Creating the finding objects at the end holds the GUI thread (one transaction on the document): left
+    # out, as in the big-part test below.
+    assert hb["beats"] >= 0.5 * (hb["seconds"] * 1000 - hb["finish_ms"]) / 20, hb
     assert r["n_findings"] == 3  # the pocket's four sharp corners are one finding
 
 

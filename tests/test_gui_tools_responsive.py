@@ -109,15 +109,19 @@ harness.wait(300)
 before = len(children)
 r["stop"] = ask("How far apart are the plates?", stop_after=1.5)
 r["stop_children"] = children[before:]
-harness.wait(300)
-alive = []
-for pid in children:
-    try:
-        os.kill(pid, 0)
-        alive.append(pid)
-    except ProcessLookupError:
-        pass
-r["alive"] = alive
+def alive_children():
+    found = []
+    for pid in children:
+        try:
+            os.kill(pid, 0)  # a child not yet reaped (the reaper thread waits for it) still answers
+            found.append(pid)
+        except ProcessLookupError:
+            pass
+    return found
+deadline = time.monotonic() + 10  # a 600 MB child's exit takes a while on a loaded machine
+while alive_children() and time.monotonic() < deadline:
+    harness.wait(100)
+r["alive"] = alive_children()
 r["last_role"] = controller.conversation.entries[-1].role if controller.conversation.entries else None
 r["plates_valid"] = plates.getObject("Plate").Shape.isValid()
 server.stop()
