@@ -40,10 +40,13 @@ from freecad_spatial.spatial_tools import tool_process
 from freecad_spatial.spatial_tools.documents import open_document
 from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
 children = []
+tool_children = []  # the tool calls' (the document summaries of the context chip may still be computing)
 original = tool_process.ChildCall.__init__
 def init(self, *a, **k):
     original(self, *a, **k)
     children.append(self.pid)
+    if self.what in ("find_features", "mass_properties", "measure_distance"):
+        tool_children.append(self.pid)
 tool_process.ChildCall.__init__ = init
 
 script = [
@@ -111,7 +114,7 @@ r["stop"] = ask("How far apart are the plates?", stop_after=1.5)
 r["stop_children"] = children[before:]
 def alive_children():
     found = []
-    for pid in children:
+    for pid in tool_children:
         try:
             os.kill(pid, 0)  # a child not yet reaped (the reaper thread waits for it) still answers
             found.append(pid)
