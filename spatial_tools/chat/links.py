@@ -9,6 +9,7 @@ existing links and code spans that are not a bare reference stay untouched.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 REF_SCHEME = "ref"
 FINDING_SCHEME = "finding"
@@ -44,8 +45,8 @@ def _linkify_line(line: str) -> str:
     return _TOKEN.sub(replace, line)
 
 
-def linkify(markdown: str) -> str:
-    """The Markdown with element references and finding numbers turned into links."""
+def _outside_fences(markdown: str, change: Callable[[str], str]) -> str:
+    """``change`` applied to every line outside fenced code blocks."""
     out: list[str] = []
     fenced = False
     for line in markdown.split("\n"):
@@ -53,8 +54,13 @@ def linkify(markdown: str) -> str:
             fenced = not fenced
             out.append(line)
             continue
-        out.append(line if fenced else _linkify_line(line))
+        out.append(line if fenced else change(line))
     return "\n".join(out)
+
+
+def linkify(markdown: str) -> str:
+    """The Markdown with element references and finding numbers turned into links."""
+    return _outside_fences(markdown, _linkify_line)
 
 
 def renumber_findings(markdown: str, numbers: list[int]) -> str:
@@ -72,19 +78,11 @@ def renumber_findings(markdown: str, numbers: list[int]) -> str:
         offset = match.start(0)
         return text[: start - offset] + str(numbers[k - 1]) + text[end - offset:]
 
-    out: list[str] = []
-    fenced = False
-    for line in markdown.split("\n"):
-        if _FENCE.match(line):
-            fenced = not fenced
-            out.append(line)
-            continue
-        if fenced:
-            out.append(line)
-            continue
+    def line_renumbered(line: str) -> str:
         parts = re.split(r"(`+[^`]*`+)", line)  # code spans stay as written
-        out.append("".join(p if p.startswith("`") else FINDING.sub(replace, p) for p in parts))
-    return "\n".join(out)
+        return "".join(p if p.startswith("`") else FINDING.sub(replace, p) for p in parts)
+
+    return _outside_fences(markdown, line_renumbered)
 
 
 def parse_link(url: str) -> tuple[str, str | int] | None:
