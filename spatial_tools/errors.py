@@ -69,3 +69,11 @@ class NotPermitted(ToolError):
     """A file the caller may not name: outside the allowed folders, or not a regular file."""
 
     code = "not_permitted"
+
+
+def of_code(code: str | None, message: str) -> ToolError:
+    """The ToolError whose ``code`` is ``code`` (InternalError for an unknown one), e.g. for an error a worker
+    process reported by code and message."""
+    kinds = [k for k in globals().values() if isinstance(k, type) and issubclass(k, ToolError)]
+    kind = next((k for k in kinds if k.code == code), InternalError)
+    return kind(message)

@@ -371,11 +371,9 @@ class ChildError(Exception):
 
 
 def tool_error_of(data: dict) -> ToolError:
-    from . import errors
+    from .errors import of_code
 
-    kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, ToolError)]
-    kind = next((k for k in kinds if k.code == data.get("code")), InternalError)
-    return kind(str(data.get("message", "")))
+    return of_code(data.get("code"), str(data.get("message", "")))
 
 
 def start(fn: Callable[[], Any], deadline: float | None, what: str) -> Pending:

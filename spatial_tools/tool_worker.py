@@ -33,18 +33,6 @@ from .tool_process import Cancelled, Pending, max_result_bytes, tool_error_of
 
 DISABLE_ENV = "FREECAD_SPATIAL_TOOL_WORKER"  # "0": no worker either (calls run in-process)
 
-# Started with ``-c``: the repository is the package ``freecad_spatial`` whatever its folder's name.
-BOOTSTRAP = """
-import importlib.util, sys
-root = sys.argv[1]
-spec = importlib.util.spec_from_file_location("freecad_spatial", root + "/__init__.py", submodule_search_locations=[root])
-module = importlib.util.module_from_spec(spec)
-sys.modules["freecad_spatial"] = module
-spec.loader.exec_module(module)
-from freecad_spatial.spatial_tools.tool_worker import serve
-serve()
-"""
-
 
 def available() -> bool:
     return os.environ.get(DISABLE_ENV) != "0"
@@ -99,7 +87,7 @@ class _Worker:
     def __init__(self) -> None:
         from freecad_spatial import ROOT
 
-        from .annotations.background import worker_python
+        from .annotations.background import bootstrap, worker_python
 
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # FreeCAD's own paths would shadow the worker's interpreter
@@ -108,7 +96,8 @@ class _Worker:
         flags = {"start_new_session": True} if os.name == "posix" else {
             "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
         self.process = subprocess.Popen(
-            [worker_python(), "-c", BOOTSTRAP, str(ROOT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [worker_python(), "-c", bootstrap("from freecad_spatial.spatial_tools.tool_worker import serve\nserve()\n"),
+             str(ROOT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, cwd=self.scratch, text=True, encoding="utf-8", **flags)
         self.answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, name="spatial-tool-worker", daemon=True).start()
@@ -126,14 +115,10 @@ class _Worker:
         self.answers.put(None)  # the worker ended
 
     def kill(self) -> None:
+        from .annotations.background import kill_group
+
         if self.process.poll() is None:
-            if os.name == "posix":
-                try:
-                    os.killpg(self.process.pid, 9)
-                except (ProcessLookupError, PermissionError):
-                    self.process.kill()
-            else:
-                self.process.kill()
+            kill_group(self.process)
         self.process.wait()
         shutil.rmtree(self.scratch, ignore_errors=True)
 

@@ -218,24 +218,25 @@ def read_result(folder: str) -> BackgroundResult:
 def tool_error(result: BackgroundResult) -> ToolError:
     """The worker's failure as the ToolError the in-process call would have raised (InternalError when it
     died without one)."""
-    from .. import errors
+    from ..errors import of_code
 
-    kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, ToolError)]
-    kind = next((k for k in kinds if k.code == result.code), errors.InternalError)
-    return kind(result.error or "the checker process failed")
+    return of_code(result.code, result.error or "the checker process failed")
 
 
-# The worker is started with ``-c``: the repository is the package ``freecad_spatial`` whatever its folder's name.
-BOOTSTRAP = """
+def bootstrap(statements: str) -> str:
+    """Source for ``python -c``: loads the repository (``sys.argv[1]``) as the package ``freecad_spatial``,
+    whatever its folder's name, then runs ``statements``."""
+    return """
 import importlib.util, sys
-root, folder = sys.argv[1], sys.argv[2]
+root = sys.argv[1]
 spec = importlib.util.spec_from_file_location("freecad_spatial", root + "/__init__.py", submodule_search_locations=[root])
 module = importlib.util.module_from_spec(spec)
 sys.modules["freecad_spatial"] = module
 spec.loader.exec_module(module)
-from freecad_spatial.spatial_tools.annotations.background import run_job
-run_job(folder)
-"""
+""" + statements
+
+
+BOOTSTRAP = bootstrap("from freecad_spatial.spatial_tools.annotations.background import run_job\nrun_job(sys.argv[2])\n")
 
 
 class BackgroundCheck:
@@ -297,12 +298,12 @@ class BackgroundCheck:
         ``error='cancelled'``."""
         self.cancelled = True
         if self.process is not None:
-            _kill(self.process)  # the group too, even when the worker itself has ended
+            kill_group(self.process)  # the group too, even when the worker itself has ended
             self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _kill(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL to the worker's process group (POSIX), else to the worker."""
     if hasattr(os, "killpg"):
         try:
