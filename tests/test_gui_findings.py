@@ -44,6 +44,24 @@ def heartbeat_run(seconds=120):
             "finish_ms": round(1000 * job.finish_seconds, 1) if job else None}
 '''
 
+LABEL_BOXES = r'''
+def label_boxes():
+    """Every finding label as drawn: its text and its screen box, projected with the camera."""
+    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX, screen_point  # Coin's label font, as measured
+    out = []
+    for o in findings:
+        overlay = o.ViewObject.Proxy.overlay
+        text = overlay.label_text()
+        if not text:
+            continue
+        t = overlay.label_offset.translation.getValue()
+        where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
+        x, y = screen_point(view, where)  # the camera's projection at the view's size (see label_layout)
+        w = len(text) * CHAR_PX
+        out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
+    return out
+'''
+
 SCRIPT = r'''
 import os
 r = harness.result
@@ -125,21 +143,7 @@ harness.wait(500)
 view = Gui.activeDocument().activeView()
 r["view_size"] = list(view.getSize())
 
-def label_boxes():
-    """Every finding label as drawn: its text and its screen box, projected with the camera."""
-    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX, screen_point  # Coin's label font, as measured
-    out = []
-    for o in findings:
-        overlay = o.ViewObject.Proxy.overlay
-        text = overlay.label_text()
-        if not text:
-            continue
-        t = overlay.label_offset.translation.getValue()
-        where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
-        x, y = screen_point(view, where)  # the camera's projection at the view's size (see label_layout)
-        w = len(text) * CHAR_PX
-        out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
-    return out
+__LABEL_BOXES__
 
 r["labels_fit"] = label_boxes()
 from freecad_spatial.spatial_tools.annotations.store import finding_numbers, read_findings
@@ -562,7 +566,7 @@ if Gui.activeDocument() is not None:
     harness.wait(300)
     harness.save_view("view_big_checked", 1000, 700, "White")
 '''
-SCRIPT = SCRIPT.replace("__HEARTBEAT_RUN__", HEARTBEAT_RUN)
+SCRIPT = SCRIPT.replace("__HEARTBEAT_RUN__", HEARTBEAT_RUN).replace("__LABEL_BOXES__", LABEL_BOXES)
 DIALOG_SCRIPT = DIALOG_SCRIPT.replace("__HEARTBEAT_RUN__", HEARTBEAT_RUN)
 
 
@@ -621,20 +625,7 @@ harness.wait(800)
 r["n"] = len(findings)
 numbers = store.finding_numbers(store.read_findings(doc))
 
-def label_boxes():
-    from freecad_spatial.addon.annotations.label_layout import CHAR_PX, LINE_PX, screen_point  # Coin's label font, as measured
-    out = []
-    for o in findings:
-        overlay = o.ViewObject.Proxy.overlay
-        text = overlay.label_text()
-        if not text:
-            continue
-        t = overlay.label_offset.translation.getValue()
-        where = o.ViewObject.Proxy.anchor_point + App.Vector(t[0], t[1], t[2])
-        x, y = screen_point(view, where)  # the camera's projection at the view's size (see label_layout)
-        w = len(text) * CHAR_PX
-        out.append({"name": o.Name, "text": text, "box": [x, y - 0.28 * LINE_PX, x + w, y + 0.72 * LINE_PX]})
-    return out
+__LABEL_BOXES__
 
 def layout_boxes():
     """The labels where the layout meant them to be (screen pixels), at Coin's drawn width."""
@@ -679,6 +670,7 @@ harness.wait(100)
 r["numbers_number_sorted"] = {table.item(i, 0).text(): table.item(i, 3).text() for i in range(table.rowCount())}
 r["number_sorted"] = [table.item(i, 0).text() for i in range(table.rowCount())]
 '''
+DENSE_SCRIPT = DENSE_SCRIPT.replace("__LABEL_BOXES__", LABEL_BOXES)
 
 
 def _label_numbers(labels) -> set[int]:
