@@ -62,6 +62,7 @@ class Node:
     in_body: bool
     depth: int
     children: list[Node] = field(default_factory=list)
+    profile: Node | None = None  # the sketch folded into this feature (fold_profiles)
     core: dict = field(default_factory=dict)
     parts: dict = field(default_factory=dict)  # part name -> keys merged into the node
     selected: bool = False
@@ -133,6 +134,50 @@ def _build_tree(document: Any) -> tuple[list[Node], list[Node]]:
     # Objects only reachable through a container cycle still appear, at the top.
     roots += [build(o, None) for o in objects if o.Name not in placed]
     return roots, nodes
+
+
+def _profile_sketch(node: Node, siblings: dict[str, Node]) -> Node | None:
+    """The sibling sketch that only ``node`` consumes, whole, as its Profile; else None."""
+    obj = node.obj
+    if obj.TypeId not in ev.config()["fold"]["types"] or "Profile" not in obj.PropertiesList:
+        return None
+    try:
+        link = obj.Profile
+    except Exception:  # no readable Profile: nothing to fold
+        return None
+    target, subs = link if isinstance(link, tuple) and len(link) == 2 else (link, [])
+    if target is None or target.TypeId != "Sketcher::SketchObject" or [s for s in (subs or []) if s]:
+        return None
+    sketch = siblings.get(target.Name)
+    if sketch is None or sketch.children or sketch.profile is not None:
+        return None
+    users = {o.Name for o in target.InList} - {obj.Name, node.parent.obj.Name}
+    return None if users else sketch
+
+
+def fold_profiles(roots: list[Node]) -> None:
+    """Moves each Body's profile sketches into the one feature that consumes them (``profile``).
+
+    A Pad, Pocket, Hole... and its sketch are one design step: shown once, the sketch's
+    name, plane and geometry inside the feature, the tree costs a node, a type and a
+    Profile reference less per feature. Only a sketch that nothing else uses is folded,
+    and its own path (``Body.Sketch003``) still resolves for query_feature_tree."""
+    stack = list(roots)
+    while stack:
+        parent = stack.pop()
+        stack += parent.children
+        if parent.obj.TypeId != "PartDesign::Body":
+            continue
+        siblings = {c.obj.Name: c for c in parent.children}
+        folded: set[str] = set()
+        for child in parent.children:
+            sketch = _profile_sketch(child, siblings)
+            if sketch is None or sketch.obj.Name in folded:
+                continue
+            child.profile = sketch
+            sketch.parent, sketch.depth = child, child.depth + 1
+            folded.add(sketch.obj.Name)
+        parent.children = [c for c in parent.children if c.obj.Name not in folded]
 
 
 # --- node details -------------------------------------------------------------------------------
@@ -630,11 +675,14 @@ def _selection(document: Any, selection: list | None, by_name: dict) -> list[dic
 # --- assembly -----------------------------------------------------------------------------------
 
 
-def scene(document: Any, selection: list | None = None, details: bool = True) -> Scene:
-    """Walks the document once; with ``details`` encodes every node's core and parts."""
+def scene(document: Any, selection: list | None = None, details: bool = True, fold: bool = False) -> Scene:
+    """Walks the document once; with ``details`` encodes every node's core and parts; with
+    ``fold`` profile sketches go into their features (fold_profiles)."""
     if document is None:
         raise BadArguments("no document to encode")
     roots, nodes = _build_tree(document)
+    if fold:
+        fold_profiles(roots)
     by_name = {n.obj.Name: n for n in nodes}
     items = _selection(document, selection, by_name)
     if details:
@@ -657,12 +705,37 @@ def _within(node: Node, depth: int | None) -> list[Node]:
     return found
 
 
+def _profile_dict(sketch: Node, include: Any) -> dict:
+    """A folded profile sketch: its name, ``on`` (the attachment support, one ref as a string),
+    ``offset`` (a translation as [x, y, z], else position/axis/angle), then its sketch geometry
+    and constraints at top level (a profile is a sketch: no type)."""
+    full = node_dict(sketch, include)
+    out = {k: v for k, v in full.items() if k not in ("type", "attachment", "sketch")}
+    attachment = full.get("attachment")
+    if attachment is not None:
+        support = attachment["support"]
+        out["on"] = support[0] if len(support) == 1 else support
+        offset = attachment.get("offset")
+        if offset is not None:
+            out["offset"] = offset["position"] if list(offset) == ["position"] else offset
+        out.update((k, attachment[k]) for k in ("mode", "reversed") if k in attachment)
+    out.update(full.get("sketch", {}))
+    return out
+
+
 def node_dict(node: Node, include: Any = None, max_depth: int | None = None) -> dict:
     """The JSON of one node and its children; ``include(node, part)`` filters (None: all)."""
     out = dict(node.core)
     for part in PARTS:
         if include is None or include(node, part):
             out.update(node.parts.get(part, {}))
+    if node.profile is not None and (include is None or include(node.profile, "object")):
+        out["profile"] = _profile_dict(node.profile, include)
+        params = out.get("params")
+        if params and params.get("Profile") == node.profile.obj.Name:  # the profile says it
+            out["params"] = {k: v for k, v in params.items() if k != "Profile"}
+            if not out["params"]:
+                del out["params"]
     if node.children:
         shown = []
         if max_depth is None or max_depth > 0:
@@ -689,7 +762,7 @@ def header(document: Any, nodes: list[Node]) -> dict:
 
 def encode(document: Any, selection: list | None = None, budget_tokens: int | None = None) -> dict:
     """The canonical encoding of ``document``; with ``budget_tokens`` the best view that fits."""
-    s = scene(document, selection)
+    s = scene(document, selection, fold=True)
     if budget_tokens is not None:
         from .encoder_budget import fit
 

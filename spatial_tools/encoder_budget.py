@@ -146,6 +146,9 @@ def _omissions(s: encoder.Scene, choice: _Choice) -> list[tuple[str, tuple, list
     found: list[tuple[str, tuple, list]] = []
 
     def visit(parent_path: str, children: list) -> None:
+        # a folded profile sketch is its feature's sibling here, just before it (document order):
+        # query_feature_tree shows it as its own node, so it needs its own pointer
+        children = [n for c in children for n in ((c.profile, c) if c.profile is not None else (c,))]
         missing = [c for c in children if id(c) not in choice.objects]
         if missing:
             found.append((parent_path, ("object",) if len(missing) == 1 else ("objects",), missing))

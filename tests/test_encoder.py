@@ -33,25 +33,33 @@ def test_hierarchy_parameters_and_units(doc):
     assert enc["schema"] == "freecad-spatial/scene@1"
     assert [n["name"] for n in enc["tree"]] == ["Spreadsheet", "Body", "Part", "Group", "Ghost"]
     body = node(enc, "Body")
-    assert [c["name"] for c in body["children"]] == ["Sketch", "Pad", "HoleSketch", "Pocket", "Fillet"]
-    assert [c.get("tip", False) for c in body["children"]] == [False, False, False, False, True]
+    # each profile sketch is folded into the feature that consumes it (issue 16)
+    assert [c["name"] for c in body["children"]] == ["Pad", "Pocket", "Fillet"]
+    assert [c.get("tip", False) for c in body["children"]] == [False, False, True]
     assert body["type"] == "PartDesign::Body"
-    sketch = node(enc, "Sketch")["sketch"]
+    profile = node(enc, "Pad")["profile"]
+    assert profile["name"] == "Sketch" and "type" not in profile  # a profile is a sketch
+    sketch = profile
     assert sketch["named_constraints"]["Width"] == {"type": "DistanceX", "value": "40 mm"}
     assert "unnamed_constraints" not in sketch  # the geometric ones say nothing; dimensions do
     assert sketch["dimensions"] == ["DistanceY 20 mm"]
     assert sketch["geometry"] == {"LineSegment": 4}
     assert sketch["fully_constrained"] is True
-    assert node(enc, "Sketch")["type"] == "Sketch"  # a Body's features by short type
-    assert node(enc, "Sketch")["attachment"] == {"support": ["XY_Plane"]}  # FlatFace: a sketch's usual mode
+    assert profile["on"] == "XY_Plane" and "mode" not in profile  # FlatFace: a sketch's usual mode
     pad = node(enc, "Pad")
-    assert pad["type"] == "Pad"
-    assert pad["params"] == {"Length": "10 mm", "Profile": "Sketch"}  # Type Length: the length says so
+    assert pad["type"] == "Pad"  # a Body's features by short type
+    assert pad["params"] == {"Length": "10 mm"}  # Type Length: the length says so; the profile its sketch
     assert pad["expressions"] == {"Length": "Spreadsheet.thick"}
-    assert node(enc, "Pocket")["params"]["Length"] == "4 mm"
-    hole = node(enc, "HoleSketch")
-    assert hole["attachment"]["offset"] == {"position": [0, 0, 10]}
+    assert node(enc, "Pocket")["params"] == {"Length": "4 mm"}
+    hole = node(enc, "Pocket")["profile"]
+    assert hole["name"] == "HoleSketch" and hole["offset"] == [0, 0, 10]
     assert "placement" not in hole  # it follows from the attachment
+    # query_feature_tree shows every object as its own node, the sketch with its attachment
+    full = encoder.subtree(doc, "Body")["tree"][0]
+    assert [c["name"] for c in full["children"]] == ["Sketch", "Pad", "HoleSketch", "Pocket", "Fillet"]
+    assert full["children"][0]["type"] == "Sketch" and full["children"][0]["attachment"] == {"support": ["XY_Plane"]}
+    assert full["children"][1]["params"] == {"Length": "10 mm", "Profile": "Sketch"}
+    assert full["children"][2]["attachment"]["offset"] == {"position": [0, 0, 10]}
     fillet = node(enc, "Fillet")["params"]
     assert fillet["Radius"] == "2 mm"
     assert len(fillet["Base"]) == 1 and fillet["Base"][0].startswith("Pocket.Edge")
@@ -232,9 +240,9 @@ def test_grid_body_is_complete_and_compact(grid_doc):
     assert all(o.isValid() for o in body.Group), "the generated body must build"
     enc = encoder.encode(grid_doc)
     children = enc["tree"][0]["children"]
-    assert len(children) == len(body.Group)
-    features = [c for c in children if c["type"] != "Sketch"]
-    assert len(features) == 60
+    profiles = [c["profile"]["name"] for c in children if "profile" in c]
+    assert sorted([c["name"] for c in children] + profiles) == sorted(o.Name for o in body.Group)
+    assert len(children) == 60 and all(c["type"] != "Sketch" for c in children)  # every sketch is a profile
     assert node(enc, "Body")["shape"]["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5)
     ratio = estimate_tokens(_naive_dump(grid_doc)) / estimate_tokens(encoder.encode_json(grid_doc))
     assert ratio >= 5.8, f"only {ratio:.1f}x smaller than a naive property dump"  # 4.9 before issue 16
@@ -317,13 +325,15 @@ def test_budget_fits_and_says_what_it_left_out(grid_doc, budget):
     body = grid_doc.getObject("Body")
     features = [o.Name for o in body.Group]
     shown = [c["name"] for root in enc["tree"] for c in root.get("children", [])]
+    shown += [c["profile"]["name"] for root in enc["tree"] for c in root.get("children", []) if "profile" in c]
     missing = [name for name in features if name not in shown]
     pointers = [e for e in enc["omitted"] if {"object", "objects", "tree"} & set(e["what"])]
     for name in missing:  # every object left out is covered by a pointer to it or above it
         assert any(e["path"] in ("", "Body", f"Body.{name}") for e in pointers), name
     if shown:
         assert body.Tip.Name in shown  # the Tip goes in before its siblings
-        assert enc["tree"][0].get("child_count", len(shown)) == len(features)
+        # child_count counts the Body's entries: its features, each with its profile sketch inside
+        assert enc["tree"][0].get("child_count", len(enc["tree"][0]["children"])) == 60
     if budget >= 1000:  # room for exact pointers: their counts add up
         assert sum(e.get("count", 1) for e in pointers) == len(missing)
         assert "Body" in {e["path"] for e in enc["omitted"] if e["what"] == ["shape"]} or "shape" in enc["tree"][0]

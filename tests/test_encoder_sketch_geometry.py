@@ -57,7 +57,8 @@ def _holed_plate(doc):
 def test_hole_centres_and_their_distance_come_from_the_json_alone(doc):
     body, _ = _holed_plate(doc)
     encoding = json.loads(encoder.encode_json(doc))
-    sketch = _node(encoding, "HoleSketch")["sketch"]
+    sketch = _node(encoding, "Hole")["profile"]  # the hole's sketch, folded into it
+    assert sketch["name"] == "HoleSketch"
     (group,) = sketch["circles"]  # the construction circle is no hole
     assert group["r"] == 3
     first, second = group["at"]
