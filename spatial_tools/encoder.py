@@ -13,15 +13,23 @@ features of a Body show through the Body's Tip, so theirs is left out), then
   those its ``[relevant]`` table says mean nothing in the object's state;
   quantities in FreeCAD's internal units (``"10 mm"``, ``"30 deg"``);
 - ``sketch``: full circles by radius with their centres in global mm (hole positions
-  and spacing without a tool call), counts of the other geometry, named constraints
-  with type and value, the values of unnamed driving dimensions (geometric
-  constraints are left out), ``fully_constrained`` when it is;
+  and spacing without a tool call), points in global mm, counts of the other geometry,
+  named constraints with type and value, the values of unnamed driving dimensions
+  (geometric constraints are left out), ``fully_constrained`` when it is;
 - ``expressions`` (property -> expression) and ``spreadsheet`` aliases with values;
 - ``shape``: volume mm³, area mm², global bbox mm, solids, faces by surface type,
   BRepCheck validity — for Bodies and objects outside a Body (a feature's own
   shape comes through query_feature_tree or the selection); for a shape with
   more than ``summary_max_body_features`` PartDesign features in its history,
   ``not_measured`` and the mass_properties call (``get``) that measures it.
+
+The overview (``encode``, what the model gets with every request) is compact: a Body's
+profile sketch consumed whole by one Pad, Pocket, Hole, Revolution or Groove (resources/
+encoder.toml ``[fold]``) shows inside that feature as ``profile`` — its name, ``on``
+(attachment support), ``offset``, then its sketch keys — instead of as a node of its own
+with a ``Profile`` parameter pointing at it; and a Body feature whose name is its short
+type and a number (``Pad001``) has no ``type``. ``subtree`` (query_feature_tree) keeps one
+node per object, every one with its type: the full detail, on request.
 
 Determinism: fixed key order, every number rounded to 6 significant digits, no
 document name, file path, time or memory address. ``encode_json`` is compact JSON.
@@ -187,12 +195,17 @@ def _text(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def _core(node: Node) -> dict:
+def _core(node: Node, compact: bool = False) -> dict:
     obj = node.obj
     core: dict = {"name": obj.Name}
     if obj.Label != obj.Name:
         core["label"] = obj.Label
-    core["type"] = _short_type(obj.TypeId) if node.in_body else obj.TypeId
+    if node.in_body:
+        short = _short_type(obj.TypeId)
+        if not (compact and _named_by_type(obj.Name, short)):
+            core["type"] = short
+    else:
+        core["type"] = obj.TypeId
     parent = node.parent
     if parent is not None and parent.obj.TypeId == "PartDesign::Body":
         tip = parent.obj.Tip
@@ -208,6 +221,14 @@ def _core(node: Node) -> dict:
     if not obj.isValid():
         core["error"] = _text(obj.getStatusString())
     return core
+
+
+def _named_by_type(name: str, short_type: str) -> bool:
+    """True when a Body feature's name is its short type and a number (``Pad001``), as FreeCAD
+    names them: the name says the type, so the node leaves ``type`` out (a Pad named
+    ``Plate`` or ``Pocket002`` still shows it)."""
+    rest = name[len(short_type):]
+    return name.startswith(short_type) and (rest == "" or (rest.isascii() and rest.isdigit()))
 
 
 def _short_type(type_id: str) -> str:
@@ -448,10 +469,31 @@ def _circles(obj: Any) -> tuple[list[dict], set[int]]:
     return [{"r": r, "at": at} for r, at in sorted(by_radius.items())], covered
 
 
+def _points(obj: Any) -> tuple[list[list], set[int]]:
+    """The sketch's points in global mm: a PartDesign Hole on FreeCAD 1.x can drill at sketch
+    points, and a point marks a position the designer meant. Every point: the Sketcher marks
+    each one construction whatever it was added as (0.20). Returns them and the geometry
+    indices they cover."""
+    import FreeCAD
+
+    try:
+        placement = obj.getGlobalPlacement()
+    except Exception:  # as in _circles
+        placement = obj.Placement
+    found, covered = [], set()
+    for i, g in enumerate(obj.Geometry):
+        if type(g).__name__ == "Point":
+            covered.add(i)
+            found.append(ev.vector(placement.multVec(FreeCAD.Vector(g.X, g.Y, g.Z))))
+    return found, covered
+
+
 def _sketch(obj: Any) -> dict:
     if "Constraints" not in obj.PropertiesList or "Geometry" not in obj.PropertiesList:
         return {}
     circles, covered = _circles(obj)
+    points, point_indices = _points(obj)
+    covered |= point_indices
     geometry = Counter(type(g).__name__ for i, g in enumerate(obj.Geometry) if i not in covered)
     named: dict = {}
     dimensions: list[str] = []
@@ -465,6 +507,8 @@ def _sketch(obj: Any) -> dict:
     sketch: dict = {}
     if circles:
         sketch["circles"] = circles
+    if points:
+        sketch["points"] = points
     if geometry:
         sketch["geometry"] = dict(sorted(geometry.items()))
     if named:
@@ -597,10 +641,10 @@ def _shape(obj: Any, validity: str) -> dict:
     return {"shape": summary} if summary["faces"] else {}
 
 
-def _detail(node: Node, with_shape: bool, validity: str = "auto", measure: bool = False) -> None:
+def _detail(node: Node, with_shape: bool, validity: str = "auto", measure: bool = False, compact: bool = False) -> None:
     """Encodes ``node``; ``measure`` computes its shape numbers however long that takes."""
     obj = node.obj
-    node.core = _core(node)
+    node.core = _core(node, compact)
     shape = {}
     if with_shape:
         shape = (None if measure else _deferred_shape(node)) or _shape(obj, validity)
@@ -675,25 +719,26 @@ def _selection(document: Any, selection: list | None, by_name: dict) -> list[dic
 # --- assembly -----------------------------------------------------------------------------------
 
 
-def scene(document: Any, selection: list | None = None, details: bool = True, fold: bool = False) -> Scene:
-    """Walks the document once; with ``details`` encodes every node's core and parts; with
-    ``fold`` profile sketches go into their features (fold_profiles)."""
+def scene(document: Any, selection: list | None = None, details: bool = True, compact: bool = False) -> Scene:
+    """Walks the document once; with ``details`` encodes every node's core and parts. ``compact``
+    is the overview's form: profile sketches folded into their features (fold_profiles), no
+    ``type`` on a Body feature whose name says it (``Pad001``)."""
     if document is None:
         raise BadArguments("no document to encode")
     roots, nodes = _build_tree(document)
-    if fold:
+    if compact:
         fold_profiles(roots)
     by_name = {n.obj.Name: n for n in nodes}
     items = _selection(document, selection, by_name)
     if details:
-        _detail_all(nodes)
+        _detail_all(nodes, compact=compact)
     return Scene(document=document, roots=roots, nodes=nodes, selection=items)
 
 
-def _detail_all(nodes: list[Node], validity: str = "auto") -> None:
+def _detail_all(nodes: list[Node], validity: str = "auto", compact: bool = False) -> None:
     _load_defaults({n.obj.TypeId for n in nodes})
     for node in nodes:
-        _detail(node, with_shape=_has_shape_summary(node) or node.selected, validity=validity)
+        _detail(node, with_shape=_has_shape_summary(node) or node.selected, validity=validity, compact=compact)
 
 
 def _within(node: Node, depth: int | None) -> list[Node]:
@@ -762,7 +807,7 @@ def header(document: Any, nodes: list[Node]) -> dict:
 
 def encode(document: Any, selection: list | None = None, budget_tokens: int | None = None) -> dict:
     """The canonical encoding of ``document``; with ``budget_tokens`` the best view that fits."""
-    s = scene(document, selection, fold=True)
+    s = scene(document, selection, compact=True)
     if budget_tokens is not None:
         from .encoder_budget import fit
 

@@ -47,7 +47,8 @@ def test_hierarchy_parameters_and_units(doc):
     assert sketch["fully_constrained"] is True
     assert profile["on"] == "XY_Plane" and "mode" not in profile  # FlatFace: a sketch's usual mode
     pad = node(enc, "Pad")
-    assert pad["type"] == "Pad"  # a Body's features by short type
+    assert "type" not in pad  # a Body's feature named by its short type and a number: the name says it
+    assert node(enc, "Fillet")["tip"] is True and "type" not in node(enc, "Fillet")
     assert pad["params"] == {"Length": "10 mm"}  # Type Length: the length says so; the profile its sketch
     assert pad["expressions"] == {"Length": "Spreadsheet.thick"}
     assert node(enc, "Pocket")["params"] == {"Length": "4 mm"}
@@ -242,7 +243,9 @@ def test_grid_body_is_complete_and_compact(grid_doc):
     children = enc["tree"][0]["children"]
     profiles = [c["profile"]["name"] for c in children if "profile" in c]
     assert sorted([c["name"] for c in children] + profiles) == sorted(o.Name for o in body.Group)
-    assert len(children) == 60 and all(c["type"] != "Sketch" for c in children)  # every sketch is a profile
+    assert len(children) == 60 and all(not c["name"].startswith("Sketch") for c in children)  # all profiles
+    plate = children[0]
+    assert plate["name"] == "Plate" and plate["type"] == "Pad"  # a name that does not say the type
     assert node(enc, "Body")["shape"]["volume"] == pytest.approx(body.Shape.Volume, rel=1e-5)
     ratio = estimate_tokens(_naive_dump(grid_doc)) / estimate_tokens(encoder.encode_json(grid_doc))
     assert ratio >= 5.8, f"only {ratio:.1f}x smaller than a naive property dump"  # 4.9 before issue 16
