@@ -41,7 +41,12 @@ over 20 minutes). Only encoding is timed.
   ``tokenizer.json`` the ``anthropic`` SDK shipped up to 0.38, and the ``tokenizers``
   package importable): the same texts counted by that real, older Claude tokenizer,
   as a check on the estimate. Current models' tokenizers are not public, and the
-  SDK's count_tokens needs the network.
+  SDK's count_tokens needs the network. The older one is on PyPI inside the SDK's
+  0.38 wheel: ``pip download anthropic==0.38.0 --no-deps``, unzip
+  ``anthropic/tokenizer.json`` from it, ``pip install tokenizers``.
+
+The issue-16 figures are for ``--features 50``: the overview folds each profile sketch
+into its feature (encoder.fold_profiles), so the 50 features are 50 entries.
 """
 
 from __future__ import annotations
