@@ -8,10 +8,14 @@ features of a Body show through the Body's Tip, so theirs is left out), then
 
 - ``placement`` (position, axis, angle in degrees; absent when identity),
   ``attachment`` (support refs, map mode unless it is the type's usual one, offset), ``link`` (what an App::Link shows)
-  and ``params``: user-visible properties that differ from a new object's value,
+  and the parameters: user-visible properties that differ from a new object's value,
   plus the key parameters of resources/encoder.toml even at their default, less
   those its ``[relevant]`` table says mean nothing in the object's state;
-  quantities in FreeCAD's internal units (``"10 mm"``, ``"30 deg"``);
+  each under its property name in the node itself (``"Length": 5``; FreeCAD's property
+  names are capitalised, the encoder's own keys lower-case; a lower-case property added
+  by a user goes under ``params``); lengths and angles as plain numbers in the header's
+  ``units`` (mm, deg) like every coordinate beside them, other quantities with their unit
+  (``"5 kPa"``);
 - ``sketch``: full circles by radius with their centres in global mm (hole positions
   and spacing without a tool call), points in global mm, counts of the other geometry,
   named constraints with type and value, the values of unnamed driving dimensions
@@ -26,7 +30,8 @@ features of a Body show through the Body's Tip, so theirs is left out), then
 The overview (``encode``, what the model gets with every request) is compact: a Body's
 profile sketch consumed whole by one Pad, Pocket, Hole, Revolution or Groove (resources/
 encoder.toml ``[fold]``) shows inside that feature as ``profile`` — its name, ``on``
-(attachment support), ``offset``, then its sketch keys — instead of as a node of its own
+(attachment support), ``offset`` (left out when it is a shift the global circle centres and
+points already carry), then its sketch keys — instead of as a node of its own
 with a ``Profile`` parameter pointing at it; and a Body feature whose name is its short
 type and a number (``Pad001``) has no ``type``. ``subtree`` (query_feature_tree) keeps one
 node per object, every one with its type: the full detail, on request.
@@ -51,7 +56,7 @@ from . import encoder_values as ev
 from .errors import BadArguments, BadReference, ToolError
 
 SCHEMA = "freecad-spatial/scene@1"
-UNITS = {"length": "mm", "angle": "deg", "area": "mm^2", "volume": "mm^3"}
+UNITS = ev.UNITS
 # The detail parts of a node, in the order their keys appear; budget mode drops them one by one.
 PARTS = ("parameters", "constraints", "expressions", "aliases", "shape")
 # "Touched" (needs a recompute) is counted once for the document instead: FreeCAD 1.x marks every
@@ -422,17 +427,21 @@ def _parameters(obj: Any) -> dict:
             same_doc = target.Document.Name == obj.Document.Name
             part["link"] = target.Name if same_doc else f"{target.Document.Label}#{target.Name}"
     params = _params(obj)
-    if params:
-        part["params"] = params
+    # FreeCAD's properties are capitalised, the encoder's keys lower-case: a property sits in the
+    # node itself (``"Length": 5``, as ``obj.Length`` reads); a lower-case (user) one keeps ``params``.
+    part.update((k, v) for k, v in params.items() if k[:1].isupper())
+    rest = {k: v for k, v in params.items() if not k[:1].isupper()}
+    if rest:
+        part["params"] = rest
     return part
 
 
 def _constraint(c: Any) -> dict:
     entry: dict = {"type": c.Type}
     if c.Type in ("Distance", "DistanceX", "DistanceY", "Radius", "Diameter"):
-        entry["value"] = f"{ev.number(c.Value)} mm"
+        entry["value"] = ev.number(c.Value)  # mm, the header's length unit
     elif c.Type == "Angle":
-        entry["value"] = f"{ev.number(math.degrees(c.Value))} deg"
+        entry["value"] = ev.number(math.degrees(c.Value))
     elif c.Type in ("SnellsLaw", "Weight"):
         entry["value"] = ev.number(c.Value)
     if not c.Driving:
@@ -761,8 +770,11 @@ def _profile_dict(sketch: Node, include: Any) -> dict:
         support = attachment["support"]
         out["on"] = support[0] if len(support) == 1 else support
         offset = attachment.get("offset")
-        if offset is not None:
-            out["offset"] = offset["position"] if list(offset) == ["position"] else offset
+        # A shift of the plane is already in the global circle centres and points: said once.
+        shift_only = offset is not None and list(offset) == ["position"]
+        placed = any(k in full.get("sketch", {}) for k in ("circles", "points"))
+        if offset is not None and not (shift_only and placed):
+            out["offset"] = offset["position"] if shift_only else offset
         out.update((k, attachment[k]) for k in ("mode", "reversed") if k in attachment)
     out.update(full.get("sketch", {}))
     return out
@@ -776,11 +788,8 @@ def node_dict(node: Node, include: Any = None, max_depth: int | None = None) -> 
             out.update(node.parts.get(part, {}))
     if node.profile is not None and (include is None or include(node.profile, "object")):
         out["profile"] = _profile_dict(node.profile, include)
-        params = out.get("params")
-        if params and params.get("Profile") == node.profile.obj.Name:  # the profile says it
-            out["params"] = {k: v for k, v in params.items() if k != "Profile"}
-            if not out["params"]:
-                del out["params"]
+        if out.get("Profile") == node.profile.obj.Name:  # the profile says it
+            del out["Profile"]
     if node.children:
         shown = []
         if max_depth is None or max_depth > 0:

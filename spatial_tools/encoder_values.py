@@ -76,11 +76,17 @@ def unit_symbol(unit: Any) -> str:
     return text
 
 
+# The units the encoding's header declares: a quantity in one of them is a plain number, like
+# every coordinate, radius and volume beside it; any other unit stays with its value ("5 kPa").
+UNITS = {"length": "mm", "angle": "deg", "area": "mm^2", "volume": "mm^3"}
+_HEADER_SYMBOLS = frozenset(UNITS.values())
+
+
 def quantity(q: Any) -> str | int | float | None:
-    """``10 mm``, ``30 deg``; a dimensionless quantity is a plain number."""
+    """A length or angle as a plain number (the header's units); ``5 kPa`` for another unit."""
     value = number(q.Value)
     symbol = unit_symbol(q.Unit)
-    if not symbol or value is None:
+    if not symbol or value is None or symbol in _HEADER_SYMBOLS:
         return value
     return f"{value} {symbol}"
 

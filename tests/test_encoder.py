@@ -40,33 +40,35 @@ def test_hierarchy_parameters_and_units(doc):
     profile = node(enc, "Pad")["profile"]
     assert profile["name"] == "Sketch" and "type" not in profile  # a profile is a sketch
     sketch = profile
-    assert sketch["named_constraints"]["Width"] == {"type": "DistanceX", "value": "40 mm"}
+    assert sketch["named_constraints"]["Width"] == {"type": "DistanceX", "value": 40}
     assert "unnamed_constraints" not in sketch  # the geometric ones say nothing; dimensions do
-    assert sketch["dimensions"] == ["DistanceY 20 mm"]
+    assert sketch["dimensions"] == ["DistanceY 20"]
     assert sketch["geometry"] == {"LineSegment": 4}
     assert sketch["fully_constrained"] is True
     assert profile["on"] == "XY_Plane" and "mode" not in profile  # FlatFace: a sketch's usual mode
     pad = node(enc, "Pad")
     assert "type" not in pad  # a Body's feature named by its short type and a number: the name says it
     assert node(enc, "Fillet")["tip"] is True and "type" not in node(enc, "Fillet")
-    assert pad["params"] == {"Length": "10 mm"}  # Type Length: the length says so; the profile its sketch
+    assert pad["Length"] == 10 and "Profile" not in pad and "params" not in pad  # Type Length: the length says so; the profile its sketch
     assert pad["expressions"] == {"Length": "Spreadsheet.thick"}
-    assert node(enc, "Pocket")["params"] == {"Length": "4 mm"}
+    assert node(enc, "Pocket")["Length"] == 4
     hole = node(enc, "Pocket")["profile"]
-    assert hole["name"] == "HoleSketch" and hole["offset"] == [0, 0, 10]
+    # the plane's 10 mm shift is in the circle's global centre: not said twice
+    assert hole["name"] == "HoleSketch" and "offset" not in hole
+    assert all(c[2] == 10 for group in hole["circles"] for c in group["at"])
     assert "placement" not in hole  # it follows from the attachment
     # query_feature_tree shows every object as its own node, the sketch with its attachment
     full = encoder.subtree(doc, "Body")["tree"][0]
     assert [c["name"] for c in full["children"]] == ["Sketch", "Pad", "HoleSketch", "Pocket", "Fillet"]
     assert full["children"][0]["type"] == "Sketch" and full["children"][0]["attachment"] == {"support": ["XY_Plane"]}
-    assert full["children"][1]["params"] == {"Length": "10 mm", "Profile": "Sketch"}
+    assert (full["children"][1]["Length"], full["children"][1]["Profile"]) == (10, "Sketch")
     assert full["children"][2]["attachment"]["offset"] == {"position": [0, 0, 10]}
-    fillet = node(enc, "Fillet")["params"]
-    assert fillet["Radius"] == "2 mm"
+    fillet = node(enc, "Fillet")
+    assert fillet["Radius"] == 2
     assert len(fillet["Base"]) == 1 and fillet["Base"][0].startswith("Pocket.Edge")
     aliases = node(enc, "Spreadsheet")["spreadsheet"]["aliases"]
     # FreeCAD 1.x normalises the formula's text ("=10 mm"): the encoding shows what FreeCAD holds.
-    assert aliases == {"thick": {"cell": "B1", "value": "10 mm", "formula": doc.getObject("Spreadsheet").getContents("B1")}}
+    assert aliases == {"thick": {"cell": "B1", "value": 10, "formula": doc.getObject("Spreadsheet").getContents("B1")}}
     assert aliases["thick"]["formula"].replace(" ", "") == "=10mm"
 
 
@@ -95,7 +97,7 @@ def test_an_edit_is_never_reported_with_old_numbers(doc):
     doc.recompute()
     assert "Invalid" not in fillet.State
     enc = encoder.encode(doc)
-    assert node(enc, "Pad")["params"]["Length"] == "12 mm"
+    assert node(enc, "Pad")["Length"] == 12
     # The pocket's sketch stays at z = 10, so its 4 mm cylinder is cut as before (now closed in).
     taller = 40 * 20 * 12 - math.pi * 5**2 * 4 - (FILLET_R**2 - math.pi * FILLET_R**2 / 4) * 12
     assert node(enc, "Body")["shape"]["volume"] == pytest.approx(taller, rel=1e-5)
@@ -123,7 +125,7 @@ def test_part_link_group_and_visibility(doc):
     part = node(enc, "Part")
     assert part["placement"] == {"position": [100, 0, 0], "axis": [0, 0, 1], "angle": 90}
     box = part["children"][0]
-    assert box["params"] == {"Length": "10 mm", "Width": "20 mm", "Height": "30 mm"}
+    assert (box["Length"], box["Width"], box["Height"]) == (10, 20, 30)
     # The box (x 0..10, y 0..20) turned 90° about Z and moved by x = 100.
     assert box["shape"]["bbox"] == {"min": [80, 0, 0], "max": [100, 10, 30]}
     assert box["shape"]["volume"] == 6000
@@ -133,7 +135,7 @@ def test_part_link_group_and_visibility(doc):
     assert link["link"] == "Box" and link["placement"] == {"position": [0, 50, 0]}
     assert link["shape"]["bbox"] == {"min": [0, 50, 0], "max": [10, 70, 30]}
     assert node(enc, "Ghost")["visible"] is False
-    assert node(enc, "Ghost")["params"] == {"Radius": "3 mm"}
+    assert node(enc, "Ghost")["Radius"] == 3
     assert "visible" not in box and "visible" not in node(enc, "Body")
 
 
@@ -211,11 +213,11 @@ def test_version_defaults_and_touched_state_stay_out_of_the_nodes(doc):
     pad = doc.getObject("Pad")
     pad.Refine = True
     doc.recompute()
-    assert node(encoder.encode(doc), "Pad")["params"]["Refine"] is True
+    assert node(encoder.encode(doc), "Pad")["Refine"] is True
     pad.Refine = False
     doc.recompute()
     enc = encoder.encode(doc)
-    assert "Refine" not in node(enc, "Pad").get("params", {})
+    assert "Refine" not in node(enc, "Pad")
     assert "recompute_pending" not in enc["document"]
     pad.Length = float(pad.Length) + 1.0  # changed, not yet recomputed
     enc = encoder.encode(doc)
@@ -348,7 +350,7 @@ def test_budget_keeps_the_selection_first(grid_doc):
     enc = json.loads(text)
     assert enc["selection"][0]["ref"] == ref
     pad = node(enc, "Pad025")
-    assert pad["params"]["Length"] == "2 mm" and "shape" in pad
+    assert pad["Length"] == 2 and "shape" in pad
 
 
 def test_large_budget_is_the_full_encoding(grid_doc):

@@ -75,14 +75,14 @@ def test_hole_centres_and_their_distance_come_from_the_json_alone(doc):
             if math.hypot(p.x - centre[0], p.y - centre[1]) < 1e-3  # vertical axes: x, y agree (6 significant digits)
         ]
         assert on_axis, f"{centre} is not on a hole axis"
-    assert f"DistanceX {B[0] - A[0]:g} mm" in sketch["dimensions"]
+    assert f"DistanceX {B[0] - A[0]:g}" in sketch["dimensions"]
     assert "Circle" not in sketch.get("geometry", {}) or sketch["geometry"]["Circle"] == 1  # the construction one
 
 
 def test_plain_through_hole_shows_no_thread_or_depth(doc):
     _holed_plate(doc)
-    params = _node(json.loads(encoder.encode_json(doc)), "Hole")["params"]
-    assert params["DepthType"] == "ThroughAll" and params["Diameter"] == "6 mm"
+    params = _node(json.loads(encoder.encode_json(doc)), "Hole")
+    assert params["DepthType"] == "ThroughAll" and params["Diameter"] == 6
     shown = set(params)
     for meaningless in ("ThreadDepth", "ThreadType", "ThreadSize", "ThreadClass", "ThreadDirection", "ModelThread",
                         "Depth", "DrillPoint", "DrillPointAngle", "HoleCutType", "HoleCutDiameter", "HoleCutDepth"):
@@ -98,9 +98,9 @@ def test_threaded_blind_hole_keeps_its_thread_and_depth(doc):
     hole.DepthType = "Dimension"
     hole.Depth = 5
     doc.recompute()
-    params = _node(json.loads(encoder.encode_json(doc)), "Hole")["params"]
+    params = _node(json.loads(encoder.encode_json(doc)), "Hole")
     assert params["Threaded"] is True and params["ThreadSize"] == size
-    assert params["Depth"] == "5 mm"
+    assert params["Depth"] == 5
 
 
 def test_through_all_pocket_has_no_length(doc):
@@ -110,5 +110,5 @@ def test_through_all_pocket_has_no_length(doc):
     pocket.Length = 3
     pocket.Type = "ThroughAll"
     doc.recompute()
-    params = _node(json.loads(encoder.encode_json(doc)), "Pocket")["params"]
+    params = _node(json.loads(encoder.encode_json(doc)), "Pocket")
     assert params["Type"] == "ThroughAll" and "Length" not in params

@@ -31,7 +31,7 @@ NODE_SCHEMA = {
         "placement": {"type": "object"},
         "attachment": {"type": "object"},
         "link": {"type": "string"},
-        "params": {"type": "object"},
+        "params": {"type": "object"},  # lower-case (user-added) properties only
         "sketch": {"type": "object"},
         "expressions": {"type": "object", "additionalProperties": {"type": "string"}},
         "spreadsheet": {"type": "object"},
@@ -39,6 +39,7 @@ NODE_SCHEMA = {
         "children": {"type": "array", "items": {"type": "object"}},
         "child_count": {"type": "integer", "minimum": 0},
     },
+    "patternProperties": {"^[A-Z]": {}},  # FreeCAD properties (``Length``), by their own names
     "required": ["name", "type"],
 }
 
