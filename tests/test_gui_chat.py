@@ -59,6 +59,10 @@ harness.wait(800)
 from freecad_spatial.panels import chat_dock
 dock = chat_dock._DOCK
 r["dock_area"] = enum_int(mw.dockWidgetArea(dock))
+for _ in range(100):  # the token estimate is computed off the GUI thread: up to 20 s on a loaded machine
+    if "tokens" in dock.panel.chip.label.text():
+        break
+    harness.wait(200)
 r["chip"] = dock.panel.chip.label.text()
 # The dock's first encode made the encoder's scratch document; closing it must not lose the selection.
 r["selection_after_open"] = [(x.ObjectName, list(x.SubElementNames)) for x in Gui.Selection.getSelectionEx()]
