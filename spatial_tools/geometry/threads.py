@@ -32,6 +32,7 @@ FULL_TURN_DEG = 300.0  # the faces cover at least this much of the circle about 
 MIN_DEPTH_RATIO = 0.02  # profile depth (major - minor radius) / major radius: below, a cylinder
 HELIX_SHIFT_TOL = 0.08  # the quarter-turn shift may miss P/4 by this share of P
 EDGE_SAMPLES = 8  # samples along each edge of a face
+CAP_AXIS_COS = 0.5  # an end cap's normal is at least 60° off the axis
 MAX_AXES = 4  # neighbouring axes tried per group of faces
 CACHE_SIZE = 16  # shapes whose threads are kept (the shape is held, so its id stays unique)
 
@@ -279,6 +280,20 @@ def _hole_faces(group: list[int], infos: list[FaceInfo], neighbours: list[dict],
     return tuple(sorted(found))
 
 
+def _end_caps(group: list[int], infos: list[FaceInfo], neighbours: list[dict], axis: _Axis, r_lo: float, r_hi: float, tol: float) -> set[int]:
+    """Flat faces where the thread groove starts or runs out: in a plane along the axis, between
+    the root and crest radii, next to the thread's faces."""
+    caps = set()
+    for j in {j for i in group for j in neighbours[i]} - set(group):
+        info = infos[j]
+        if info.kind != "plane" or abs(info.normal.dot(axis.dir)) > CAP_AXIS_COS:
+            continue
+        radii = [axis.cyl(v.Point)[0] for v in info.face.Vertexes]
+        if radii and all(r_lo - 10 * tol <= r <= r_hi + 10 * tol for r in radii):
+            caps.add(j)
+    return caps
+
+
 def _thread(shape: Any, group: list[int], infos: list[FaceInfo], neighbours: list[dict]) -> Thread | None:
     faces = [infos[i].face for i in group]
     for point, direction in _axes_near(group, infos, neighbours):
@@ -307,9 +322,10 @@ def _thread_about(shape: Any, axis: _Axis, group: list[int], faces: list[Any], i
     internal = sides.pop() if len(sides) == 1 else _internal(shape, axis, r_lo, r_hi, 0.5 * (z_lo + z_hi))
     if internal is None:
         return None
+    tol = settings().length_tol
+    group = sorted(set(group) | _end_caps(group, infos, neighbours, axis, r_lo, r_hi, tol))
     # the axis origin where the thread starts, so origin + direction × length spans it
     origin = axis.at(0.0, 0.0, z_lo)
-    tol = settings().length_tol
     return Thread(
         faces=tuple(group),
         axis_origin=(origin.x, origin.y, origin.z),
