@@ -84,6 +84,7 @@ def check(ctx: RuleContext) -> list[Finding]:
                 measured=round(d / scale, 6),
                 limit=round(nearest.nominal / scale, 6),
                 unit=unit,
+                facts={"length_unit": f" {unit}"},
                 suggestion=(
                     f"Use a standard drill: {nearest.name}. If the size is a fit, keep it and give its tolerance "
                     "(the shop drills undersize and reams or bores to it)"
