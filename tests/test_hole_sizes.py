@@ -13,7 +13,7 @@ import thread_parts as tp
 from conftest import FreeCAD, Part, add_shape
 
 from freecad_spatial.spatial_tools.dfm.engine import check_document
-from freecad_spatial.spatial_tools.dfm.hole_sizes import INCH, match, standards
+from freecad_spatial.spatial_tools.dfm.hole_sizes import INCH, match, standards, thread_by_name
 from freecad_spatial.spatial_tools.dfm.profiles import load_profile
 from freecad_spatial.spatial_tools.dfm.rules import RuleContext, Target, load_rules
 from freecad_spatial.spatial_tools.documents import open_document
@@ -71,6 +71,14 @@ def test_standard_sizes_match_within_their_tolerance():
     assert match(0.2600 * INCH, inch) is None  # between F (0.257) and G (0.261), 0.001 in from G
     assert match(0.201 * INCH, inch).name.startswith("#7 drill")
     assert match(0.5 * INCH, inch).name.startswith("1/2 in drill")
+
+
+def test_thread_sizes_are_named_as_freecad_names_them():
+    assert thread_by_name("M5") == thread_by_name("M5x0.8")  # 0.20/1.0 vs 1.1 enumeration
+    assert thread_by_name("M5").pitch == 0.8 and thread_by_name("M10x1.25").tap_drill == 8.8
+    assert thread_by_name("1/4-20").name == "1/4-20 UNC"
+    assert thread_by_name("1/4-20").major == pytest.approx(6.35)
+    assert thread_by_name("M5x0.6") is None and thread_by_name("nonsense") is None
 
 
 def test_step_length_unit_is_read_from_the_file(tmp_path):

@@ -12,6 +12,7 @@ fractional) and UNC/UNF tap drills. The tables are data under
 from __future__ import annotations
 
 import bisect
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -170,11 +171,18 @@ def thread_named(major: float, pitch: float | None, major_tol: float, pitch_tol:
 
 
 def thread_by_name(name: str) -> Thread | None:
-    """A standard thread by its designation ('M5', 'M10x1.25', '1/4-20 UNC'...)."""
+    """A standard thread by its designation: 'M5' or 'M5x0.8' (FreeCAD 1.1 names coarse threads with
+    their pitch), 'M10x1.25', '1/4-20 UNC' or '1/4-20'."""
     key = name.replace(" ", "").lower()
-    for t in (*metric_threads(), *inch_threads()):
-        if t.name.replace(" ", "").lower() in (key, key + "unc", key + "unf") or t.name.replace(" ", "").lower().split("u")[0] == key:
+    everything = (*metric_threads(), *inch_threads())
+    for t in everything:
+        own = t.name.replace(" ", "").lower()
+        if key in (own, own.removesuffix("unc"), own.removesuffix("unf")):
             return t
+    m = re.fullmatch(r"m([\d.]+)x([\d.]+)", key)
+    if m:
+        major, pitch = float(m.group(1)), float(m.group(2))
+        return next((t for t in metric_threads() if abs(t.major - major) < 1e-6 and abs(t.pitch - pitch) < 1e-6), None)
     return None
 
 
