@@ -23,7 +23,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from .adjacency import face_graph
 from .face_info import FaceInfo, face_infos, settings
 
 # Surfaces a thread cannot be: a surface of revolution or extrusion is not helical.
@@ -339,12 +338,28 @@ def _thread_about(shape: Any, axis: _Axis, group: list[int], faces: list[Any], i
     )
 
 
+def _adjacency(shape: Any) -> list[dict[int, None]]:
+    """Faces sharing an edge, without the convexity a face graph classifies (not needed here)."""
+    by_edge: dict[int, list[tuple[int, Any]]] = {}
+    for k, face in enumerate(shape.Faces):
+        for edge in face.Edges:
+            by_edge.setdefault(edge.hashCode(), []).append((k, edge))
+    neighbours: list[dict[int, None]] = [{} for _ in shape.Faces]
+    for entries in by_edge.values():
+        for a, (i, ei) in enumerate(entries):
+            for j, ej in entries[a + 1:]:
+                if i != j and ei.isSame(ej):
+                    neighbours[i][j] = None
+                    neighbours[j][i] = None
+    return neighbours
+
+
 def _find(shape: Any) -> list[Thread]:
     infos = face_infos(shape)
     candidates = {info.index for info in infos if _freeform(info)}
     if not candidates:
         return []
-    neighbours = face_graph(shape).neighbours
+    neighbours = _adjacency(shape)
     threads = []
     for group in _groups(candidates, infos, neighbours):
         thread = _thread(shape, group, infos, neighbours)
