@@ -113,3 +113,19 @@ def test_find_features_reports_the_tapped_hole_as_one_hole_with_its_thread(doc):
     shape = doc.getObject("Body").Shape
     assert {f"Body.Face{i + 1}" for i in thread_faces(shape)} == set(segment["faces"])
     assert set(segment["faces"]) < set(hole["faces"])
+
+
+def test_threads_survive_a_step_round_trip(doc, tmp_path):
+    """STEP-imported threads: the same threads read back from a STEP file (freeform faces in the file)."""
+    from freecad_spatial.spatial_tools.documents import open_document
+
+    path = tmp_path / "gland.step"
+    tp.gland_nut().exportStep(str(path))
+    document = open_document(path)
+    try:
+        shape = document.Objects[0].Shape
+        threads = sorted(find_threads(shape), key=lambda t: t.major_diameter)
+        assert [(t.internal, round(t.major_diameter, 3), round(t.pitch, 3)) for t in threads] == [(True, 12.0, 1.5), (False, 20.0, 1.5)]
+        assert document.Meta.get("FreeCADSpatial.LengthUnit") == "mm"
+    finally:
+        FreeCAD.closeDocument(document.Name)
