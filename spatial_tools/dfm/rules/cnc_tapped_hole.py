@@ -27,13 +27,12 @@ import math
 from typing import Any
 
 from ...geometry.hole_checks import drilled_bore, holes_of, settle
+from ...geometry.threads import thread_settings
 from ..finding import Finding
 from ..hole_sizes import Thread, thread_by_name, thread_named
 from . import Rule, RuleContext
 
 BASIC_DEPTH = 0.5413  # × P: the basic thread depth H1 of a 60° thread (ISO 68-1: 5/8 × 0.866 P)
-MAJOR_TOL = 0.25  # × P: a measured major Ø this close to a standard one names that thread
-PITCH_TOL = 0.03  # share of the pitch: the same
 CLEAR_START = 1e-3  # mm: the tap's path is probed from this far outside the entry
 
 
@@ -45,7 +44,8 @@ def _modelled(hole: dict) -> dict | None:
     thread = hole.get("thread")
     if not thread:
         return None
-    named = thread_named(thread["major_diameter"], thread["pitch"], MAJOR_TOL, PITCH_TOL)
+    tolerances = thread_settings()
+    named = thread_named(thread["major_diameter"], thread["pitch"], tolerances["name_major_tol"], tolerances["name_pitch_tol"])
     return {
         "major": named.major if named else thread["major_diameter"],
         "pitch": thread["pitch"] if thread["pitch"] else (named.pitch if named else None),
