@@ -112,4 +112,5 @@ RULE = Rule(
         '`[rules."cnc.inaccessible_face"] severity`.'
     ),
     check=check,
+    thing="region",
 )

@@ -9,7 +9,7 @@ radius below a fraction of the corner's depth needs a long, slender tool.
 
 from __future__ import annotations
 
-from ...geometry.corners import cached_corners, corners_along
+from ...geometry.corners import cached_corners, corners_along, real_corners
 from ...geometry.hole_checks import cached_features
 from ..finding import Finding
 from . import Rule, RuleContext
@@ -40,6 +40,7 @@ def check(ctx: RuleContext) -> list[Finding]:
 
     target = ctx.target
     _, _, corners = cached_corners(target)
+    corners = real_corners(corners, ctx.settings.number("min_turn_deg"))
     sharp_severity = ctx.settings.severity("sharp_severity")
     limit = ctx.settings.number("warn_below")
     findings = []
@@ -138,4 +139,5 @@ RULE = Rule(
         "corner, use a dog-bone relief, or plan wire EDM."
     ),
     check=check,
+    thing="region",
 )
