@@ -37,6 +37,7 @@ from .feature_model import (
     is_line,
     point,
 )
+from .threads import Thread, find_threads
 
 # A cone narrows to a drill point when its small end is below this fraction of its wide end.
 POINT_RATIO = 0.25
@@ -123,8 +124,9 @@ def angular_span_deg(cylinder_faces: list, origin: Any, axis: Any) -> float:
     return min(360.0, math.degrees(covered))
 
 
-def _runs(model: PartModel) -> list[Run]:
-    """Bore faces grouped by cylinder: same axis line and radius, touching each other."""
+def _runs(model: PartModel, threaded: dict[int, Thread]) -> list[Run]:
+    """Bore faces grouped by cylinder: same axis line and radius, touching each other or
+    separated only by thread faces (the crest lands of a modelled tapped hole)."""
     bores = [
         i for i, info in enumerate(model.infos)
         if info.kind == "cylinder" and info.internal and model.free(i) and not _sides_tangent(model, i)
@@ -139,7 +141,10 @@ def _runs(model: PartModel) -> list[Run]:
         chain = [start]
         seen.add(start)
         for i in chain:  # grows while iterating
-            for j in model.graph.neighbours[i]:
+            around = set(model.graph.neighbours[i])
+            for k in [k for k in around if k in threaded]:
+                around.update(model.graph.neighbours[k])
+            for j in around:
                 if j in bore_set and j not in seen and _same_cylinder(model, base, model.infos[j]):
                     seen.add(j)
                     chain.append(j)
@@ -177,8 +182,19 @@ def _on_axis(model: PartModel, axis_info: FaceInfo, info: FaceInfo) -> bool:
     return False
 
 
-def _assemble(model: PartModel, seed: Run, runs_by_face: dict[int, Run], claimed: set[int]) -> tuple[list[Run], list[int]]:
-    """Grows a hole from its widest bore over touching coaxial bores, cones, spheres and shoulders."""
+def _thread_on_axis(model: PartModel, axis_info: FaceInfo, thread: Thread) -> bool:
+    """The thread winds about the bore's axis line."""
+    import FreeCAD
+
+    direction = FreeCAD.Vector(*thread.axis_direction)
+    return model.parallel(direction, axis_info.axis) and axis_info.radial(FreeCAD.Vector(*thread.axis_origin)) <= 10 * model.settings.length_tol
+
+
+def _assemble(
+    model: PartModel, seed: Run, runs_by_face: dict[int, Run], claimed: set[int], threaded: dict[int, Thread]
+) -> tuple[list[Run], list[int]]:
+    """Grows a hole from its widest bore over touching coaxial bores, cones, spheres, shoulders and
+    the faces of a thread about its axis."""
     axis_info = model.infos[seed.faces[0]]
     hole_runs = [seed]
     others: list[int] = []
@@ -198,6 +214,8 @@ def _assemble(model: PartModel, seed: Run, runs_by_face: dict[int, Run], claimed
                 hole_runs.append(run)
                 added = run.faces
                 max_radius = max(max_radius, run.radius)
+            elif j in threaded and _thread_on_axis(model, axis_info, threaded[j]):
+                added = [j]
             elif _on_axis(model, axis_info, info):
                 added = [j]
                 max_radius = max(max_radius, _max_radius(model, info, axis_info))
@@ -267,11 +285,18 @@ def _rims(model: PartModel, members: list[Member], origin: Any, axis: Any, lo: f
     return rims
 
 
-def _segments(members: list[Member], runs: list[Run], depth_of, entry_low: bool, tol: float) -> list[dict]:
-    """The hole from entry to bottom: cylinders, cones and flats with start and end depths."""
+def _segments(members: list[Member], runs: list[Run], depth_of, entry_low: bool, tol: float, thread: Thread | None = None) -> list[dict]:
+    """The hole from entry to bottom: cylinders, cones, flats and a thread with start and end depths."""
     segments = []
+    thread_members = [m for m in members if thread is not None and m.index in thread.faces]
+    if thread_members:
+        start, end = sorted((depth_of(min(m.lo for m in thread_members)), depth_of(max(m.hi for m in thread_members))))
+        segments.append({
+            "shape": "thread", "start": start, "end": end, "diameters": [thread.major_diameter] * 2,
+            "pitch": thread.pitch, "faces": faces(m.index for m in thread_members),
+        })
     for m in members:
-        if m.info.kind == "cylinder":
+        if m.info.kind == "cylinder" or m in thread_members:
             continue
         start, end = sorted((depth_of(m.lo), depth_of(m.hi)))
         if m.info.kind == "cone":
@@ -308,7 +333,7 @@ def _merge_split_faces(segments: list[dict], tol: float) -> list[dict]:
     return merged
 
 
-def _hole(model: PartModel, runs: list[Run], others: list[int]) -> Feature | None:
+def _hole(model: PartModel, runs: list[Run], others: list[int], threaded: dict[int, Thread] | None = None) -> Feature | None:
     seed = model.infos[runs[0].faces[0]]
     axis, origin = seed.axis, seed.axis_point
     members = [_member(model, i, origin, axis) for run in runs for i in run.faces]
@@ -345,7 +370,8 @@ def _hole(model: PartModel, runs: list[Run], others: list[int]) -> Feature | Non
     wall_end = max(max(depth_of(r.lo), depth_of(r.hi)) for r in runs)
     smallest = min(runs, key=lambda r: r.radius)
     span = min(r.span_deg for r in runs)
-    segments = _segments(members, runs, depth_of, entry_low, tol)
+    thread = next((threaded[i] for i in others if threaded and i in threaded), None)
+    segments = _segments(members, runs, depth_of, entry_low, tol, thread)
     data: dict[str, Any] = {
         "diameter": 2 * smallest.radius,
         "depth": depth_of(exit_) if through else wall_end,
@@ -365,7 +391,13 @@ def _hole(model: PartModel, runs: list[Run], others: list[int]) -> Feature | Non
     first_bore = min(runs, key=lambda r: min(depth_of(r.lo), depth_of(r.hi)))
     if first_bore.radius > smallest.radius + model.settings.length_tol:
         data["counterbore"] = {"diameter": 2 * first_bore.radius, "depth": max(depth_of(first_bore.lo), depth_of(first_bore.hi))}
-    first = segments[0]
+    if thread is not None:
+        cut = next(s for s in segments if s["shape"] == "thread")
+        data["thread"] = {
+            "major_diameter": thread.major_diameter, "minor_diameter": thread.minor_diameter, "pitch": thread.pitch,
+            "start": cut["start"], "end": cut["end"], "length": cut["end"] - cut["start"], "faces": cut["faces"],
+        }
+    first = next(s for s in segments if s["shape"] != "thread")
     if first["shape"] == "cone" and first["diameters"][0] > first["diameters"][1]:
         data["countersink"] = {"diameter": first["diameters"][0], "angle_deg": first["angle_deg"]}
     data["entry_faces"] = faces(rims[entry_low]["faces"])
@@ -375,15 +407,16 @@ def _hole(model: PartModel, runs: list[Run], others: list[int]) -> Feature | Non
 
 
 def find_holes(model: PartModel) -> list[Feature]:
-    runs = [r for r in _runs(model) if r.span_deg >= model.settings.min_hole_span_deg]
+    threaded = {i: t for t in find_threads(model.shape) if t.internal for i in t.faces}
+    runs = [r for r in _runs(model, threaded) if r.span_deg >= model.settings.min_hole_span_deg]
     runs_by_face = {i: run for run in runs for i in run.faces}
     claimed: set[int] = set()
     found = []
     for run in sorted(runs, key=lambda r: -r.radius):  # widest first: shoulders lie within it
         if run.faces[0] in claimed:
             continue
-        hole_runs, others = _assemble(model, run, runs_by_face, claimed)
-        feature = _hole(model, hole_runs, others)
+        hole_runs, others = _assemble(model, run, runs_by_face, claimed, threaded)
+        feature = _hole(model, hole_runs, others, threaded)
         if feature is None:
             continue
         claimed.update(feature.faces)
