@@ -35,21 +35,14 @@ MAX_LISTED = 6  # elements named in a merged message
 
 
 def _thread_features(target: Any) -> list[dict]:
-    """Modelled threads as features (``geometry.threads`` when it is there), each with its faces."""
-    try:
-        from ..geometry.threads import find_threads
-    except ImportError:  # thread recognition not available in this build
-        return []
+    """Modelled threads (geometry.threads) as features: the thread's faces and the bore it is cut in."""
+    from ..geometry.threads import find_threads
+
     found = []
     for k, thread in enumerate(find_threads(target.shape), start=1):
-        faces = getattr(thread, "faces", None)
-        if faces is None and isinstance(thread, Mapping):
-            faces = thread.get("faces")
-        if not faces:
-            continue
-        names = [f if isinstance(f, str) else f"Face{int(f) + 1}" for f in faces]
-        size = getattr(thread, "designation", None) or (thread.get("designation") if isinstance(thread, Mapping) else None)
-        found.append({"id": f"thread{k}", "kind": "thread", "faces": names, "designation": size})
+        faces = [f"Face{i + 1}" for i in (*thread.faces, *thread.hole_faces)]
+        found.append({"id": f"thread{k}", "kind": "thread", "faces": faces, "diameter": thread.major_diameter,
+                      "pitch": thread.pitch, "internal": thread.internal})
     return found
 
 
@@ -120,12 +113,20 @@ class _Union:
 def feature_label(feature: Mapping[str, Any]) -> str:
     """'Hole Ø75 mm', 'Thread M5', 'Pocket': the name an engineer gives the thing."""
     kind = str(feature.get("kind", "feature"))
-    if kind == "thread" and feature.get("designation"):
-        return f"Thread {feature['designation']}"
+    if kind == "thread":
+        return thread_label(feature.get("diameter"), feature.get("pitch"), bool(feature.get("internal")))
     diameter = feature.get("diameter")
     if kind in ("hole", "boss") and isinstance(diameter, (int, float)):
         return f"{kind.capitalize()} Ø{diameter:.4g} mm"
     return kind.capitalize()
+
+
+def thread_label(diameter: float | None, pitch: float | None, internal: bool) -> str:
+    """'Tapped hole Ø5 × 0.8 mm', 'External thread Ø20 × 1.5 mm'."""
+    what = "Tapped hole" if internal else "External thread"
+    size = f" Ø{diameter:.3g}" if isinstance(diameter, (int, float)) else ""
+    step = f" × {pitch:.2g}" if isinstance(pitch, (int, float)) else ""
+    return f"{what}{size}{step} mm" if size else what
 
 
 def _badness(finding: Finding) -> float:

@@ -167,6 +167,14 @@ def real_corners(corners: list[Corner], min_turn_deg: float) -> list[Corner]:
     return [c for c in corners if c.turn_deg >= min_turn_deg]
 
 
+def off_threads(corners: list[Corner], thread_faces: frozenset[int] | set[int]) -> list[Corner]:
+    """The corners that touch no face of a modelled thread: a thread's roots are its form, cut by a
+    tap or a thread mill, not inside corners to round one by one."""
+    if not thread_faces:
+        return corners
+    return [c for c in corners if c.blend not in thread_faces and not set(c.faces) & thread_faces]
+
+
 def corners_along(corners: list[Corner], direction: Any, faces: set[int] | None = None) -> list[Corner]:
     """The corners that run parallel to ``direction`` (a tool axis), optionally only among ``faces``.
 
