@@ -424,10 +424,10 @@ class Visibility:
         """The face in the way of the exact ray from ``origin`` along ``direction`` beyond ``lift``, or
         ESCAPED when the ray leaves the part.
 
-        Decided by ``thickness.material_runs`` (the kernel's common of the line with the solid, the
-        computation measure_thickness reports): the ray is blocked when a run of material longer than
-        the kernel's tolerance lies ahead of it. The face named is the one of ``candidates`` (the mesh's
-        faces along the ray) nearest where the ray enters that material, else the nearest of all faces.
+        Decided by ``thickness.material_runs`` (the kernel's cuts of the line with the faces, the
+        computation measure_thickness reports walls with), over the faces the mesh finds along the ray
+        (``candidates``): the ray is blocked when a run of material longer than the kernel's tolerance
+        lies ahead of it. The face named is the one of ``candidates`` nearest where the ray enters it.
         """
         import FreeCAD
 
@@ -436,7 +436,8 @@ class Visibility:
         start = FreeCAD.Vector(*map(float, origin))
         d = unit(FreeCAD.Vector(*map(float, direction)))
         tol = tolerance_of(self.shape)
-        ahead = [(t0, t1) for t0, t1 in material_runs(self.shape, start, d) if t1 > lift and t1 - t0 > tol]
+        faces = [self.faces[i] for i in candidates]
+        ahead = [(t0, t1) for t0, t1 in material_runs(self.shape, start, d, faces) if t1 > lift and t1 - t0 > tol]
         if not ahead:
             return ESCAPED
         entry = start + d * max(ahead[0][0], lift)
