@@ -68,9 +68,9 @@ def test_the_ray_caster_asks_material_runs_for_its_final_word(monkeypatch):
     calls = []
     real = thickness.material_runs
 
-    def spy(solid, origin, direction):
+    def spy(solid, origin, direction, faces=None):
         calls.append((origin, direction))
-        return real(solid, origin, direction)
+        return real(solid, origin, direction, faces)
 
     monkeypatch.setattr(thickness, "material_runs", spy)
     shape = _facing_bores()
