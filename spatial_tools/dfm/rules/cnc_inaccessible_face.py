@@ -92,11 +92,9 @@ def check(ctx: RuleContext) -> list[Finding]:
     axes = part_axes(ctx.target.shape)
     vis = visibility_of(ctx.target)
     threads = find_threads(ctx.target.shape)
-    on_threads = {i for t in threads for i in t.faces}
+    on_threads = frozenset(i for t in threads for i in t.faces)
     findings = [f for f in (_thread_finding(ctx, t, axes) for t in threads) if f is not None]
-    for face in vis.hidden_faces(axes):
-        if face.index in on_threads:  # judged with its thread above
-            continue
+    for face in vis.hidden_faces(axes, skip=on_threads):  # thread faces: judged with their thread above
         name = f"Face{face.index + 1}"
         tilt = tilt_direction(vis, face.index)
         if tilt is not None:
