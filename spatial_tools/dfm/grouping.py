@@ -12,6 +12,8 @@ What a thing is, the rule says (``Rule.thing``):
 - ``"region"``: as ``"feature"``, and besides, findings whose geometry touches
   (faces sharing an edge, edges sharing a vertex) are one thing: a chain of
   corners, a contiguous hidden region, one wall;
+- ``"wall"``: every finding is one wall (its two opposite faces) already: a wall
+  of a pocket is its own thing, not the pocket;
 - ``"none"``: every finding is its own thing (the rule already reports things:
   an overlap of two bodies, an invalid solid).
 
@@ -29,7 +31,8 @@ from typing import Any
 
 from .finding import Finding
 
-THINGS = ("feature", "region", "none")
+THINGS = ("feature", "region", "wall", "none")
+ALONE = ("wall", "none")  # things the rule already reports one by one
 EDGE_FACES_KEY = "grouping.edge_faces"  # per-object cache: edge index -> faces, element touch keys
 MAX_LISTED = 6  # elements named in a merged message
 
@@ -158,7 +161,7 @@ def merge(members: Sequence[Finding], label: str) -> Finding:
 
 def group_target(findings: Sequence[Finding], target: Any, thing: str) -> list[Finding]:
     """The findings of one rule on one object, one per thing (see the module docstring)."""
-    if thing == "none" or len(findings) < 2:
+    if thing in ALONE or len(findings) < 2:
         return list(findings)
     edge_faces, face_edges, edge_vertices = _topology(target)
     owner: dict[int, int] = {}
@@ -218,7 +221,7 @@ def group_findings(findings: Iterable[Finding], targets: Iterable[Any], things: 
     buckets: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         thing = things.get(finding.rule, "none")
-        if thing == "none" or finding.object not in by_name or not finding.elements:
+        if thing in ALONE or finding.object not in by_name or not finding.elements:
             kept.append(finding)
             continue
         buckets.setdefault((finding.rule, finding.object), []).append(finding)
