@@ -86,13 +86,14 @@ def test_a_modelled_tapped_hole_is_not_judged_face_by_face(doc):
 
 
 def test_a_thread_at_an_angle_is_one_finding_for_the_whole_thread(doc):
-    """The gland nut's two threads (along its Z) turned 30° about X inside a compound whose own axes are
-    the world's: no machine axis runs along them, so two findings, one per thread, and no thread face
+    """The gland nut's two threads (along its Z) turned 30° about X in its geometry, its own axes the
+    world's: no machine axis runs along them, so two findings, one per thread, and no thread face
     reported on its own."""
     nut = tp.gland_nut()
     turned = nut.copy()
-    turned.Placement = FreeCAD.Placement(V(0, 0, 0), FreeCAD.Rotation(V(1, 0, 0), 30))
-    add_shape(doc, "Tilted", Part.makeCompound([turned]))  # the compound's own axes stay the world's
+    turned.transformShape(FreeCAD.Placement(V(0, 0, 0), FreeCAD.Rotation(V(1, 0, 0), 30)).toMatrix(), True)
+    assert turned.Placement.isIdentity()  # the turn is in the geometry: the part's own axes stay the world's
+    add_shape(doc, "Tilted", turned)
     findings = _by_rule(run_dfm(doc, "cnc-3axis"), "cnc.inaccessible_face")
     threads = [f for f in findings if "thread" in f.message.lower() or "tapped" in f.message.lower()]
     assert len(threads) == 2
