@@ -88,6 +88,8 @@ def material_runs(solid: Any, origin: Any, direction: Any, faces: Sequence[Any] 
                 runs[-1] = (runs[-1][0], t)
             else:
                 runs.append((start, t))
+    if depth == 1:  # entered and never left among the faces given: material to the end of the line
+        runs.append((start, reach))
     return runs
 
 
