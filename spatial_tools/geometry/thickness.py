@@ -1,27 +1,23 @@
 """Wall thickness by ray casting: the one implementation measure_thickness and the DFM wall rules share.
 
-A line through the query point is cut by the solid's faces, each cut
-entering or leaving the material by the face's normal (``material_runs``), which gives the runs of
-the line that lie in material; the direction rules' exact rays are the same
-function (visibility.py). The run that contains the point is the wall there: its two
+A line through the query point is intersected with the solid (a boolean
+common of a long edge with the solid, which returns the runs of the line that
+lie in material). The run that contains the point is the wall there: its two
 ends are where the ray enters and leaves the material. Concave parts are
 handled because only that one run counts, not the first and last hits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .query import face_normal_at, point_inside, unit
+from .query import point_inside, unit
 
 # Kernel noise floor for "this point is on the run's end": a multiple of the
 # shape tolerance, never below this absolute value in mm.
 _MIN_TOLERANCE = 1e-6
 _TOLERANCE_FACTOR = 10.0
-# |n·d| below this at a cut: the line touches the face tangentially there, it neither enters nor leaves.
-_TANGENT = 1e-7
 
 
 @dataclass(frozen=True)
@@ -39,58 +35,28 @@ def tolerance_of(shape: Any) -> float:
     return max(shape.getTolerance(1) * _TOLERANCE_FACTOR, _MIN_TOLERANCE)
 
 
-def material_runs(solid: Any, origin: Any, direction: Any, faces: Sequence[Any] | None = None) -> list[tuple[float, float]]:
+def material_runs(solid: Any, origin: Any, direction: Any) -> list[tuple[float, float]]:
     """Parameter intervals (t0, t1), along the unit ``direction`` from ``origin``, of the infinite
-    line that lie inside ``solid``; touching runs (internal faces of a compound) are merged.
-
-    ``faces`` (default: all of the solid's) are the faces that may cut the line: a caller that knows
-    them (the ray caster's mesh lists the faces along its ray) saves the rest; the line is then
-    taken to start outside the material before the first of them.
-
-    The kernel cuts the line with every face whose box the line passes (``Face.section``); at each cut
-    the face's outward normal says whether the line enters (n·d < 0) or leaves the material. Cuts at
-    one place (an edge, the shared face of two touching solids) are summed: a line that only touches
-    an edge or slides along a face stays where it was. No boolean and no classifier, so the many rays
-    of the direction rules cost what a few face sections do.
-    """
+    line that lie inside ``solid``; touching runs (internal faces of a compound) are merged."""
     import Part
 
     box = solid.BoundBox
     reach = box.DiagonalLength + (origin - box.Center).Length + 1.0
     line = Part.LineSegment(origin - direction * reach, origin + direction * reach).toShape()
+    inside = solid.common(line)
+    runs = []
+    for edge in inside.Edges:
+        ends = [(edge.valueAt(p) - origin).dot(direction) for p in (edge.FirstParameter, edge.LastParameter)]
+        runs.append((min(ends), max(ends)))
+    runs.sort()
     tol = tolerance_of(solid)
-    events: list[tuple[float, int]] = []
-    for face in solid.Faces if faces is None else faces:
-        face_box = face.BoundBox
-        face_box.enlarge(tol)
-        if not face_box.intersect(origin, direction):
-            continue
-        for vertex in face.section(line).Vertexes:
-            try:
-                facing = face_normal_at(face, vertex.Point).dot(direction)
-            except Exception:  # noqa: BLE001 - no normal at an apex: the neighbouring faces decide
-                continue
-            if abs(facing) > _TANGENT:
-                events.append(((vertex.Point - origin).dot(direction), -1 if facing > 0 else 1))
-    events.sort()
-    runs: list[tuple[float, float]] = []
-    depth, start, k = 0, 0.0, 0
-    while k < len(events):
-        t, net = events[k][0], 0
-        while k < len(events) and events[k][0] <= t + tol:
-            net += events[k][1]
-            k += 1
-        if net > 0 and depth == 0:
-            depth, start = 1, t
-        elif net < 0 and depth == 1:
-            depth = 0
-            if runs and start <= runs[-1][1] + tol:
-                runs[-1] = (runs[-1][0], t)
-            else:
-                runs.append((start, t))
-    if depth == 1:  # entered and never left among the faces given: material to the end of the line
-        runs.append((start, reach))
-    return runs
+    merged: list[tuple[float, float]] = []
+    for t0, t1 in runs:
+        if merged and t0 <= merged[-1][1] + tol:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], t1))
+        else:
+            merged.append((t0, t1))
+    return merged
 
 
 def chord_at(solid: Any, origin: Any, direction: Any) -> Chord | None:

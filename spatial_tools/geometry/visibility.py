@@ -17,11 +17,9 @@ that is clear, so most cost one ray.
 
 The mesh proposes, the kernel decides: a chord can stand in a ray's way where
 the exact surface does not (a ray sliding along a hole wall past the chords
-of its rim), so a face is reported hidden only after the exact ray confirms,
-for at least one of its points, that every direction is blocked. The exact
-ray is ``thickness.material_runs`` - the common of the line with the solid,
-the one computation measure_thickness reports walls with - so a ray the
-rules call blocked crosses a wall that tool would measure. Points the kernel
+of its rim), so a face is reported hidden only after the kernel's section of
+the exact ray with each face the mesh says is in the way confirms, for at
+least one of its points, that every direction is blocked. Points the kernel
 clears count as reached; the face's other hidden points keep the mesh's word.
 
 Everything is cached on the DFM target (``VISIBILITY_KEY``, ``SAMPLES_KEY``):
@@ -36,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .query import point_inside, unit
+from .query import face_normal_at, point_inside, unit
 
 VISIBILITY_KEY = "visibility"  # per-object cache key of the Visibility
 SAMPLES_KEY = "visibility.samples"  # per-object cache key of the faces' UV samples
@@ -421,40 +419,44 @@ class Visibility:
     # ----------------------------------------------------------------- exact confirmation
 
     def exact_blocker(self, origin: Any, direction: Any, candidates: Sequence[int], lift: float) -> int:
-        """The face in the way of the exact ray from ``origin`` along ``direction`` beyond ``lift``, or
-        ESCAPED when the ray leaves the part.
-
-        Decided by ``thickness.material_runs`` (the kernel's cuts of the line with the faces, the
-        computation measure_thickness reports walls with), over the faces the mesh finds along the ray
-        (``candidates``): the ray is blocked when a run of material longer than the kernel's tolerance
-        lies ahead of it. The face named is the one of ``candidates`` nearest where the ray enters it.
-        """
+        """The first of ``candidates`` (faces in the mesh's order along the ray) that the exact ray
+        from ``origin`` crosses beyond ``lift``, by the kernel's section of the ray with each; ESCAPED
+        when none does."""
         import FreeCAD
-
-        from .thickness import material_runs, tolerance_of
-
-        start = FreeCAD.Vector(*map(float, origin))
-        d = unit(FreeCAD.Vector(*map(float, direction)))
-        tol = tolerance_of(self.shape)
-        faces = [self.faces[i] for i in candidates]
-        ahead = [(t0, t1) for t0, t1 in material_runs(self.shape, start, d, faces) if t1 > lift and t1 - t0 > tol]
-        if not ahead:
-            return ESCAPED
-        entry = start + d * max(ahead[0][0], lift)
-        return self._face_at(entry, candidates)
-
-    def _face_at(self, point: Any, candidates: Sequence[int]) -> int:
-        """The face of ``candidates`` (else of all faces) nearest ``point``."""
         import Part
 
-        vertex = Part.Vertex(point)
-        pool = list(candidates) or list(range(len(self.faces)))
-        return min(pool, key=lambda i: self.faces[i].distToShape(vertex)[0])
+        start = FreeCAD.Vector(*map(float, origin))
+        d = FreeCAD.Vector(*map(float, direction))
+        segment = Part.LineSegment(start, start + d * (3.0 * self.size)).toShape()
+        for index in candidates:
+            if self._crosses(self.faces[index], segment, start, d, lift):
+                return index
+        return ESCAPED
 
     def exact_lift(self, face_index: int) -> float:
         """How far a kernel ray starts off face ``face_index``: beyond the tolerance of its edges,
-        or the kernel finds the ray touching the rim it slides past."""
+        or the kernel's fuzzy section finds the ray touching the rim it slides past."""
         return max(self.lift, EXACT_LIFT_FACTOR * self.faces[face_index].getTolerance(1))
+
+    def _crosses(self, face: Any, segment: Any, start: Any, d: Any, lift: float) -> bool:
+        """The segment passes through ``face`` (not merely touching it) beyond ``lift``."""
+        if not face.BoundBox.intersect(segment.BoundBox):
+            return False
+        try:
+            section = face.section(segment)
+        except Exception:  # the kernel cannot tell: keep the mesh's answer
+            return True
+        for vertex in section.Vertexes:
+            point = vertex.Point
+            if (point - start).dot(d) <= lift:
+                continue
+            try:
+                normal = face_normal_at(face, point)
+            except Exception:  # no normal there (apex): count it as a crossing
+                return True
+            if abs(normal.dot(d)) > GRAZING:
+                return True
+        return False
 
     # ----------------------------------------------------------------- questions
 
@@ -522,7 +524,8 @@ class Visibility:
 
     def hidden_faces(self, directions: Sequence[Sequence[float]], skip: frozenset[int] = frozenset()) -> list[FaceReach]:
         """Faces with sample points that none of ``directions`` reaches (kernel-confirmed for
-        one point each, which is the reported ``point``), in face order."""
+        one point each, which is the reported ``point``), in face order; faces in ``skip`` are
+        left out (the caller judges them otherwise) and cost no confirmation."""
         import FreeCAD
         import numpy as np
 
