@@ -82,6 +82,10 @@ def open_document(path: str | os.PathLike) -> Any:
         obj = doc.addObject("Part::Feature", "Part")
         obj.Shape = solids[0] if solids and len(shape.Faces) == len(solids[0].Faces) else shape
         obj.Label = p.stem
+    if kind == "step":  # the kernel converted lengths to mm: keep the unit the part was modelled in
+        from .step_units import length_unit, remember
+
+        remember(doc, length_unit(p))
     # No recompute: it would replace each imported shape by a kernel copy, and some
     # valid STEP solids (NIST stc_07) come out of that copy failing BRepCheck.
     for obj in doc.Objects:

@@ -150,32 +150,33 @@ def test_wide_flat_bottom_bore_is_milled_and_not_judged_unless_the_profile_says(
 
 
 def test_nonstandard_diameter_is_reported_with_the_nearest_drills(doc):
-    odd = add_shape(doc, "Odd", plate().cut(Part.makeCylinder(6.55 / 2, T, V(20, 25, 0))))
+    # Ø6.17: no drill, no ISO 273 clearance (M6 fine is Ø6.4 H12), no tap drill
+    odd = add_shape(doc, "Odd", plate().cut(Part.makeCylinder(6.17 / 2, T, V(20, 25, 0))))
     standard = add_shape(doc, "Standard", plate().cut(Part.makeCylinder(6.6 / 2, T, V(20, 25, 0))))
     bored = add_shape(doc, "Bored", Part.makeBox(100, 100, T).cut(Part.makeCylinder(30.3, T, V(50, 50, 0))))
     (finding,) = run_rule(doc, "cnc.nonstandard_hole", odd)
     assert finding.severity is Severity.INFO and finding.unit == "mm"
-    assert finding.measured == pytest.approx(6.55)
-    assert finding.limit in (pytest.approx(6.5), pytest.approx(6.6))
-    assert "Ø6.5 or Ø6.6" in finding.message
-    assert list(finding.elements) == names(odd, cylinder(6.55 / 2))
+    assert finding.measured == pytest.approx(6.17)
+    assert finding.limit == pytest.approx(6.2)
+    assert "Ø6.1 drill or Ø6.2 drill" in finding.message
+    assert list(finding.elements) == names(odd, cylinder(6.17 / 2))
     assert finding.location == pytest.approx((20, 25, T))
     assert run_rule(doc, "cnc.nonstandard_hole", standard) == []
     assert run_rule(doc, "cnc.nonstandard_hole", bored) == []  # Ø60.6 is past the table: bored, not drilled
 
 
 def test_nonstandard_hole_follows_the_profile_tolerance_and_drill_table(doc, tmp_path):
-    odd = add_shape(doc, "Odd", plate().cut(Part.makeCylinder(6.53 / 2, T, V(20, 25, 0))))
+    odd = add_shape(doc, "Odd", plate().cut(Part.makeCylinder(6.13 / 2, T, V(20, 25, 0))))
     (finding,) = run_rule(doc, "cnc.nonstandard_hole", odd)
-    assert finding.limit == pytest.approx(6.5)
+    assert finding.limit == pytest.approx(6.1)
     assert run_rule(doc, "cnc.nonstandard_hole", odd, profile={"rules": {"cnc.nonstandard_hole": {"tolerance": 0.05}}}) == []
     table = tmp_path / "shop_drills.toml"
-    table.write_text("extra = [6.53]\n[[series]]\nfrom = 1.0\nto = 10.0\nstep = 0.5\n")
+    table.write_text("extra = [6.13]\n[[series]]\nfrom = 1.0\nto = 10.0\nstep = 0.5\n")
     shop = {"rules": {"cnc.nonstandard_hole": {"drill_table": str(table)}}}
     assert run_rule(doc, "cnc.nonstandard_hole", odd, profile=shop) == []
-    standard = add_shape(doc, "Standard", plate().cut(Part.makeCylinder(6.6 / 2, T, V(20, 25, 0))))
-    (finding,) = run_rule(doc, "cnc.nonstandard_hole", standard, profile=shop)  # 6.6 is not in this shop's table
-    assert finding.limit == pytest.approx(6.53) and "Ø6.53 or Ø7" in finding.message
+    standard = add_shape(doc, "Standard", plate().cut(Part.makeCylinder(6.2 / 2, T, V(20, 25, 0))))
+    (finding,) = run_rule(doc, "cnc.nonstandard_hole", standard, profile=shop)  # 6.2 is not in this shop's table
+    assert finding.limit == pytest.approx(6.13) and "Ø6.13 drill or Ø6.5 drill" in finding.message
 
 
 # --- cnc.partial_hole -------------------------------------------------------------------------
@@ -393,7 +394,7 @@ def test_sheet_small_hole_does_not_apply_to_a_block(doc):
 
 def test_run_dfm_tool_reports_the_hole_rules_of_one_part(doc):
     h = 60.0
-    part = plate(h).cut(drill(4, 50, V(20, 20, h), point=False)).cut(Part.makeCylinder(6.55 / 2, h, V(50, 25, 0)))
+    part = plate(h).cut(drill(4, 50, V(20, 20, h), point=False)).cut(Part.makeCylinder(6.17 / 2, h, V(50, 25, 0)))
     obj = add_shape(doc, "Part", part)
     result = ok(doc, "run_dfm", {"process": "cnc-3axis", "material": "steel"})
     by_rule = {}
@@ -404,7 +405,7 @@ def test_run_dfm_tool_reports_the_hole_rules_of_one_part(doc):
     (flat,) = by_rule["cnc.flat_bottom_hole"]
     assert flat["elements"] == names(obj, plane_at_z(h - 50))
     (odd,) = by_rule["cnc.nonstandard_hole"]
-    assert odd["measured"] == pytest.approx(6.55) and odd["elements"] == names(obj, cylinder(6.55 / 2))
+    assert odd["measured"] == pytest.approx(6.17) and odd["elements"] == names(obj, cylinder(6.17 / 2))
     for rule in ("cnc.partial_hole", "cnc.skewed_drill_entry", "cnc.small_hole"):
         assert rule in result["rules_run"] and rule not in by_rule
     engine_result = check_document(doc, "cnc-3axis", profile={"rules": {"cnc.deep_hole": {"error_above": 20.0}}})

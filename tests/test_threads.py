@@ -10,7 +10,7 @@ import math
 
 import pytest
 import thread_parts as tp
-from conftest import FreeCAD, Part
+from conftest import FreeCAD, Part, call
 
 from freecad_spatial.spatial_tools.geometry.threads import find_threads, thread_faces
 
@@ -97,3 +97,35 @@ def test_threads_are_cached_per_shape(doc):
     moved = shape.translated(V(5, 0, 0))
     (t,) = find_threads(moved)
     assert t.axis_origin[0] == pytest.approx(5.0, abs=1e-6)  # the moved copy is not the cached one
+
+
+def test_find_features_reports_the_tapped_hole_as_one_hole_with_its_thread(doc):
+    tp.collar(doc)
+    envelope = call(doc, "find_features", {"object": "Body", "kind": "hole"})  # checked against the schema
+    assert envelope["ok"], envelope
+    result = envelope["result"]
+    tapped = [h for h in result["features"] if "thread" in h]
+    assert len(tapped) == 1
+    (hole,) = tapped
+    assert hole["thread"]["pitch"] == pytest.approx(0.8, abs=0.01)
+    assert hole["diameter"] == pytest.approx(hole["thread"]["minor_diameter"], abs=0.01)
+    (segment,) = [s for s in hole["segments"] if s["shape"] == "thread"]
+    shape = doc.getObject("Body").Shape
+    assert {f"Body.Face{i + 1}" for i in thread_faces(shape)} == set(segment["faces"])
+    assert set(segment["faces"]) < set(hole["faces"])
+
+
+def test_threads_survive_a_step_round_trip(doc, tmp_path):
+    """STEP-imported threads: the same threads read back from a STEP file (freeform faces in the file)."""
+    from freecad_spatial.spatial_tools.documents import open_document
+
+    path = tmp_path / "gland.step"
+    tp.gland_nut().exportStep(str(path))
+    document = open_document(path)
+    try:
+        shape = document.Objects[0].Shape
+        threads = sorted(find_threads(shape), key=lambda t: t.major_diameter)
+        assert [(t.internal, round(t.major_diameter, 3), round(t.pitch, 3)) for t in threads] == [(True, 12.0, 1.5), (False, 20.0, 1.5)]
+        assert document.Meta.get("FreeCADSpatial.LengthUnit") == "mm"
+    finally:
+        FreeCAD.closeDocument(document.Name)

@@ -47,7 +47,8 @@ def collar(doc: Any, thread_size: str = "M5", model_thread: bool = True, threade
     hole.Profile = sketch
     hole.Threaded = threaded
     hole.ThreadType = "ISOMetricProfile"
-    hole.ThreadSize = thread_size
+    sizes = hole.getEnumerationsOfProperty("ThreadSize")  # "M5" on 0.20 and 1.0, "M5x0.8" on 1.1
+    hole.ThreadSize = next(n for n in sizes if n == thread_size or n.startswith(thread_size + "x"))
     hole.ModelThread = model_thread
     hole.DepthType = "Dimension"
     hole.Depth = COLLAR["tap_depth"]

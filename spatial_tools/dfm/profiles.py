@@ -40,7 +40,8 @@ SCHEMA = "freecad-spatial/profile@1"
 PROFILES_DIR = RESOURCES / "profiles"
 TOP_KEYS = {"schema", "process", "title", "material", "materials", "rules", "pull_direction", "build_direction"}
 MATERIAL_KEYS = {"group": str, "label": str, "density": float}
-STRING_KEYS = {"unit", "source", "drill_table"}
+STRING_KEYS = {"unit", "source", "drill_table", "units"}
+UNIT_SYSTEMS = {"auto", "file", "metric", "inch"}  # cnc.nonstandard_hole units
 UNITS = {"mm", "deg", "ratio", "%", "mm3"}
 OVERRIDE_TABLES = ("by_group", "by_material")
 DEFAULT_DIRECTION = (0.0, 0.0, 1.0)
@@ -89,6 +90,8 @@ def _check_value(where: str, key: str, value: Any) -> None:
             raise ProfileError(f"{name} must be a non-empty string, got {value!r}")
         if key == "unit" and value not in UNITS:
             raise ProfileError(f"{name} must be one of {', '.join(sorted(UNITS))}, got {value!r}")
+        if key == "units" and value not in UNIT_SYSTEMS:
+            raise ProfileError(f"{name} must be one of {', '.join(sorted(UNIT_SYSTEMS))}, got {value!r}")
     elif key == "press_fits":
         if not isinstance(value, list) or not all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) and n for n in p) for p in value

@@ -395,7 +395,7 @@ def _hole(model: PartModel, runs: list[Run], others: list[int], threaded: dict[i
         cut = next(s for s in segments if s["shape"] == "thread")
         data["thread"] = {
             "major_diameter": thread.major_diameter, "minor_diameter": thread.minor_diameter, "pitch": thread.pitch,
-            "start": cut["start"], "end": cut["end"], "length": cut["end"] - cut["start"], "faces": cut["faces"],
+            "start": cut["start"], "end": cut["end"], "length": cut["end"] - cut["start"],
         }
     first = next(s for s in segments if s["shape"] != "thread")
     if first["shape"] == "cone" and first["diameters"][0] > first["diameters"][1]:

@@ -19,21 +19,32 @@ from __future__ import annotations
 
 import math
 import statistics
+import tomllib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from .adjacency import face_graph
+from freecad_spatial import RESOURCES
+
 from .face_info import FaceInfo, face_infos, settings
 
 # Surfaces a thread cannot be: a surface of revolution or extrusion is not helical.
 NOT_HELICAL = frozenset({"SurfaceOfRevolution", "SurfaceOfExtrusion"})
-FULL_TURN_DEG = 300.0  # the faces cover at least this much of the circle about the axis
-MIN_DEPTH_RATIO = 0.02  # profile depth (major - minor radius) / major radius: below, a cylinder
-HELIX_SHIFT_TOL = 0.08  # the quarter-turn shift may miss P/4 by this share of P
-EDGE_SAMPLES = 8  # samples along each edge of a face
-CAP_AXIS_COS = 0.5  # an end cap's normal is at least 60° off the axis
-MAX_AXES = 4  # neighbouring axes tried per group of faces
+SETTINGS_FILE = RESOURCES / "threads.toml"
+
+
+@cache
+def thread_settings() -> dict:
+    """Recognition tolerances from resources/threads.toml."""
+    with open(SETTINGS_FILE, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _setting(name: str) -> float:
+    return thread_settings()[name]
+
+
 CACHE_SIZE = 16  # shapes whose threads are kept (the shape is held, so its id stays unique)
 
 
@@ -88,7 +99,8 @@ def _samples(face: Any) -> list[Any]:
     points = []
     for edge in face.Edges:
         first, last = edge.ParameterRange
-        points += [edge.valueAt(first + (last - first) * k / EDGE_SAMPLES) for k in range(EDGE_SAMPLES + 1)]
+        n = int(_setting("edge_samples"))
+        points += [edge.valueAt(first + (last - first) * k / n) for k in range(n + 1)]
     return points
 
 
@@ -172,7 +184,7 @@ def _pitch(faces: list[Any], axis: _Axis, r_lo: float, r_hi: float, z_lo: float,
     turned = _crossings(faces, axis, 0.5 * math.pi, r_mid, z_lo, z_hi)
     if not turned:
         return None
-    tol = HELIX_SHIFT_TOL * pitch
+    tol = _setting("helix_shift_tol") * pitch
 
     def off(x: float) -> float:  # distance of x from a whole number of pitches
         return abs(math.remainder(x, pitch))
@@ -186,7 +198,7 @@ def _pitch(faces: list[Any], axis: _Axis, r_lo: float, r_hi: float, z_lo: float,
     if best_hits < 0.8 * len(turned):
         return None  # no regular profile
     quarter = best_shift / pitch
-    if min(abs(quarter - 0.25), abs(quarter - 0.75)) > HELIX_SHIFT_TOL:
+    if min(abs(quarter - 0.25), abs(quarter - 0.75)) > _setting("helix_shift_tol"):
         return None  # ring grooves (no shift) or another pattern
     return pitch
 
@@ -205,7 +217,7 @@ def _axes_near(group: list[int], infos: list[FaceInfo], neighbours: list[dict]) 
         if any(d.cross(direction).Length <= 1e-6 and _Axis(p, d).cyl(point)[0] <= 1e-6 for p, d in axes):
             continue
         axes.append((point, direction))
-    return axes[:MAX_AXES]
+    return axes[: int(_setting("max_axes"))]
 
 
 def _land(j: int, candidates: set[int], neighbours: list[dict]) -> bool:
@@ -286,7 +298,7 @@ def _end_caps(group: list[int], infos: list[FaceInfo], neighbours: list[dict], a
     caps = set()
     for j in {j for i in group for j in neighbours[i]} - set(group):
         info = infos[j]
-        if info.kind != "plane" or abs(info.normal.dot(axis.dir)) > CAP_AXIS_COS:
+        if info.kind != "plane" or abs(info.normal.dot(axis.dir)) > _setting("cap_axis_cos"):
             continue
         radii = [axis.cyl(v.Point)[0] for v in info.face.Vertexes]
         if radii and all(r_lo - 10 * tol <= r <= r_hi + 10 * tol for r in radii):
@@ -308,9 +320,9 @@ def _thread_about(shape: Any, axis: _Axis, group: list[int], faces: list[Any], i
     points = [axis.cyl(p) for f in faces for p in _samples(f)]
     radii = [r for r, _a, _z in points]
     r_lo, r_hi = min(radii), max(radii)
-    if r_hi <= 0 or (r_hi - r_lo) < MIN_DEPTH_RATIO * r_hi:
+    if r_hi <= 0 or (r_hi - r_lo) < _setting("min_depth_ratio") * r_hi:
         return None
-    if _coverage_deg([a for _r, a, _z in points]) < FULL_TURN_DEG:
+    if _coverage_deg([a for _r, a, _z in points]) < _setting("full_turn_deg"):
         return None
     heights = [z for _r, _a, z in points]
     z_lo, z_hi = min(heights), max(heights)
@@ -339,12 +351,28 @@ def _thread_about(shape: Any, axis: _Axis, group: list[int], faces: list[Any], i
     )
 
 
+def _adjacency(shape: Any) -> list[dict[int, None]]:
+    """Faces sharing an edge, without the convexity a face graph classifies (not needed here)."""
+    by_edge: dict[int, list[tuple[int, Any]]] = {}
+    for k, face in enumerate(shape.Faces):
+        for edge in face.Edges:
+            by_edge.setdefault(edge.hashCode(), []).append((k, edge))
+    neighbours: list[dict[int, None]] = [{} for _ in shape.Faces]
+    for entries in by_edge.values():
+        for a, (i, ei) in enumerate(entries):
+            for j, ej in entries[a + 1:]:
+                if i != j and ei.isSame(ej):
+                    neighbours[i][j] = None
+                    neighbours[j][i] = None
+    return neighbours
+
+
 def _find(shape: Any) -> list[Thread]:
     infos = face_infos(shape)
     candidates = {info.index for info in infos if _freeform(info)}
     if not candidates:
         return []
-    neighbours = face_graph(shape).neighbours
+    neighbours = _adjacency(shape)
     threads = []
     for group in _groups(candidates, infos, neighbours):
         thread = _thread(shape, group, infos, neighbours)

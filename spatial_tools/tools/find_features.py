@@ -21,11 +21,12 @@ _LENGTH = {"type": "number", "minimum": 0}
 SEGMENT_SCHEMA = {
     "type": "object",
     "properties": {
-        "shape": {"type": "string", "enum": ["cylinder", "cone", "flat", "sphere", "round"]},
+        "shape": {"type": "string", "enum": ["cylinder", "cone", "flat", "sphere", "round", "thread"]},
         "start": _NUMBER,
         "end": _NUMBER,
         "diameters": {"type": "array", "items": _LENGTH},
         "angle_deg": _NUMBER,
+        "pitch": {"type": ["number", "null"]},
         "faces": _REFS,
     },
     "required": ["shape", "start", "end", "faces"],
@@ -48,6 +49,12 @@ HOLE_SCHEMA = {
         "countersink": {"type": "object", "properties": {"diameter": _LENGTH, "angle_deg": _NUMBER}, "required": ["diameter", "angle_deg"]},
         "entry_faces": _REFS,
         "exit_faces": _REFS,
+        "thread": {  # a modelled internal thread (a tapped hole); its faces are the "thread" segment's
+            "type": "object",
+            "properties": {"major_diameter": _LENGTH, "minor_diameter": _LENGTH, "pitch": {"type": ["number", "null"]},
+                           "start": _NUMBER, "end": _NUMBER, "length": _LENGTH},
+            "required": ["major_diameter", "minor_diameter", "pitch", "length"],
+        },
     },
     "required": ["diameter", "depth", "through", "axis", "position", "bottom", "segments"],
 }

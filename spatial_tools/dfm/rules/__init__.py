@@ -36,6 +36,7 @@ CATALOGUE: dict[str, str] = {
     "cnc.tall_thin_wall": "Wall too tall for its thickness",
     "cnc.inaccessible_face": "Face no 3-axis tool direction reaches",
     "cnc.small_hole": "Hole below the smallest standard tool",
+    "cnc.tapped_hole": "Tapped hole: tap drill, thread length or tap access",
     "mold.draft": "Walls parallel to the pull have too little draft",
     "mold.undercut": "Face blocked in both directions of the pull",
     "mold.min_wall": "Wall too thin to fill",
