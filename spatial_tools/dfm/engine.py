@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import NotApplicable, ToolError
 from ..refs import global_shape, resolve_object
 from .finding import Finding, Severity
+from .grouping import group_findings
 from .profiles import Profile, load_profile
 from .rules import CATALOGUE, Rule, RuleContext, Target, load_rules
 
@@ -177,7 +178,10 @@ def check_document(
         else:
             for target in valid:
                 _run(rule, RuleContext(rule, document, prof, settings, valid, target), result)
-    result.findings = _order(result.findings)
+    # One finding per thing (a hole, a pocket, a corner chain), whatever the rule measured face by face.
+    things = {rule_id: rule.thing for rule_id, rule in loaded.rules.items() if rule.scope == "object"}
+    things.pop("geom.invalid_solid", None)  # each validity problem is its own
+    result.findings = _order(group_findings(result.findings, valid, things))
     return result
 
 

@@ -40,6 +40,9 @@ class Corner:
     line: Any  # unit direction of a straight corner (edge or cylinder axis); None when curved
     location: Any  # a point on the corner (global mm when the shape is)
     points: list[Any]  # samples of the corner geometry, for extents
+    # How far the surface turns across the corner (the angle between the faces' normals, the largest
+    # along it), degrees: 90 for a square step, 9 for a face meeting a bore it almost continues.
+    turn_deg: float = 90.0
 
     @property
     def sharp(self) -> bool:
@@ -56,6 +59,40 @@ class Corner:
             return False
         tol = settings().sin_tol if sin_tol is None else sin_tol
         return self.line.cross(direction).Length <= tol
+
+
+TURN_SAMPLES = (0.1, 0.5, 0.9)  # where along a sharp corner's edges the normals are compared
+
+
+def _turn_of_edges(edges: list[Any], face_a: Any, face_b: Any) -> float:
+    """The largest angle (degrees) between the two faces' normals at points along ``edges``."""
+    import math
+
+    turn = 0.0
+    for edge in edges:
+        first, last = edge.ParameterRange
+        for fraction in TURN_SAMPLES:
+            point = edge.valueAt(first + (last - first) * fraction)
+            normals = []
+            for face in (face_a, face_b):
+                try:
+                    u, v = face.Surface.parameter(point)
+                    normals.append(face.normalAt(u, v))
+                except Exception:  # noqa: BLE001 - no normal there (apex): this sample says nothing
+                    break
+            if len(normals) == 2 and normals[0].Length > 1e-12 and normals[1].Length > 1e-12:
+                turn = max(turn, math.degrees(normals[0].getAngle(normals[1])))
+    return turn
+
+
+def _turn_of_blend(info: FaceInfo) -> float:
+    """The angle a fillet turns through: the arc of a cylinder blend; 90 for other blends."""
+    import math
+
+    if info.kind != "cylinder":
+        return 90.0
+    u0, u1, _, _ = info.face.ParameterRange
+    return math.degrees(min(abs(u1 - u0), 2 * math.pi))
 
 
 def _samples(edges: list[Any], n: int = 8) -> list[Any]:
@@ -107,6 +144,7 @@ def concave_corners(shape: Any, infos: list[FaceInfo] | None = None, graph: Face
             Corner(
                 faces=(i, j), edges=sorted(edge_indices), blend=None, radius=0.0, line=line,
                 location=edges[0].valueAt(0.5 * (first + last)), points=points,
+                turn_deg=_turn_of_edges(edges, graph.faces[i], graph.faces[j]),
             )
         )
     for b in sorted(blends):
@@ -117,9 +155,24 @@ def concave_corners(shape: Any, infos: list[FaceInfo] | None = None, graph: Face
                 faces=tuple(tangent), edges=[], blend=b, radius=float(info.radius),
                 line=info.axis if info.kind == "cylinder" else None,
                 location=point_inside(info.face)[0], points=_samples(info.edges),
+                turn_deg=_turn_of_blend(info),
             )
         )
     return corners
+
+
+def real_corners(corners: list[Corner], min_turn_deg: float) -> list[Corner]:
+    """The corners across which the surface turns by at least ``min_turn_deg`` (a profile value):
+    below it a face nearly continues into the next, and a round cutter or the melt meets no corner."""
+    return [c for c in corners if c.turn_deg >= min_turn_deg]
+
+
+def off_threads(corners: list[Corner], thread_faces: frozenset[int] | set[int]) -> list[Corner]:
+    """The corners that touch no face of a modelled thread: a thread's roots are its form, cut by a
+    tap or a thread mill, not inside corners to round one by one."""
+    if not thread_faces:
+        return corners
+    return [c for c in corners if c.blend not in thread_faces and not set(c.faces) & thread_faces]
 
 
 def corners_along(corners: list[Corner], direction: Any, faces: set[int] | None = None) -> list[Corner]:

@@ -460,14 +460,14 @@ class Visibility:
 
     # ----------------------------------------------------------------- questions
 
-    def blockers(self, directions: Sequence[Sequence[float]]) -> tuple[Any, Any, Any]:
+    def blockers(self, directions: Sequence[Sequence[float]], skip: frozenset[int] = frozenset()) -> tuple[Any, Any, Any]:
         """Per sample, which of ``directions`` reach it: (reached (S,) bool, blocker (S, K) int,
         confirmed (S,) bool). blocker[s, k] is the 0-based face that hides sample s from direction
         k, ESCAPED, TURNED_AWAY, or NOT_CAST when it was reached from a direction tried before.
         ``confirmed`` marks the hidden samples the kernel checked (one per hidden face)."""
         import numpy as np
 
-        key = tuple(tuple(round(float(c), 12) for c in d) for d in directions)
+        key = (tuple(tuple(round(float(c), 12) for c in d) for d in directions), skip)
         cached = self._reach.get(key)
         if cached is not None:
             return cached
@@ -493,6 +493,8 @@ class Visibility:
         confirmed = np.zeros(len(points), dtype=bool)
         hidden = np.nonzero(~reached)[0]
         for face in np.unique(faces[hidden]):
+            if int(face) in skip:  # judged otherwise by the caller (a thread): not worth the kernel's time
+                continue
             for row in hidden[faces[hidden] == face]:
                 if self._confirm(int(row), dirs, rank[row], admissible[row], blocker):
                     confirmed[row] = True
@@ -520,13 +522,14 @@ class Visibility:
                 return False
         return True
 
-    def hidden_faces(self, directions: Sequence[Sequence[float]]) -> list[FaceReach]:
+    def hidden_faces(self, directions: Sequence[Sequence[float]], skip: frozenset[int] = frozenset()) -> list[FaceReach]:
         """Faces with sample points that none of ``directions`` reaches (kernel-confirmed for
-        one point each, which is the reported ``point``), in face order."""
+        one point each, which is the reported ``point``), in face order; faces in ``skip`` are
+        left out (the caller judges them otherwise) and cost no confirmation."""
         import FreeCAD
         import numpy as np
 
-        reached, blocker, confirmed = self.blockers(directions)
+        reached, blocker, confirmed = self.blockers(directions, skip)
         _, _, faces, exact = self.samples
         found = []
         for i in np.unique(faces[confirmed]):

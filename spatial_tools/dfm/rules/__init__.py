@@ -65,6 +65,9 @@ class Rule:
     help: str  # markdown: how to fix it; the thresholds come from the profile
     check: Callable[[RuleContext], Iterable[Finding]]
     scope: Literal["object", "document"] = "object"  # once per object, or once over all objects
+    # What one finding stands for (dfm.grouping): the findings of one recognised feature ("feature"),
+    # also of touching faces/edges ("region"), one wall each already ("wall"), or each alone ("none").
+    thing: Literal["feature", "region", "wall", "none"] = "feature"
 
 
 @dataclass

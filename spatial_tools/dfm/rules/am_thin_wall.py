@@ -38,4 +38,5 @@ RULE = Rule(
         '`[rules."am.thin_wall"] warn_below` (mm).'
     ),
     check=check,
+    thing="wall",
 )

@@ -12,8 +12,10 @@ mold.undercut); the axes are those of the part's placement.
 from __future__ import annotations
 
 from ...geometry.query import SurfaceType, surface_info
+from ...geometry.threads import Thread, find_threads
 from ...geometry.visibility import FaceReach, Visibility, part_axes, visibility_of
 from ..finding import Finding
+from ..grouping import thread_label
 from . import Rule, RuleContext
 
 AXIS_NAMES = ("+X", "-X", "+Y", "-Y", "+Z", "-Z")  # the order of part_axes
@@ -56,12 +58,43 @@ def tilt_direction(vis: Visibility, face_index: int) -> tuple[float, float, floa
     return None
 
 
+AXIS_SIN = 1e-6  # a thread axis within this (sine of the angle) of a machine axis runs along it
+
+
+def _thread_finding(ctx: RuleContext, thread: Thread, axes: list) -> Finding | None:
+    """A modelled thread is cut by a tap (or a thread mill) along its axis, not face by face: it is
+    reachable when its axis is one of the part's ±X ±Y ±Z, else one finding for the whole thread."""
+    import FreeCAD
+
+    axis = FreeCAD.Vector(*thread.axis_direction)
+    if any(axis.cross(FreeCAD.Vector(*d)).Length <= AXIS_SIN for d in axes):
+        return None
+    name = thread_label(thread.major_diameter, thread.pitch, thread.internal)
+    towards = ", ".join(f"{c:.3g}" for c in thread.axis_direction)
+    return ctx.finding(
+        ctx.settings.severity(),
+        f"{name} runs along ({towards}), not along any of ±X ±Y ±Z: no 3-axis setup brings a tap or a "
+        "thread mill along its axis",
+        elements=[f"Face{i + 1}" for i in (*thread.faces, *thread.hole_faces)],
+        location=FreeCAD.Vector(*thread.axis_origin),
+        measured=100.0,
+        limit=0.0,
+        unit="%",
+        suggestion=(
+            f"It is open along ({towards}): tilt the part so that becomes the tool axis (an angled fixture or "
+            "a 4th axis), or turn the thread to lie along ±X, ±Y or ±Z"
+        ),
+    )
+
+
 def check(ctx: RuleContext) -> list[Finding]:
     assert ctx.target is not None
     axes = part_axes(ctx.target.shape)
     vis = visibility_of(ctx.target)
-    findings = []
-    for face in vis.hidden_faces(axes):
+    threads = find_threads(ctx.target.shape)
+    on_threads = frozenset(i for t in threads for i in t.faces)
+    findings = [f for f in (_thread_finding(ctx, t, axes) for t in threads) if f is not None]
+    for face in vis.hidden_faces(axes, skip=on_threads):  # thread faces: judged with their thread above
         name = f"Face{face.index + 1}"
         tilt = tilt_direction(vis, face.index)
         if tilt is not None:
@@ -97,7 +130,8 @@ RULE = Rule(
     id="cnc.inaccessible_face",
     title="Face no 3-axis tool direction reaches",
     description=(
-        "Samples every face on a small UV grid and casts a ray from each point along each of the part's "
+        "A modelled thread is judged as one tapped hole: reachable when its axis is one of ±X ±Y ±Z. "
+        "Samples every other face on a small UV grid and casts a ray from each point along each of the part's "
         "±X ±Y ±Z that the face does not turn away from (walls along a direction count as reached from it). "
         "A point is reached when some ray leaves the part without hitting it again; a face with a point no "
         "direction reaches is reported with the share of hidden points and the faces in the way. One "
@@ -112,4 +146,5 @@ RULE = Rule(
         '`[rules."cnc.inaccessible_face"] severity`.'
     ),
     check=check,
+    thing="region",
 )

@@ -9,8 +9,9 @@ radius below a fraction of the corner's depth needs a long, slender tool.
 
 from __future__ import annotations
 
-from ...geometry.corners import cached_corners, corners_along
+from ...geometry.corners import cached_corners, corners_along, off_threads, real_corners
 from ...geometry.hole_checks import cached_features
+from ...geometry.threads import thread_faces
 from ..finding import Finding
 from . import Rule, RuleContext
 
@@ -40,6 +41,7 @@ def check(ctx: RuleContext) -> list[Finding]:
 
     target = ctx.target
     _, _, corners = cached_corners(target)
+    corners = off_threads(real_corners(corners, ctx.settings.number("min_turn_deg")), thread_faces(target.shape))
     sharp_severity = ctx.settings.severity("sharp_severity")
     limit = ctx.settings.number("warn_below")
     findings = []
@@ -138,4 +140,5 @@ RULE = Rule(
         "corner, use a dog-bone relief, or plan wire EDM."
     ),
     check=check,
+    thing="region",
 )

@@ -67,4 +67,5 @@ RULE = Rule(
         '`[rules."cnc.tall_thin_wall"] warn_above / error_above` (height/thickness).'
     ),
     check=check,
+    thing="wall",
 )

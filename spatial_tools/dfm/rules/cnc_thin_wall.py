@@ -66,4 +66,5 @@ RULE = Rule(
         '`[rules."cnc.thin_wall"] warn_below / error_below` (mm), per material group in `by_group`.'
     ),
     check=check,
+    thing="wall",
 )

@@ -50,4 +50,5 @@ RULE = Rule(
         '`[rules."mold.max_wall"] warn_above` (mm), per resin in `by_material`.'
     ),
     check=check,
+    thing="wall",
 )

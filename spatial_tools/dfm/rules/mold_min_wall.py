@@ -40,4 +40,5 @@ RULE = Rule(
         '`[rules."mold.min_wall"] warn_below` (mm), per resin in `by_material`.'
     ),
     check=check,
+    thing="wall",
 )

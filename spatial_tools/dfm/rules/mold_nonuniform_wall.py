@@ -64,4 +64,5 @@ RULE = Rule(
         "its height. Limit: `[rules.\"mold.nonuniform_wall\"] warn_above` (thicker/thinner)."
     ),
     check=check,
+    thing="wall",
 )

@@ -94,4 +94,5 @@ RULE = Rule(
         "`height_warn_above` (height/wall)."
     ),
     check=check,
+    thing="wall",
 )

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...geometry.corners import Corner, cached_corners
+from ...geometry.corners import Corner, cached_corners, off_threads, real_corners
+from ...geometry.threads import thread_faces
 from ...geometry.walls import NOMINAL, wall_map
 from ..finding import Finding
 from . import Rule, RuleContext
@@ -33,6 +34,7 @@ def _corner_wall(target: Any, corner: Corner) -> float | None:
 def check(ctx: RuleContext) -> list[Finding]:
     target = ctx.target
     _, _, corners = cached_corners(target)
+    corners = off_threads(real_corners(corners, ctx.settings.number("min_turn_deg")), thread_faces(target.shape))
     findings = []
     for corner in corners:
         wall = _corner_wall(target, corner)
@@ -96,4 +98,5 @@ RULE = Rule(
         "outside corners that radius plus the wall, so the wall thickness stays constant round the corner."
     ),
     check=check,
+    thing="region",
 )

@@ -104,4 +104,5 @@ RULE = Rule(
         '(`pull_direction`) or with `--pull-direction`. Severity: `[rules."mold.undercut"] severity`.'
     ),
     check=check,
+    thing="region",
 )
