@@ -87,8 +87,8 @@ def shaft_collar() -> Part.Shape:
     """One-piece set-screw shaft collar for a Ø20 shaft (DIN 705 form A, size 20: d1=20, d2=32, b=14, set screw M6)."""
     body = Part.makeCylinder(16, 14).cut(Part.makeCylinder(10, 16, V(0, 0, -1)))
     # radial tapped hole M6x1 at mid-width along +X: tap drill Ø5.0 (ISO 2306), thread through the 6 mm wall
-    # the groove starts and stops inside the wall (x 10.6..15.0: thread run-out at both ends)
-    return body.cut(tapped_hole(6.0, 1.0, 5.0, 10.0, 2.6, 4.4, V(8, 0, 7), V(1, 0, 0)))
+    # tapped through the 6 mm wall (the groove runs from x = 9 to 17, past both surfaces)
+    return body.cut(tapped_hole(6.0, 1.0, 5.0, 10.0, 1.0, 8.0, V(8, 0, 7), V(1, 0, 0)))
 
 
 def plate_flange() -> Part.Shape:
