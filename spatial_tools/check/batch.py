@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 from ..dfm.finding import Finding
 from .output import display_name, is_utf8, printable
+from .progress import Progress, wanted
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -72,6 +74,7 @@ class FileResult:
     annotated: str | None = None  # the FCStd written by --annotate
     numbers: list[int] | None = None  # each finding's number where the document numbers them; None: 1, 2, ...
     attachments: list[str] | None = None  # each finding's attachment where a document holds them (rematched: check it)
+    transient: bool = False  # timed out or its process died: says nothing about the file, never stored (--results)
 
     def finding_numbers(self) -> list[int]:
         """The number every report shows for each finding: the document's, else its place in the list."""
@@ -104,8 +107,8 @@ class FileResult:
         return data
 
     @classmethod
-    def failed(cls, path: str, reason: str, seconds: float = 0.0) -> FileResult:
-        return cls(path=path, status="error", error=printable(reason), seconds=seconds)
+    def failed(cls, path: str, reason: str, seconds: float = 0.0, transient: bool = False) -> FileResult:
+        return cls(path=path, status="error", error=printable(reason), seconds=seconds, transient=transient)
 
 
 def _printable_reason(entry: dict) -> dict:
@@ -238,8 +241,26 @@ def _unalias(reason: str, opened: str, path: str) -> str:
 Checker = Callable[[str, CheckOptions], FileResult]
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when the batch process dies (even by SIGKILL); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -> None:
     """Worker loop: says "ready", then receives (index, path) and sends (index, FileResult)."""
+    # Ctrl-C reaches the whole process group: the batch process decides, and ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     # The kernel prints to stdout/stderr; keep it out of the report and the user's terminal.
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
@@ -315,15 +336,6 @@ class _Slot:
         self.conn.close()
 
 
-def _progress(done: int, total: int, name: str) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[-40:]:<40}")
-    if done == total:
-        sys.stderr.write("\r" + " " * (width + 50) + "\r")
-    sys.stderr.flush()
-
-
 class WorkerStartError(RuntimeError):
     """A worker process could not start (FreeCAD missing, broken install)."""
 
@@ -332,20 +344,60 @@ def run_batch(
     paths: list[str],
     options: CheckOptions,
     jobs: int = 1,
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
     checker: Checker = check_file,
+    on_result: Callable[[int, FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Checks ``paths`` with ``jobs`` worker processes; results come back in input order.
 
     ``checker`` runs in the workers (a module-level function); the clock of each
     file starts when a ready worker receives it, so start-up time never counts.
-    Raises WorkerStartError when no worker can start at all.
+    ``on_result(index, result)`` is called as each file finishes (--results
+    stores it then). Every worker is ended before this returns or raises
+    (KeyboardInterrupt included), and so is the helper process multiprocessing
+    starts beside them. Raises WorkerStartError when no worker can start at all.
     """
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
-    if progress is None:
-        progress = sys.stderr.isatty()
+    if not isinstance(progress, Progress):
+        progress = Progress(len(paths), wanted() if progress is None else bool(progress))
     context = multiprocessing.get_context("spawn")
+    tracker_was_running = _tracker_running()
+    try:
+        return _run_slots(paths, options, jobs, progress, checker, on_result, context)
+    finally:
+        progress.close()
+        if not tracker_was_running:
+            _stop_tracker()
+
+
+def _tracker_running() -> bool:
+    from multiprocessing import resource_tracker
+
+    return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
+
+
+def _stop_tracker() -> None:
+    """Ends the resource tracker the spawn context started for the workers, so nothing outlives the batch."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except Exception:  # an already-gone tracker: nothing to end
+            pass
+
+
+def _run_slots(
+    paths: list[str],
+    options: CheckOptions,
+    jobs: int,
+    progress: Progress,
+    checker: Checker,
+    on_result: Callable[[int, FileResult], None] | None,
+    context: Any,
+) -> list[FileResult]:
     results: list[FileResult | None] = [None] * len(paths)
     queue = deque(enumerate(paths))
     done = 0
@@ -363,16 +415,18 @@ def run_batch(
             nonlocal done
             assert slot.task is not None
             results[slot.task[0]] = result
+            index = slot.task[0]
             slot.task = None
             done += 1
-            if progress:
-                _progress(done, len(paths), result.name)
+            progress.update(result.name)
+            if on_result is not None:
+                on_result(index, result)
 
         def replace(i: int, reason: str | None) -> None:
             """Ends slot i's worker (failing its file with ``reason``) and starts another if needed."""
             slot = slots[i]
             if slot.task is not None and reason is not None:
-                finish(slot, FileResult.failed(slot.task[1], reason, time.monotonic() - slot.started))
+                finish(slot, FileResult.failed(slot.task[1], reason, time.monotonic() - slot.started, transient=True))
             slot.stop(kill=True)
             slots[i] = new_slot() if queue else slot
 
