@@ -84,7 +84,7 @@ def connect(scheduler: str, timeout: float = 30.0):
     except ImportError:
         raise ClusterError("--scheduler needs Dask: pip install 'freecad-spatial[dask]'") from None
     try:
-        return Client(scheduler, timeout=timeout, set_as_default=False)
+        return Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
 

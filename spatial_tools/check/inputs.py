@@ -24,12 +24,9 @@ class InputError(ValueError):
 def cad_files_under(folder: str) -> list[str]:
     """Every CAD file under ``folder`` (recursively, links to folders not followed), in sorted order."""
     found = []
-    for root, dirs, names in os.walk(folder, onerror=None, followlinks=False):
-        dirs.sort()
-        for name in sorted(names):
-            if os.path.splitext(name)[1].lower() in CAD_SUFFIXES:
-                found.append(os.path.join(root, name))
-    return found
+    for root, _dirs, names in os.walk(folder, followlinks=False):
+        found += [os.path.join(root, n) for n in names if os.path.splitext(n)[1].lower() in CAD_SUFFIXES]
+    return sorted(found)
 
 
 def read_list(list_file: str) -> list[str]:

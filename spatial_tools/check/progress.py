@@ -55,7 +55,9 @@ class Progress:
     def line(self, name: str = "") -> str:
         elapsed = self.clock() - self.started
         checked = self.done - self.reused
-        text = f"{self.done}/{self.total} files"
+        width = 20
+        filled = int(width * self.done / self.total) if self.total else width
+        text = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files"
         if checked > 0 and elapsed > 0:
             rate = checked / elapsed * 60
             left = (self.total - self.done) / (checked / elapsed)
