@@ -54,7 +54,8 @@ def test_a_box_with_a_tessellated_copy_opens_as_the_box(tmp_path):
 @pytest.mark.parametrize("name", ["nist_ctc_03_asme1_ap242-e2.stp", "nist_stc_08_asme1_ap242-e3.stp"])
 def test_nist_models_open_as_the_same_brep(name):
     read = Part.read(str(NIST / name))
-    original = read.Solids[0] if len(read.Solids) == 1 else read  # what open_document keeps of it
+    solids = read.Solids  # what open_document keeps of it: the one solid, unless the file holds more
+    original = solids[0] if len(solids) == 1 and len(read.Faces) == len(solids[0].Faces) else read
     document = open_document(NIST / name)
     try:
         shape = document.Objects[0].Shape
