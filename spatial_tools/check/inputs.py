@@ -53,7 +53,7 @@ def read_list(list_file: str) -> list[str]:
 
 
 def expand(arguments: Iterable[str], list_files: Iterable[str] = ()) -> list[str]:
-    """The files to check, in order, each once: FILE arguments (folders expanded), then each list file's."""
+    """The files to check, in order: FILE arguments (folders expanded), then each list file's."""
     entries: list[str] = list(arguments)
     for list_file in list_files:
         listed = read_list(list_file)
@@ -61,18 +61,13 @@ def expand(arguments: Iterable[str], list_files: Iterable[str] = ()) -> list[str
             raise InputError(f"--from {list_file}: the list names no file")
         entries += listed
     files: list[str] = []
-    seen: set[str] = set()
     for entry in entries:
         if os.path.isdir(entry):
             under = cad_files_under(entry)
             if not under:
                 suffixes = ", ".join(sorted(CAD_SUFFIXES))
                 raise InputError(f"{entry}: the folder holds no CAD file ({suffixes})")
+            files += under
         else:
-            under = [entry]
-        for path in under:
-            key = os.path.realpath(path)
-            if key not in seen:
-                seen.add(key)
-                files.append(path)
+            files.append(entry)  # a file named twice is reported twice, as tools.md's FILE... always was
     return files
