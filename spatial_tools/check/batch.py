@@ -409,7 +409,7 @@ def _run_slots(
             counter += 1
             return _Slot(context, options, checker, tmpdir, counter)
 
-        slots = [new_slot() for _ in range(min(jobs, len(paths)))]
+        slots: list[_Slot] = []
 
         def finish(slot: _Slot, result: FileResult) -> None:
             nonlocal done
@@ -431,6 +431,8 @@ def _run_slots(
             slots[i] = new_slot() if queue else slot
 
         try:
+            for _ in range(min(jobs, len(paths))):  # inside the try: a Ctrl-C between two starts ends the first
+                slots.append(new_slot())
             while done < len(paths):
                 for slot in slots:
                     if slot.ready and slot.task is None and queue and slot.process.is_alive():
