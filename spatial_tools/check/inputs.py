@@ -5,8 +5,9 @@ shell command line (100,000 names do not fit in one). A folder stands for
 every CAD file under it (FreeCAD's suffixes, as ``documents.CAD_SUFFIXES``
 knows them), sorted so two runs see the same order; a list file (``--from``)
 has one path per line, relative paths taken from the list file's folder,
-blank lines and ``#`` comments skipped. A FILE that does not exist stays in
-the list: the report gives it its "error" entry like any unreadable file.
+blank lines and ``#`` comments skipped. A FILE that does not exist, or a folder named like a CAD file
+(``part.step/``), stays in the list: the report gives it its "error" entry
+like any unreadable file.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ def read_list(list_file: str) -> list[str]:
     return paths
 
 
+def _named_like_cad(path: str) -> bool:
+    """A folder named like a CAD file ("part.step/") was meant as one: it gets its error entry, not a search."""
+    return os.path.splitext(os.path.normpath(path))[1].lower() in CAD_SUFFIXES
+
+
 def expand(arguments: Iterable[str], list_files: Iterable[str] = ()) -> list[str]:
     """The files to check, in order: FILE arguments (folders expanded), then each list file's."""
     entries: list[str] = list(arguments)
@@ -62,7 +68,7 @@ def expand(arguments: Iterable[str], list_files: Iterable[str] = ()) -> list[str
         entries += listed
     files: list[str] = []
     for entry in entries:
-        if os.path.isdir(entry):
+        if os.path.isdir(entry) and not _named_like_cad(entry):
             under = cad_files_under(entry)
             if not under:
                 suffixes = ", ".join(sorted(CAD_SUFFIXES))
