@@ -49,6 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="keep each file's outcome in DIR: a stopped run resumes, a re-run checks only changed files",
     )
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the checks on this Dask cluster (the dask extra)")
+    parser.add_argument(
+        "--memory-limit",
+        type=int,
+        metavar="MB",
+        help="address space each worker may use; a file needing more is an error (default: resources/check_batch.toml; 0: none)",
+    )
 
 
 def _renderer(name: str):
@@ -144,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .check.batch import CheckOptions, Report, WorkerStartError, run_batch
+    from .check.batch import CheckOptions, Report, WorkerStartError, default_memory_mb, run_batch
     from .check.inputs import InputError, expand
     from .check.output import display_name, write_atomic
     from .check.report_html import MissingDependency, require_jinja2
@@ -154,6 +160,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.memory_limit is not None and args.memory_limit < 0:
+        raise UsageError(f"--memory-limit must be 0 (none) or a number of MB, got {args.memory_limit}")
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     profile_path = os.path.abspath(args.profile) if args.profile else None
@@ -201,6 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         annotate=os.path.abspath(args.annotate) if args.annotate else None,
         annotate_dir=annotate_dir,
+        memory_mb=default_memory_mb() if args.memory_limit is None else args.memory_limit,
     )
     try:
         results = _check_all(args, options, run_batch)

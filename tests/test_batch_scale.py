@@ -221,3 +221,35 @@ def test_progress_only_on_a_terminal_outside_ci():
         os.close(master)
         os.close(slave)
     assert wanted(io.StringIO(), {}) is False
+
+
+# A checker for run_batch: module-level so spawned workers can import it.
+def hungry_checker(path, options):
+    if "hungry" in Path(path).name:
+        hoard = bytearray(4 * 1024 * 1024 * 1024)  # 4 GiB: past the worker's limit
+        return hoard
+    from freecad_spatial.spatial_tools.check.batch import check_file
+
+    return check_file(path, options)
+
+
+def test_a_file_past_the_memory_limit_is_an_error_and_the_batch_goes_on(tmp_path):
+    hungry = tmp_path / "hungry.step"
+    shutil.copy(PARTS[0], hungry)
+    paths = [str(hungry), str(PARTS[1]), str(hungry), str(PARTS[2])]
+    results = run_batch(paths, CheckOptions(process="cnc-3axis", memory_mb=1536), jobs=1, progress=False, checker=hungry_checker)
+    assert [r.path for r in results] == paths
+    for result in (results[0], results[2]):
+        assert result.status == "error" and result.error == "ran out of memory (the limit is 1536 MB)" and result.transient
+    assert results[1].status == "ok" and results[3].status == "ok"
+    assert children_of(os.getpid()) == []
+
+
+def test_memory_limit_argument():
+    from freecad_spatial.spatial_tools.check.batch import default_memory_mb
+
+    assert default_memory_mb() == 8192  # resources/check_batch.toml
+    proc = check(PARTS[0], "--process", "cnc-3axis", "--memory-limit", "-1")
+    assert proc.returncode == 2 and "--memory-limit must be 0" in proc.stderr
+    proc = check(PARTS[0], "--process", "cnc-3axis", "--memory-limit", "1536")
+    assert proc.returncode in (0, 1) and json.loads(proc.stdout)["files"][0]["status"] == "ok"

@@ -45,6 +45,26 @@ class CheckOptions:
     timeout: float = DEFAULT_TIMEOUT
     annotate: str | None = None  # write each checked document with its findings as objects (FCStd)
     annotate_dir: bool = False  # ``annotate`` is a folder: one <stem>.FCStd per input file
+    memory_mb: int = 0  # address space each worker may use (RLIMIT_AS), 0: no limit
+
+
+def default_memory_mb() -> int:
+    """The worker memory limit of resources/check_batch.toml (MiB; 0: none)."""
+    import tomllib
+
+    table = tomllib.loads((Path(__file__).resolve().parents[2] / "resources" / "check_batch.toml").read_text(encoding="utf-8"))
+    return int(table["memory_limit_mb"])
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Caps this process's address space: past it allocations fail (MemoryError) instead of swapping the machine."""
+    if megabytes <= 0:
+        return
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def annotated_path(path: str, options: CheckOptions) -> str | None:
@@ -269,6 +289,7 @@ def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -
     from ..dfm.engine import check_document  # noqa: F401 - imported before the clock starts
 
     freecad_env.load()
+    _limit_memory(options.memory_mb)  # after FreeCAD's own start: the limit is for the files
     conn.send("ready")
     while True:
         try:
@@ -280,6 +301,12 @@ def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -
         index, path = task
         try:
             result = checker(path, options)
+        except MemoryError:  # the worker's state is unknown now: report the file and end, a fresh worker follows
+            try:
+                reason = f"ran out of memory (the limit is {options.memory_mb} MB)"
+                conn.send((index, FileResult.failed(path, reason, transient=True), "ending"))
+            finally:
+                os._exit(3)
         except Exception as exc:  # a checker that raises fails its file, not the worker
             result = FileResult.failed(path, f"internal error: {traceback.format_exception_only(exc)[-1].strip()}")
         try:
@@ -456,6 +483,8 @@ def _run_slots(
                         continue
                     if message is not None:
                         finish(slot, message[1])
+                        if len(message) > 2:  # the worker ends after this file (it ran out of memory)
+                            replace(i, None)
                         continue
                     if slot.process.sentinel in ready or not slot.process.is_alive():
                         slot.process.join(timeout=5)
