@@ -163,6 +163,8 @@ def test_interrupted_run_resumes_without_checking_stored_files_again(tmp_path):
     proc = subprocess.Popen(
         [str(EXE), "check", *parts, "--process", "cnc-3axis", "--results", str(store), "--jobs", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # As from a terminal: a test run started in the background inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while len(entries(store) if store.exists() else {}) < 2 and time.monotonic() < deadline and proc.poll() is None:
