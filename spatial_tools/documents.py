@@ -41,6 +41,29 @@ def _check_fcstd_archive(p: Path) -> None:
         raise UnreadableFile(f"{p}: its Document.xml is not well-formed XML ({exc})") from None
 
 
+def _read_step_brep(p: Path, part: Any) -> Any:
+    """The STEP file's shape read without its tessellated copy (step_tessellation); None: read it as it is."""
+    import tempfile
+
+    from .step_tessellation import without_tessellation
+
+    try:
+        stripped = without_tessellation(p.read_bytes())
+    except (OSError, MemoryError):
+        return None
+    if stripped is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="freecad-spatial-step-") as folder:
+        copy = os.path.join(folder, "part.step")
+        with open(copy, "wb") as fh:
+            fh.write(stripped)
+        try:
+            shape = part.read(copy)
+        except Exception:  # the copy does not read: the file as it is decides (and its error names it)
+            return None
+    return shape if not shape.isNull() and shape.Faces else None  # only triangles: read them as before
+
+
 def open_document(path: str | os.PathLike) -> Any:
     """Returns an App.Document; raises UnreadableFile with a reason a user understands."""
     app = freecad_env.load()
@@ -66,7 +89,9 @@ def open_document(path: str | os.PathLike) -> Any:
             raise UnreadableFile(f"{p}: FreeCAD could not open it")
         return doc
     try:
-        shape = Part.read(str(p))
+        shape = _read_step_brep(p, Part) if kind == "step" else None
+        if shape is None:
+            shape = Part.read(str(p))
     except Exception as exc:
         raise UnreadableFile(f"{p}: not a readable {kind.upper()} file ({exc})") from exc
     if shape.isNull() or not (shape.Faces or shape.Edges):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 
 from ..dfm.finding import Finding
 from .output import display_name, is_utf8, printable
+from .progress import Progress, wanted
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -43,6 +45,26 @@ class CheckOptions:
     timeout: float = DEFAULT_TIMEOUT
     annotate: str | None = None  # write each checked document with its findings as objects (FCStd)
     annotate_dir: bool = False  # ``annotate`` is a folder: one <stem>.FCStd per input file
+    memory_mb: int = 0  # address space each worker may use (RLIMIT_AS), 0: no limit
+
+
+def default_memory_mb() -> int:
+    """The worker memory limit of resources/check_batch.toml (MiB; 0: none)."""
+    import tomllib
+
+    table = tomllib.loads((Path(__file__).resolve().parents[2] / "resources" / "check_batch.toml").read_text(encoding="utf-8"))
+    return int(table["memory_limit_mb"])
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Caps this process's address space: past it allocations fail (MemoryError) instead of swapping the machine."""
+    if megabytes <= 0:
+        return
+    import resource
+
+    limit = megabytes * 1024 * 1024
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def annotated_path(path: str, options: CheckOptions) -> str | None:
@@ -72,6 +94,7 @@ class FileResult:
     annotated: str | None = None  # the FCStd written by --annotate
     numbers: list[int] | None = None  # each finding's number where the document numbers them; None: 1, 2, ...
     attachments: list[str] | None = None  # each finding's attachment where a document holds them (rematched: check it)
+    transient: bool = False  # timed out or its process died: says nothing about the file, never stored (--results)
 
     def finding_numbers(self) -> list[int]:
         """The number every report shows for each finding: the document's, else its place in the list."""
@@ -104,8 +127,8 @@ class FileResult:
         return data
 
     @classmethod
-    def failed(cls, path: str, reason: str, seconds: float = 0.0) -> FileResult:
-        return cls(path=path, status="error", error=printable(reason), seconds=seconds)
+    def failed(cls, path: str, reason: str, seconds: float = 0.0, transient: bool = False) -> FileResult:
+        return cls(path=path, status="error", error=printable(reason), seconds=seconds, transient=transient)
 
 
 def _printable_reason(entry: dict) -> dict:
@@ -238,8 +261,26 @@ def _unalias(reason: str, opened: str, path: str) -> str:
 Checker = Callable[[str, CheckOptions], FileResult]
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when the batch process dies (even by SIGKILL); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -> None:
     """Worker loop: says "ready", then receives (index, path) and sends (index, FileResult)."""
+    # Ctrl-C reaches the whole process group: the batch process decides, and ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     # The kernel prints to stdout/stderr; keep it out of the report and the user's terminal.
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
@@ -248,6 +289,7 @@ def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -
     from ..dfm.engine import check_document  # noqa: F401 - imported before the clock starts
 
     freecad_env.load()
+    _limit_memory(options.memory_mb)  # after FreeCAD's own start: the limit is for the files
     conn.send("ready")
     while True:
         try:
@@ -259,6 +301,12 @@ def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -
         index, path = task
         try:
             result = checker(path, options)
+        except MemoryError:  # the worker's state is unknown now: report the file and end, a fresh worker follows
+            try:
+                reason = f"ran out of memory (the limit is {options.memory_mb} MB)"
+                conn.send((index, FileResult.failed(path, reason, transient=True), "ending"))
+            finally:
+                os._exit(3)
         except Exception as exc:  # a checker that raises fails its file, not the worker
             result = FileResult.failed(path, f"internal error: {traceback.format_exception_only(exc)[-1].strip()}")
         try:
@@ -315,15 +363,6 @@ class _Slot:
         self.conn.close()
 
 
-def _progress(done: int, total: int, name: str) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[-40:]:<40}")
-    if done == total:
-        sys.stderr.write("\r" + " " * (width + 50) + "\r")
-    sys.stderr.flush()
-
-
 class WorkerStartError(RuntimeError):
     """A worker process could not start (FreeCAD missing, broken install)."""
 
@@ -332,20 +371,60 @@ def run_batch(
     paths: list[str],
     options: CheckOptions,
     jobs: int = 1,
-    progress: bool | None = None,
+    progress: bool | Progress | None = None,
     checker: Checker = check_file,
+    on_result: Callable[[int, FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Checks ``paths`` with ``jobs`` worker processes; results come back in input order.
 
     ``checker`` runs in the workers (a module-level function); the clock of each
     file starts when a ready worker receives it, so start-up time never counts.
-    Raises WorkerStartError when no worker can start at all.
+    ``on_result(index, result)`` is called as each file finishes (--results
+    stores it then). Every worker is ended before this returns or raises
+    (KeyboardInterrupt included), and so is the helper process multiprocessing
+    starts beside them. Raises WorkerStartError when no worker can start at all.
     """
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
-    if progress is None:
-        progress = sys.stderr.isatty()
+    if not isinstance(progress, Progress):
+        progress = Progress(len(paths), wanted() if progress is None else bool(progress))
     context = multiprocessing.get_context("spawn")
+    tracker_was_running = _tracker_running()
+    try:
+        return _run_slots(paths, options, jobs, progress, checker, on_result, context)
+    finally:
+        progress.close()
+        if not tracker_was_running:
+            _stop_tracker()
+
+
+def _tracker_running() -> bool:
+    from multiprocessing import resource_tracker
+
+    return getattr(resource_tracker._resource_tracker, "_pid", None) is not None
+
+
+def _stop_tracker() -> None:
+    """Ends the resource tracker the spawn context started for the workers, so nothing outlives the batch."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except Exception:  # an already-gone tracker: nothing to end
+            pass
+
+
+def _run_slots(
+    paths: list[str],
+    options: CheckOptions,
+    jobs: int,
+    progress: Progress,
+    checker: Checker,
+    on_result: Callable[[int, FileResult], None] | None,
+    context: Any,
+) -> list[FileResult]:
     results: list[FileResult | None] = [None] * len(paths)
     queue = deque(enumerate(paths))
     done = 0
@@ -357,26 +436,30 @@ def run_batch(
             counter += 1
             return _Slot(context, options, checker, tmpdir, counter)
 
-        slots = [new_slot() for _ in range(min(jobs, len(paths)))]
+        slots: list[_Slot] = []
 
         def finish(slot: _Slot, result: FileResult) -> None:
             nonlocal done
             assert slot.task is not None
             results[slot.task[0]] = result
+            index = slot.task[0]
             slot.task = None
             done += 1
-            if progress:
-                _progress(done, len(paths), result.name)
+            progress.update(result.name)
+            if on_result is not None:
+                on_result(index, result)
 
         def replace(i: int, reason: str | None) -> None:
             """Ends slot i's worker (failing its file with ``reason``) and starts another if needed."""
             slot = slots[i]
             if slot.task is not None and reason is not None:
-                finish(slot, FileResult.failed(slot.task[1], reason, time.monotonic() - slot.started))
+                finish(slot, FileResult.failed(slot.task[1], reason, time.monotonic() - slot.started, transient=True))
             slot.stop(kill=True)
             slots[i] = new_slot() if queue else slot
 
         try:
+            for _ in range(min(jobs, len(paths))):  # inside the try: a Ctrl-C between two starts ends the first
+                slots.append(new_slot())
             while done < len(paths):
                 for slot in slots:
                     if slot.ready and slot.task is None and queue and slot.process.is_alive():
@@ -400,6 +483,8 @@ def run_batch(
                         continue
                     if message is not None:
                         finish(slot, message[1])
+                        if len(message) > 2:  # the worker ends after this file (it ran out of memory)
+                            replace(i, None)
                         continue
                     if slot.process.sentinel in ready or not slot.process.is_alive():
                         slot.process.join(timeout=5)

@@ -41,6 +41,7 @@ from functools import cached_property
 from typing import Any
 
 from .adjacency import CONCAVE, CONVEX, SMOOTH, FaceGraph, face_graph
+from .face_domain import PlaneDomain
 from .query import CurveType, SurfaceType, curve_info, face_normal_at, point_inside, surface_info
 from .thickness import Chord, chord_at, tolerance_of
 
@@ -168,6 +169,11 @@ class _Face:
             if curved:
                 found += edge.discretize(EDGE_SAMPLES)
         return found
+
+    @cached_property
+    def domain(self) -> PlaneDomain:
+        """Planes: the outline as polygons, for the fast inside test of ``_inside``."""
+        return PlaneDomain(self.face)
 
     @cached_property
     def segments(self) -> tuple[Any, Any] | None:
@@ -442,6 +448,10 @@ class _Finder:
             return False
         if record.uv_rectangle:
             return True
+        if record.kind is SurfaceType.PLANE:
+            inside = record.domain.contains(u, v)  # None near the outline: the kernel decides
+            if inside is not None:
+                return inside
         return record.face.isPartOfDomain(u, v)
 
     def _plane_samples(self, a: _Face, b: _Face, rect: tuple[float, float, float, float]):

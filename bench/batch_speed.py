@@ -1,0 +1,106 @@
+"""Benchmark: batch throughput of ``check`` with 1 and 2 warm workers, and the per-file cost of the worker pool.
+
+Three measurements, back to back in one run on the same files:
+
+- in-process: each file opened and checked in this process (``check_file``),
+  the time the rules themselves take (the baseline);
+- ``run_batch`` with ``--jobs 1`` and ``--jobs 2``, alternated ``--repeat``
+  times (1, 2, 1, 2, ...), wall time around the whole batch (worker start-up
+  included): files per minute each, and the jobs-2/jobs-1 ratio per pair
+  (median, min, max);
+- per-file overhead of the pool: (jobs-1 wall − in-process total) / in-process
+  total, start-up included, and the same counting only the workers' own
+  per-file clocks.
+
+The machine's load (``os.getloadavg``) before and after, and how many cores a
+CPU burn actually gets right now (bench/dfm_speed.parallelism), are printed
+with it: on a shared 2-core machine read the ratio against them. The per-file
+distribution (in-process) gives the estimate for 100,000 files on N workers.
+Prints JSON.
+
+    .venv/bin/python bench/batch_speed.py [--corpus mfcad|nist] [--repeat 2] [--process cnc-3axis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+CORPORA = HERE.parent / "tests" / "data" / "corpora"
+GLOBS = {"mfcad": ("mfcad/step", "*.step"), "nist": ("nist-pmi/step", "*.stp")}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def estimate(per_file: list[float], overhead: float, files: int = 100_000, workers=(1, 2, 8, 32, 128)) -> dict:
+    """Hours for ``files`` parts like these on N single-core workers: mean per-file time × (1 + overhead) / N."""
+    mean = statistics.fmean(per_file) * (1.0 + max(0.0, overhead))
+    return {"files": files, "mean_s_per_file": round(mean, 4), "hours": {str(n): round(files * mean / n / 3600, 2) for n in workers}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dfm_speed import parallelism
+
+    from freecad_spatial.spatial_tools import freecad_env
+    from freecad_spatial.spatial_tools.check.batch import CheckOptions, check_file, run_batch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=sorted(GLOBS), default="mfcad")
+    parser.add_argument("--process", default="cnc-3axis")
+    parser.add_argument("--repeat", type=int, default=2, help="pairs of jobs-1/jobs-2 runs")
+    args = parser.parse_args(argv)
+    sub, pattern = GLOBS[args.corpus]
+    files = sorted(str(p) for p in (CORPORA / sub).glob(pattern))
+    options = CheckOptions(process=args.process, timeout=600)
+    out: dict = {"benchmark": "batch_speed", "corpus": args.corpus, "files": len(files), "process": args.process,
+                 "cpus": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
+    out["cores_available_before"] = parallelism()
+
+    freecad_env.load()
+    check_file(files[0], options)  # the first check imports the rules: not a file's cost
+    started = time.monotonic()
+    inproc = [check_file(f, options).seconds for f in files]
+    inproc_wall = time.monotonic() - started
+
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    worker_sums: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(args.repeat):
+        for jobs in (1, 2):
+            started = time.monotonic()
+            results = run_batch(files, options, jobs=jobs, progress=False)
+            walls[jobs].append(time.monotonic() - started)
+            worker_sums[jobs].append(sum(r.seconds for r in results))
+            assert all(r.status == "ok" for r in results), [r.error for r in results if r.status != "ok"]
+    ratios = [a / b for a, b in zip(walls[1], walls[2], strict=True)]
+    per_min = {f"jobs{j}": [round(len(files) / w * 60, 1) for w in ws] for j, ws in walls.items()}
+    overhead = statistics.median(walls[1]) / inproc_wall - 1.0
+    out.update({
+        "in_process": {"total_s": round(inproc_wall, 3), "median_s": round(statistics.median(inproc), 4),
+                       "p90_s": round(percentile(inproc, 0.9), 4), "max_s": round(max(inproc), 4),
+                       "files_per_min": round(len(files) / inproc_wall * 60, 1)},
+        "wall_s": {f"jobs{j}": [round(w, 3) for w in ws] for j, ws in walls.items()},
+        "files_per_min": per_min,
+        "speedup_jobs2": {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3), "max": round(max(ratios), 3),
+                          "each": [round(r, 3) for r in ratios]},
+        "overhead_vs_in_process": {"with_startup": round(overhead, 3),
+                                   "worker_clock_only": round(statistics.median(worker_sums[1]) / sum(inproc) - 1.0, 3)},
+        "estimate_100k": estimate(inproc, overhead),
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "cores_available_after": parallelism(),
+    })
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""``check --scheduler``: the per-file check on a real Dask ``LocalCluster`` (processes, loopback, 2 workers).
+
+The cluster's report must be the local run's (findings, errors, order, exit
+status); a worker killed mid-run must still give a complete report.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+from freecad_spatial.spatial_tools.check.batch import CheckOptions, run_batch  # noqa: E402
+from freecad_spatial.spatial_tools.check.dask_runner import ClusterError, connect, run_on_cluster  # noqa: E402
+
+EXE = Path(sys.executable).with_name("freecad-spatial")
+MFCAD = Path(__file__).parent / "data" / "corpora" / "mfcad" / "step"
+PARTS = sorted(MFCAD.glob("*.step"))
+
+
+def check(*args):
+    proc = subprocess.run([str(EXE), "check", *map(str, args)], capture_output=True, text=True, timeout=600)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def files_of(report_text):
+    return [{k: v for k, v in f.items() if k != "seconds"} for f in json.loads(report_text)["files"]]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit="1.5GiB",
+        worker_class="distributed.Nanny",
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """8 MFCAD parts, a truncated STEP and a missing file: findings and errors both have to agree."""
+    root = tmp_path_factory.mktemp("corpus")
+    paths = [str(p) for p in PARTS[:8]]
+    broken = root / "truncated.step"
+    broken.write_bytes(PARTS[0].read_bytes()[:2000])
+    return paths + [str(broken), str(root / "missing.step")]
+
+
+def test_cluster_report_equals_the_local_report(cluster, corpus):
+    local = check(*corpus, "--process", "cnc-3axis")
+    remote = check(*corpus, "--process", "cnc-3axis", "--scheduler", cluster.scheduler_address)
+    assert remote.returncode == local.returncode == 2  # the broken files make both exit 2
+    assert files_of(remote.stdout) == files_of(local.stdout)
+    assert sum(len(f["findings"]) for f in files_of(remote.stdout)) > 0
+    assert remote.stderr == local.stderr  # the same one-line reasons
+
+
+def test_a_worker_killed_mid_run_still_gives_a_complete_report(cluster):
+    """The first result kills the other worker (SIGKILL) while it checks: Dask runs its task again elsewhere."""
+    paths = [str(p) for p in PARTS[8:20]]
+    options = CheckOptions(process="cnc-3axis")
+    local = run_batch(paths, options, jobs=1, progress=False)
+    client = connect(cluster.scheduler_address)
+    try:
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_one(index, result):
+            if not killed:
+                busy = [w for w, keys in client.processing().items() if keys]
+                victim = busy[-1] if busy else next(iter(pids))
+                os.kill(pids[victim], signal.SIGKILL)
+                killed.append(pids[victim])
+
+        remote = run_on_cluster(paths, options, client, on_result=kill_one)
+        client.wait_for_workers(2, timeout=120)  # the nanny restarted it
+    finally:
+        client.close()
+    assert killed
+    assert [r.status for r in remote] == [r.status for r in local] == ["ok"] * len(paths)
+    assert [[f.to_dict() for f in r.findings] for r in remote] == [[f.to_dict() for f in r.findings] for r in local]
+    assert [r.path for r in remote] == paths
+
+
+def test_an_unreachable_scheduler_is_a_usage_error():
+    with pytest.raises(ClusterError, match="cannot reach the scheduler"):
+        connect("tcp://127.0.0.1:9", timeout=2)
+    proc = check(PARTS[0], "--process", "cnc-3axis", "--scheduler", "tcp://127.0.0.1:9")
+    assert proc.returncode == 2 and proc.stdout == "" and "cannot reach the scheduler" in proc.stderr
+
+
+def test_annotate_cannot_go_to_a_cluster(tmp_path):
+    proc = check(PARTS[0], "--process", "cnc-3axis", "--scheduler", "tcp://127.0.0.1:9", "--annotate", tmp_path / "a.FCStd")
+    assert proc.returncode == 2 and "--annotate" in proc.stderr
