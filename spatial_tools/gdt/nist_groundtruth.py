@@ -57,6 +57,9 @@ class Segment:
     diameter: bool = False
     material: str = "none"
     datums: list[str] = field(default_factory=list)
+    spherical: bool = False
+    projected: float | None = None  # '(P)50'
+    unequal: float | None = None  # '(U)0.5'
 
 
 @dataclass
@@ -71,6 +74,13 @@ class Row:
     deviations: tuple[float, float] | None = None  # (upper, lower), signed
     limits: tuple[float, float] | None = None  # (low, high)
     angular: bool = False
+    all_around: bool = False
+    whole_part: bool = False  # '(UOS)'
+    unit_basis: list[float] = field(default_factory=list)  # '/ .25 X .25'
+    target_label: str = ""  # datum targets: 'A1'
+    target_shape: str = ""  # 'point', 'line', 'area', 'rectangle', 'circular curve'
+    target_size: float | None = None  # 'K1 ∅0.85'
+    movable: bool = False
 
 
 def _material(text: str) -> str:
@@ -93,7 +103,17 @@ def parse_segment(text: str) -> Segment | None:
     if not m:
         return None
     datums = [d for d in (_datum_token(c) for c in cells[1:]) if d]
-    return Segment(value=float(m.group(2)), diameter=bool(m.group(1)), material=_material(zone), datums=datums)
+    projected = re.search(r"\(P\)\s*(" + _NUMBER + ")", zone)
+    unequal = re.search(r"\(U\)\s*(" + _NUMBER + ")", zone)
+    return Segment(
+        value=float(m.group(2)),
+        diameter=bool(m.group(1)),
+        material=_material(zone),
+        datums=datums,
+        spherical=(m.group(1) or "").startswith("S"),
+        projected=float(projected.group(1)) if projected else None,
+        unequal=float(unequal.group(1)) if unequal else None,
+    )
 
 
 def parse_frame(text: str) -> list[Segment]:
@@ -147,6 +167,17 @@ def load_rows(csv_path: str | Path) -> list[Row]:
             row = Row(case=case.strip(), text=text.strip(), type=kind.strip())
             if row.type in TYPE_CHARACTERISTIC:
                 row.segments = parse_frame(row.text)
+                row.all_around = "(All Around)" in row.text
+                row.whole_part = "(UOS)" in row.text
+                basis = re.search(r" / (" + _NUMBER + r") X (" + _NUMBER + r")\s*$", row.text)
+                if basis:
+                    row.unit_basis = [float(basis.group(1)), float(basis.group(2))]
+            elif row.type == "Datum target":
+                m = re.match(r"([A-Z]+\d+)\s*(?:\(([^)]*)\))?\s*(?:∅\s*(" + _NUMBER + r"))?", row.text)
+                if m:
+                    row.target_label, row.target_shape = m.group(1), (m.group(2) or "").strip()
+                    row.target_size = float(m.group(3)) if m.group(3) else None
+                row.movable = "(movable)" in row.text
             elif row.type in DIMENSION_TYPES:
                 row.nominal, row.deviations, row.limits, row.angular = parse_dimension(row.text)
             rows.append(row)
@@ -170,16 +201,39 @@ def _imported_datums(record: dict) -> list[str]:
     return [d.replace(" ", "") for d in record.get("datums", [])]
 
 
-def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool) -> bool:
-    if not _close(seg.value * scale, record["value"]):
+LEVELS = ("value", "datums", "full")
+
+
+def _same_optional(expected: float | None, got: float | None, scale: float) -> bool:
+    if expected is None:
+        return not got
+    return got is not None and _close(expected * scale, got)
+
+
+def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | str, row: Row | None = None) -> bool:
+    """``strict``: False/'value' (type + value), True/'datums' (+ Ø, material, datums), 'full' (+ every modifier)."""
+    level = {False: "value", True: "datums"}.get(strict, strict) if isinstance(strict, bool) else strict
+    if record.get("value") is None or not _close(seg.value * scale, record["value"]):
         return False
-    if not strict:
+    if level == "value":
         return True
-    return (
-        seg.diameter == record["diameter_zone"]
-        and seg.material == record["material_modifier"]
-        and seg.datums == _imported_datums(record)
-    )
+    if not (seg.diameter == record["diameter_zone"] and seg.material == record["material_modifier"] and seg.datums == _imported_datums(record)):
+        return False
+    if level != "full":
+        return True
+    if seg.spherical != bool(record.get("spherical_zone")):
+        return False
+    if not _same_optional(seg.projected, record.get("projected_length"), scale):
+        return False
+    if not _same_optional(seg.unequal, record.get("unequal_offset"), scale):
+        return False
+    if row is not None:
+        if row.all_around != bool(record.get("all_around")) or row.whole_part != bool(record.get("whole_part")):
+            return False
+        basis = [b for b in record.get("unit_basis", []) if b]
+        if len(row.unit_basis) != len(basis) or not all(_close(a * scale, b) for a, b in zip(row.unit_basis, basis, strict=False)):
+            return False
+    return True
 
 
 def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bool:
@@ -201,11 +255,28 @@ def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bo
     return _close(up * factor, record["upper"], 1e-2) and _close(low * factor, record["lower"], 1e-2)
 
 
+TARGET_SHAPES = {"point": ("point",), "line": ("line",), "circular curve": ("line", "circle"), "rectangle": ("rectangle", "area"),
+                 "area": ("area", "rectangle", "circle"), "": ("circle", "area", "rectangle")}
+
+
+def _target_matches(row: Row, record: dict, scale: float, strict: bool | str) -> bool:
+    """Same label; beyond 'value' also the shape, the size NIST states and the movable flag."""
+    if row.target_label != record["label"]:
+        return False
+    if strict in (False, "value"):
+        return True
+    if record["shape"] not in TARGET_SHAPES.get(row.target_shape, (row.target_shape,)):
+        return False
+    if row.target_size is not None and not (record["size"] and _close(row.target_size * scale, record["size"][0])):
+        return False
+    return strict != "full" or row.movable == bool(record.get("movable"))
+
+
 def _linked(record: dict) -> bool:
     return bool(record.get("faces")) and not record.get("unmatched_faces")
 
 
-def score_case(rows: list[Row], records: list[dict], file_length_unit: str, strict: bool = True) -> dict[str, dict]:
+def score_case(rows: list[Row], records: list[dict], file_length_unit: str, strict: bool | str = True) -> dict[str, dict]:
     """Per NIST annotation type: expected, found, imported, matched counts (and face links) for one model."""
     scale = INCH if file_length_unit == "inch" else 1.0
     out: dict[str, dict] = {}
@@ -228,7 +299,7 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
             e["expected"] += 1
             taken: list[int] = []
             for seg in row.segments:
-                hit = next((i for i in pool if i not in used and i not in taken and _segment_matches(seg, tolerances[i], scale, strict)), None)
+                hit = next((i for i in pool if i not in used and i not in taken and _segment_matches(seg, tolerances[i], scale, strict, row)), None)
                 if hit is None:
                     taken = []
                     break
@@ -256,6 +327,23 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
             e["found"] += 1
             e["imported_matched"] += 1
             e["linked"] += _linked(datums[hit])
+
+    target_rows = [r for r in rows if r.type == "Datum target"]
+    targets = [r for r in records if r["kind"] == "datum_target"]
+    if target_rows or targets:
+        e = entry("Datum target")
+        e["imported"] = len(targets)
+        free = list(range(len(targets)))
+        for row in target_rows:
+            e["expected"] += 1
+            hit = next((i for i in free if _target_matches(row, targets[i], scale, strict)), None)
+            if hit is None:
+                e["missed"].append(row.text)
+                continue
+            free.remove(hit)
+            e["found"] += 1
+            e["imported_matched"] += 1
+            e["linked"] += _linked(targets[hit])
 
     dim_rows = [r for r in rows if r.type in DIMENSION_TYPES]
     if dim_rows or dimensions:
