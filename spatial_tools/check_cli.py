@@ -34,6 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also write the checked document with its findings as annotation objects (a folder when several files are checked)",
     )
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S", help="seconds allowed per file (default 300)")
+    parser.add_argument("--no-pmi", action="store_true", help="do not import a STEP AP242 file's GD&T (PMI) before checking")
 
 
 def _renderer(name: str):
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         annotate=os.path.abspath(args.annotate) if args.annotate else None,
         annotate_dir=annotate_dir,
+        pmi=not args.no_pmi,
     )
     try:
         results = run_batch(list(args.files), options, jobs=args.jobs)
