@@ -169,9 +169,9 @@ def load_rows(csv_path: str | Path) -> list[Row]:
                 row.segments = parse_frame(row.text)
                 row.all_around = "(All Around)" in row.text
                 row.whole_part = "(UOS)" in row.text
-                basis = re.search(r" / (" + _NUMBER + r") X (" + _NUMBER + r")\s*$", row.text)
-                if basis:
-                    row.unit_basis = [float(basis.group(1)), float(basis.group(2))]
+                basis = re.search(r" / (?:S?∅\s*)?(" + _NUMBER + r")(?: X (" + _NUMBER + r"))?\s*$", row.text)
+                if basis:  # '/ .25 X .25' per unit area, '/ ∅1.0' per circular area, '/ 15' per unit length
+                    row.unit_basis = [float(v) for v in basis.groups() if v]
             elif row.type == "Datum target":
                 m = re.match(r"([A-Z]+\d+)\s*(?:\(([^)]*)\))?\s*(?:∅\s*(" + _NUMBER + r"))?", row.text)
                 if m:

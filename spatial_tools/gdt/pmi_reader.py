@@ -357,6 +357,24 @@ class StepGraph:
                 out[-1]["material_modifier"] = _material_of(text)
         return out
 
+    def datum_targets(self) -> list[dict]:
+        """DATUM_TARGET and PLACED_DATUM_TARGET_FEATURE entities: letter, number, shape, STEP faces."""
+        owner = {feature: self.letters[datum] for feature, datum in self.relations if datum in self.letters}
+        out = []
+        for i, body in self.entities.items():
+            if self.keyword[i] not in ("DATUM_TARGET", "PLACED_DATUM_TARGET_FEATURE"):
+                continue
+            m = re.search(r"\(\s*'([^']*)'\s*,\s*'([^']*)'\s*,\s*#\d+\s*,\s*\.\w\.\s*,\s*'([^']*)'\s*\)\s*$", body)
+            if m is None:
+                continue
+            name, shape, number = m.groups()
+            letter = owner.get(i) or (name if name.isalpha() and len(name) <= 2 else "")
+            if not letter:
+                continue
+            faces = [f for item in self.usages.get(i, []) for f in self.faces_of_item(item)]
+            out.append({"letter": letter, "number": int(number) if number.isdigit() else 0, "shape": shape.lower(), "step_faces": faces})
+        return out
+
     def geometric_tolerances(self) -> list[dict]:
         """Every geometric tolerance entity: characteristic, value (mm), datums, zone, modifiers, faces.
 
@@ -402,6 +420,11 @@ class StepGraph:
                 if area and area.group(2):
                     size.append(self._measure_mm(int(area.group(2))))
                 unit_basis = {"kind": area.group(1).lower() if area else "length", "size": size}
+            step_faces = self.faces_of_aspect(aspect, depth=-2) if aspect_kind != "PRODUCT_DEFINITION_SHAPE" else []
+            # UOS: toleranced "shape" is the whole part, or an aspect that names no geometry at all (NIST FTC 06).
+            whole_part = aspect_kind == "PRODUCT_DEFINITION_SHAPE" or (
+                not step_faces and aspect not in self.usages and not any(a == aspect for a, _ in self.relations)
+            )
             out.append(
                 {
                     "step_id": i,
@@ -418,9 +441,9 @@ class StepGraph:
                     "unit_basis": unit_basis,
                     "all_around": aspect_kind == "ALL_AROUND_SHAPE_ASPECT",
                     "all_over": aspect_kind == "ALL_OVER_SHAPE_ASPECT" or "ALL_OVER" in self.entities.get(aspect, "")[:40],
-                    "whole_part": aspect_kind == "PRODUCT_DEFINITION_SHAPE",
+                    "whole_part": whole_part,
                     "aspect": aspect,
-                    "step_faces": self.faces_of_aspect(aspect, depth=-2) if aspect_kind != "PRODUCT_DEFINITION_SHAPE" else [],
+                    "step_faces": step_faces,
                 }
             )
         return out
@@ -750,6 +773,20 @@ def read_pmi(path: str | Path) -> dict:
         )
 
     _complete_tolerances(tolerances, graph.geometric_tolerances(), step_faces)
+    known = {t["label"] for t in targets.values()}
+    for entry in graph.datum_targets():  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
+        label = f"{entry['letter']}{entry['number']}"
+        if label in known:
+            continue
+        known.add(label)
+        shape = entry["shape"] if entry["shape"] in ("point", "line", "rectangle", "circle", "area") else "area"
+        targets[(label, shape, 0.0, 0.0)] = {
+            "point": None, "letter": entry["letter"], "number": entry["number"], "label": label,
+            "type": TARGET_TYPES.get(shape.capitalize(), "area"), "shape": shape, "length": 0.0, "width": 0.0,
+            "movable": False, "faces": step_faces(entry["step_faces"], f"datum target {label}"), "source": "step_entities",
+        }
+        if entry["letter"] in datums:
+            datums[entry["letter"]]["target"] = True
 
     dimensions = []
     labels = Sequence_TDF_Label()
