@@ -242,8 +242,9 @@ def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bo
     factor = 1.0 if row.angular else scale
     size = record.get("size") or {}
     nominal = record["value"] or size.get("nominal", 0.0)
-    if row.limits and record.get("range"):
-        low, high = record["range"]
+    if row.limits and (record.get("range") or record.get("upper") is not None):
+        # '∅34.8 - 35.2': the record's limits, stated as a range or as nominal and deviations
+        low, high = record["range"] or (nominal + record["lower"], nominal + record["upper"])
         return _close(row.limits[0] * factor, low) and _close(row.limits[1] * factor, high)
     if not _close(row.nominal * factor, nominal):
         return False
@@ -255,7 +256,7 @@ def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bo
     return _close(up * factor, record["upper"], 1e-2) and _close(low * factor, record["lower"], 1e-2)
 
 
-TARGET_SHAPES = {"point": ("point",), "line": ("line",), "circular curve": ("line", "circle"), "rectangle": ("rectangle", "area"),
+TARGET_SHAPES = {"point": ("point",), "line": ("line",), "circular curve": ("circular curve",), "rectangle": ("rectangle", "area"),
                  "area": ("area", "rectangle", "circle"), "": ("circle", "area", "rectangle")}
 
 
@@ -350,9 +351,13 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
         e = entry("Dimension (all kinds)")
         e["imported"] = len(dimensions)
         free = list(range(len(dimensions)))
-        for row in dim_rows:
+        # Rows that state deviations or limits first, and each row prefers a record stating as much as it
+        # does: a basic '(SR.500)' must not take the '.500 ±.008' a later row needs.
+        for row in sorted(dim_rows, key=lambda r: r.deviations is None and r.limits is None):
             e["expected"] += 1
-            hit = next((i for i in free if _dimension_matches(row, dimensions[i], scale, strict)), None)
+            toleranced = row.deviations is not None or row.limits is not None
+            order = sorted(free, key=lambda i: (dimensions[i].get("upper") is not None or bool(dimensions[i].get("range"))) != toleranced)
+            hit = next((i for i in order if _dimension_matches(row, dimensions[i], scale, strict)), None)
             if hit is None:
                 e["missed"].append(row.text)
                 continue

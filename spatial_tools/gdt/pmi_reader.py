@@ -197,12 +197,17 @@ class StepGraph:
         self.letters: dict[int, str] = {}
         self.relations: list[tuple[int, int]] = []
         self.usages: dict[int, list[int]] = {}
+        self.target_features: dict[int, list[int]] = {}
         for i, body in self.entities.items():
             kw = self.keyword[i]
             if kw == "DATUM":
                 m = re.search(r",\s*'([^']*)'\s*\)\s*$", body)
                 if m:
                     self.letters[i] = m.group(1)
+            elif kw == "FEATURE_FOR_DATUM_TARGET_RELATIONSHIP":
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 2:
+                    self.target_features.setdefault(refs[-1], []).append(refs[-2])
             elif kw == "SHAPE_ASPECT_RELATIONSHIP":
                 refs = [int(r) for r in _REF.findall(body)]
                 if len(refs) >= 2:
@@ -372,6 +377,8 @@ class StepGraph:
             if not letter:
                 continue
             faces = [f for item in self.usages.get(i, []) for f in self.faces_of_item(item)]
+            for aspect in self.target_features.get(i, []):  # FEATURE_FOR_DATUM_TARGET_RELATIONSHIP(aspect, target)
+                faces += [f for f in self.faces_of_aspect(aspect) if f not in faces]
             out.append({"letter": letter, "number": int(number) if number.isdigit() else 0, "shape": shape.lower(), "step_faces": faces})
         return out
 
@@ -779,10 +786,11 @@ def read_pmi(path: str | Path) -> dict:
         if label in known:
             continue
         known.add(label)
-        shape = entry["shape"] if entry["shape"] in ("point", "line", "rectangle", "circle", "area") else "area"
+        shape = entry["shape"]
+        kind = "line" if "curve" in shape else TARGET_TYPES.get(shape.capitalize(), "area")  # a curve target is a line target
         targets[(label, shape, 0.0, 0.0)] = {
             "point": None, "letter": entry["letter"], "number": entry["number"], "label": label,
-            "type": TARGET_TYPES.get(shape.capitalize(), "area"), "shape": shape, "length": 0.0, "width": 0.0,
+            "type": kind, "shape": shape, "length": 0.0, "width": 0.0,
             "movable": False, "faces": step_faces(entry["step_faces"], f"datum target {label}"), "source": "step_entities",
         }
         if entry["letter"] in datums:
