@@ -169,3 +169,41 @@ def test_a_location_dimension_between_two_faces_is_that_steps_tolerance(doc):
     from freecad_spatial.spatial_tools.gdt.validation.model import read_gdt
 
     assert read_gdt(doc).sizes == []
+
+
+NEW_PROPERTIES = {
+    "FeatureControlFrame": ["ProjectedLength", "UnequalOffset", "SphericalZone", "UnitBasis", "AllAround", "AllOver",
+                            "WholePart", "Count", "Notes", "Source"],
+    "DatumFeature": ["TargetLabel", "TargetType", "TargetShape", "TargetSize", "TargetLocation", "Movable"],
+    "SizeDimension": ["DimensionType", "Source"],
+}
+
+
+def test_a_file_written_before_the_pmi_properties_opens_with_them_at_their_defaults(tmp_path):
+    """Old documents lack the properties the PMI import added: reopened, they gain them, meaning 'not stated'."""
+    from freecad_spatial.spatial_tools.annotations.frame_text import frame_text
+
+    store.import_proxies()
+    doc = FreeCAD.newDocument("OldPmiProps")
+    doc.addObject("Part::Box", "Block")
+    doc.recompute()
+    fcf = store.add_feature_control_frame(doc, "position", 0.2, ["Block.Face1"], datums=["A"], diameter_zone=True)
+    datum = store.add_datum_feature(doc, "A", ["Block.Face5"])
+    size = store.add_size_dimension(doc, 10.0, ["Block.Face1", "Block.Face2"], upper=0.1, lower=-0.1)
+    for obj in (fcf, datum, size):
+        for name in NEW_PROPERTIES[obj.SpatialType]:
+            obj.removeProperty(name)  # as a file from before issue 20 holds them
+    text = frame_text(fcf)
+    path = tmp_path / "old.FCStd"
+    doc.saveAs(str(path))
+    FreeCAD.closeDocument(doc.Name)
+    reopened = FreeCAD.openDocument(str(path))
+    try:
+        for obj in store.annotations(reopened):
+            assert set(NEW_PROPERTIES[obj.SpatialType]) <= set(obj.PropertiesList), obj.SpatialType
+        frame = store.annotations(reopened, "FeatureControlFrame")[0]
+        assert frame.ProjectedLength == 0.0 and not frame.WholePart and frame_text(frame) == text == "|⌖|⌀0.2|A|"
+        assert store.annotations(reopened, "SizeDimension")[0].DimensionType == "size"
+        assert store.annotations(reopened, "DatumFeature")[0].TargetType == "none"
+    finally:
+        FreeCAD.closeDocument(reopened.Name)
