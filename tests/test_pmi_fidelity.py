@@ -21,6 +21,7 @@ NIST = CORPORA / "nist-pmi" / "step"
 FILES = {
     "CTC 02": NIST / "nist_ctc_02_asme1_ap242-e2.stp",
     "CTC 04": NIST / "nist_ctc_04_asme1_ap242-e1.stp",
+    "FTC 06": NIST / "nist_ftc_06_asme1_ap242-e2.stp",
     "FTC 07": NIST / "nist_ftc_07_asme1_ap242-e2.stp",
     "FTC 10": NIST / "nist_ftc_10_asme1_ap242-e2.stp",
 }
@@ -161,3 +162,22 @@ def test_ftc10_all_around_frames_and_per_unit_length_straightness():
     # CSV: ⊕ | ∅0.8 (P)3.2 | D | E | B, D | F | B, D | G | B
     projected = sorted(r["datums"][1] for r in tolerances if r["projected_length"] == pytest.approx(3.2))
     assert projected == ["E", "F", "G"]
+
+
+def test_ftc06_spherical_zone_whole_part_composites_and_the_loose_note():
+    tolerances = _records("FTC 06", "tolerance")
+    # CSV: ⊕ | S∅.025 | D | B | C
+    spherical = [(round(r["value"] / INCH, 4), r["datums"]) for r in tolerances if r["spherical_zone"]]
+    assert spherical == [(0.025, ["D", "B", "C"])]
+    assert frame_text({"Characteristic": "position", "Zone": 0.635, "DiameterZone": True, "SphericalZone": True}) == "|⌖|S⌀0.635|"
+    # CSV: ⌓ | .05 | A | B | C (UOS): its shape aspect names no geometry at all
+    assert [(round(r["value"] / INCH, 4), r["datums"]) for r in tolerances if r["whole_part"]] == [(0.05, ["A", "B", "C"])]
+    # CSV: ⌓ | .05 | D | B | C / .01 | D  (four composite frames: each segment says which it is)
+    upper = [r for r in tolerances if "composite frame, upper segment" in r["notes"]]
+    lower = [r for r in tolerances if "composite frame, lower segment" in r["notes"]]
+    assert len(upper) == len(lower) == 4
+    assert {round(r["value"] / INCH, 4) for r in upper} == {0.05} and {round(r["value"] / INCH, 4) for r in lower} == {0.01}
+    # '4X INDIVIDUALLY' is a semantic text on a face group no frame uses: listed as skipped, with why.
+    notes = [s for s in pmi("FTC 06")["skipped"] if s["kind"] == "note"]
+    assert "Note '4X INDIVIDUALLY'" in [n["what"] for n in notes] and all(n["reason"] for n in notes)
+    assert "Note '2X 1.00 : 3.00 #{conical-taper}'" in [n["what"] for n in notes]  # NIST's '2X 1.00 : 3.00 ⌲' (taper)

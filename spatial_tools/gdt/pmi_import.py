@@ -193,6 +193,15 @@ def dimension_type(xcaf_type: str) -> str:
     return f"angular_{group}" if "Angular" in xcaf_type else group
 
 
+def _count_of(notes: list[str]) -> int:
+    """The '4X' of a note such as '4X INDIVIDUALLY' (0 when no note states a count)."""
+    for note in notes:
+        m = re.match(r"\s*(\d+)\s*X\b", note, re.I)
+        if m:
+            return int(m.group(1))
+    return 0
+
+
 def _tolerance_record(tol: dict, names: Any) -> dict:
     faces, lost = names(tol["faces"])
     if not tol["faces"] and not tol.get("whole_part"):
@@ -213,6 +222,8 @@ def _tolerance_record(tol: dict, names: Any) -> dict:
         "all_around": bool(tol.get("all_around")),
         "all_over": bool(tol.get("all_over")),
         "whole_part": bool(tol.get("whole_part")),
+        "notes": list(tol.get("notes", [])),
+        "count": _count_of(tol.get("notes", [])),
         "datums": [text for text, _ in _datum_slots(tol["datums"], with_modifiers=True)],
         "name": tol.get("name") or "",
         "source": tol.get("source", "xde"),
@@ -286,12 +297,15 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
                 "unmatched_faces": lost,
             }
         )
+    records += [{"kind": "note", "text": text} for text in pmi.get("notes", [])]
     return records
 
 
 def skip_reason(record: dict) -> str | None:
     """Why a record cannot become an object (None: it can); every skip is listed with this reason."""
     kind = record["kind"]
+    if kind == "note":
+        return "a note (semantic text) the file ties to no frame or datum: listed here, not imported as an object"
     if kind in ("datum", "datum_target"):
         letter = record["letter"].strip().upper()
         if not letter.isalpha() or len(letter) > 2:
@@ -312,6 +326,8 @@ def skip_reason(record: dict) -> str | None:
 def describe(record: dict) -> str:
     """One line a user reads in a summary: '|⌖|⌀0.75 Ⓟ50|A|B|C|', 'Datum A', '∅20 +0.05/-0.1'."""
     kind = record["kind"]
+    if kind == "note":
+        return f"Note '{record['text']}'"
     if kind == "datum":
         return f"Datum {record['letter']}"
     if kind == "datum_target":
@@ -402,6 +418,7 @@ def _frame_values(record: dict) -> dict:
     if record["whole_part"]:
         notes.append("UOS")
     notes += [m for m in record["other_modifiers"] if not m.startswith("per_unit_")]
+    notes += record["notes"]
     return {
         "Characteristic": record["characteristic"],
         "Zone": float(record["value"]),
@@ -417,6 +434,7 @@ def _frame_values(record: dict) -> dict:
         "AllAround": record["all_around"],
         "AllOver": record["all_over"],
         "WholePart": record["whole_part"],
+        "Count": int(record["count"]),
         "Notes": notes,
         "Source": f"STEP {record['name']}".strip() if record["name"] else "STEP",
     }

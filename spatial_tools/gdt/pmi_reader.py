@@ -382,6 +382,40 @@ class StepGraph:
             out.append({"letter": letter, "number": int(number) if number.isdigit() else 0, "shape": shape.lower(), "step_faces": faces})
         return out
 
+    def semantic_texts(self) -> dict[int, list[str]]:
+        """Entity id -> its 'semantic text' notes ('4X INDIVIDUALLY'), through PROPERTY_DEFINITION and REPRESENTATION."""
+        holders = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] == "PROPERTY_DEFINITION" and "'semantic text'" in body.lower():
+                refs = _REF.findall(body)
+                if refs:
+                    holders[i] = int(refs[-1])
+        out: dict[int, list[str]] = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] != "PROPERTY_DEFINITION_REPRESENTATION":
+                continue
+            refs = [int(r) for r in _REF.findall(body)]
+            if len(refs) < 2 or refs[0] not in holders:
+                continue
+            items = [int(r) for r in _REF.findall(self.entities.get(refs[1], "").split("(", 2)[-1].split(")", 1)[0])]
+            for item in items:
+                m = re.search(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'[^']*'\s*,\s*'([^']*)'", self.entities.get(item, ""))
+                if m and m.group(1).strip():
+                    out.setdefault(holders[refs[0]], []).append(m.group(1).strip())
+        return out
+
+    def composites(self) -> dict[int, tuple[int, str]]:
+        """Tolerance id -> (segment 1 upper / 2 lower, the relationship's name) for composite or stacked frames."""
+        out: dict[int, tuple[int, str]] = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] != "GEOMETRIC_TOLERANCE_RELATIONSHIP":
+                continue
+            m = re.search(r"\(\s*'([^']*)'.*?#(\d+)\s*,\s*#(\d+)\s*\)\s*$", body)
+            if m:
+                out.setdefault(int(m.group(2)), (1, m.group(1)))
+                out[int(m.group(3))] = (2, m.group(1))
+        return out
+
     def geometric_tolerances(self) -> list[dict]:
         """Every geometric tolerance entity: characteristic, value (mm), datums, zone, modifiers, faces.
 
@@ -391,6 +425,8 @@ class StepGraph:
         unit basis, spherical zone) are known.
         """
         zones = self._zones()
+        texts = self.semantic_texts()
+        composite = self.composites()
         out = []
         for i, body in self.entities.items():
             keyword = self.keyword[i]
@@ -449,6 +485,8 @@ class StepGraph:
                     "all_around": aspect_kind == "ALL_AROUND_SHAPE_ASPECT",
                     "all_over": aspect_kind == "ALL_OVER_SHAPE_ASPECT" or "ALL_OVER" in self.entities.get(aspect, "")[:40],
                     "whole_part": whole_part,
+                    "notes": texts.get(aspect, []) + texts.get(i, []),
+                    "composite": composite.get(i),
                     "aspect": aspect,
                     "step_faces": step_faces,
                 }
@@ -643,6 +681,10 @@ def _enrich(tol: dict, entry: dict) -> None:
     tol["all_around"] = entry["all_around"]
     tol["all_over"] = entry["all_over"]
     tol["whole_part"] = entry["whole_part"]
+    tol["notes"] = list(entry["notes"])
+    if entry["composite"]:
+        segment, kind = entry["composite"]
+        tol["notes"].append(f"{kind or 'composite'} frame, {'upper' if segment == 1 else 'lower'} segment")
     if entry["projected_length"] is not None:
         tol["projected_length"] = entry["projected_length"]
         if "projected" not in tol["modifiers"]:
@@ -779,7 +821,10 @@ def read_pmi(path: str | Path) -> dict:
             }
         )
 
-    _complete_tolerances(tolerances, graph.geometric_tolerances(), step_faces)
+    stated = graph.geometric_tolerances()
+    _complete_tolerances(tolerances, stated, step_faces)
+    used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
+    loose_notes = [text for holder, texts in graph.semantic_texts().items() if holder not in used for text in texts]
     known = {t["label"] for t in targets.values()}
     for entry in graph.datum_targets():  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
         label = f"{entry['letter']}{entry['number']}"
@@ -826,6 +871,7 @@ def read_pmi(path: str | Path) -> dict:
         "datum_targets": list(targets.values()),
         "tolerances": tolerances,
         "dimensions": dimensions,
+        "notes": loose_notes,  # semantic texts the file ties to no tolerance (NIST FTC 06's '4X INDIVIDUALLY')
         "faces": faces.signatures,
         "model_face_count": len(faces.model_faces),
         "warnings": warnings,
