@@ -22,7 +22,8 @@ MATCHING = (
     "references in order with their modifiers; a composite/stacked frame ('... / .01 | D') needs one "
     "imported tolerance per segment and consumes them all. Datum feature rows: same letter among imported "
     "datum features. Dimension rows: nominal equal within 0.1 % (degrees for angles), and for 'strict' "
-    "also the +/- deviations or limits when NIST gives them. Precision = matched imported annotations / "
+    "also the +/- deviations or limits when NIST gives them; a nominal NIST writes rounded ('.56') matches the file's "
+    "exact value (0.5625) at the precision written. Precision = matched imported annotations / "
     "imported annotations of that type (dimensions without a value, XDE's 'DimensionPresentation', are "
     "not counted). Face links are not compared with NIST (the CSV names no faces); 'linked' counts "
     "matched imported annotations whose every face was mapped onto a FreeCAD face."
@@ -236,6 +237,15 @@ def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | st
     return True
 
 
+def _same_as_written(row: Row, value: float) -> bool:
+    """Whether ``value`` (in the drawing's unit) is the nominal NIST writes, at the precision it writes it:
+    '.56' for the file's 0.5625 (9/16"), '.438' for 0.4375."""
+    m = re.search(r"\d*\.(\d+)", re.sub(r"^\s*\d+X\s+", "", row.text))
+    if m is None or row.nominal is None:
+        return False
+    return abs(value - row.nominal) <= 0.5 * 10 ** -len(m.group(1)) + 1e-9
+
+
 def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bool:
     if row.nominal is None:
         return False
@@ -246,7 +256,7 @@ def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bo
         # '∅34.8 - 35.2': the record's limits, stated as a range or as nominal and deviations
         low, high = record["range"] or (nominal + record["lower"], nominal + record["upper"])
         return _close(row.limits[0] * factor, low) and _close(row.limits[1] * factor, high)
-    if not _close(row.nominal * factor, nominal):
+    if not (_close(row.nominal * factor, nominal) or _same_as_written(row, nominal / factor)):
         return False
     if not strict or row.deviations is None:
         return True
