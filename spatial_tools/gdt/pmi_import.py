@@ -8,10 +8,13 @@ linked only when exactly one FreeCAD face has the same surface type, area,
 centroid and normal/axis (and radius) within tolerance; otherwise it is
 reported unmatched, never guessed.
 
-``read_pmi_records`` gives plain records (``kind``: datum, datum_system,
-tolerance, dimension) with faces as ``Object.FaceN``; ``import_pmi`` turns
-them into DatumFeature, DatumReferenceFrame, FeatureControlFrame and
-SizeDimension objects in one undoable transaction.
+``read_pmi_records`` gives plain records (``kind``: datum, datum_target,
+datum_system, tolerance, dimension, note) with faces as ``Object.FaceN``;
+``import_pmi`` turns them into DatumFeature (datum targets too, with their
+Target* properties), DatumReferenceFrame, FeatureControlFrame and
+SizeDimension (size, location and angular, ``DimensionType``) objects in one
+undoable transaction. A record that cannot become an object is listed in
+``skipped`` with its reason (``skip_reason``): nothing is dropped silently.
 """
 
 from __future__ import annotations
