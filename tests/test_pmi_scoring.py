@@ -81,3 +81,11 @@ def test_datum_targets_are_scored_by_label_shape_and_size():
     assert _score([row], [record], "value")["Datum target"]["found"] == 1
     assert _score([row], [record], "datums")["Datum target"]["found"] == 0  # the file states ∅85, NIST ∅0.85
     assert _score([row], [record | {"size": [0.85]}], "full")["Datum target"]["found"] == 1
+
+
+def test_a_frame_value_matches_at_the_precision_nist_writes():
+    """CTC 02: NIST writes '⏊ | ∅0.25 | K'; the file holds 0.254 with a 2-decimal precision qualifier."""
+    row = _row("⏊ | ∅0.25 | K", "Perpendicularity tolerance")
+    record = _frame(characteristic="perpendicularity", value=0.254, diameter_zone=True, datums=["K"])
+    assert _score([row], [record], "full")["Perpendicularity tolerance"]["found"] == 1
+    assert _score([row], [record | {"value": 0.26}], "full")["Perpendicularity tolerance"]["found"] == 0

@@ -18,7 +18,8 @@ from typing import Any
 MATCHING = (
     "One-to-one greedy matching per test case and annotation type. Tolerance rows: same characteristic "
     "(from NIST's 'Annotation Type'), zone value equal within 0.1 % after converting inch models' values "
-    "to mm (x25.4), and for 'strict' also the diameter-zone flag, the material modifier and the datum "
+    "to mm (x25.4) or equal at the precision NIST writes it ('0.25' for the file's 0.254, which the file "
+    "itself qualifies to 2 decimals), and for 'strict' also the diameter-zone flag, the material modifier and the datum "
     "references in order with their modifiers; a composite/stacked frame ('... / .01 | D') needs one "
     "imported tolerance per segment and consumes them all. Datum feature rows: same letter among imported "
     "datum features. Dimension rows: nominal equal within 0.1 % (degrees for angles), and for 'strict' "
@@ -59,6 +60,7 @@ class Segment:
     material: str = "none"
     datums: list[str] = field(default_factory=list)
     spherical: bool = False
+    decimals: int = 6  # digits NIST writes after the point ('0.25': 2)
     projected: float | None = None  # '(P)50'
     unequal: float | None = None  # '(U)0.5'
 
@@ -112,6 +114,7 @@ def parse_segment(text: str) -> Segment | None:
         material=_material(zone),
         datums=datums,
         spherical=(m.group(1) or "").startswith("S"),
+        decimals=len(m.group(2).partition(".")[2]) if "." in m.group(2) else 0,
         projected=float(projected.group(1)) if projected else None,
         unequal=float(unequal.group(1)) if unequal else None,
     )
@@ -214,7 +217,10 @@ def _same_optional(expected: float | None, got: float | None, scale: float) -> b
 def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | str, row: Row | None = None) -> bool:
     """``strict``: False/'value' (type + value), True/'datums' (+ Ø, material, datums), 'full' (+ every modifier)."""
     level = {False: "value", True: "datums"}.get(strict, strict) if isinstance(strict, bool) else strict
-    if record.get("value") is None or not _close(seg.value * scale, record["value"]):
+    if record.get("value") is None:
+        return False
+    written = abs(record["value"] / scale - seg.value) <= 0.5 * 10 ** -seg.decimals + 1e-9  # '0.25' for the file's 0.254
+    if not (_close(seg.value * scale, record["value"]) or written):
         return False
     if level == "value":
         return True
