@@ -181,3 +181,9 @@ def test_ftc06_spherical_zone_whole_part_composites_and_the_loose_note():
     notes = [s for s in pmi("FTC 06")["skipped"] if s["kind"] == "note"]
     assert "Note '4X INDIVIDUALLY'" in [n["what"] for n in notes] and all(n["reason"] for n in notes)
     assert "Note '2X 1.00 : 3.00 #{conical-taper}'" in [n["what"] for n in notes]  # NIST's '2X 1.00 : 3.00 ⌲' (taper)
+
+
+def test_ctc04_loose_notes_are_readable_and_datum_letters_are_not_repeated_as_notes():
+    notes = [s["what"] for s in pmi("CTC 04")["skipped"] if s["kind"] == "note"]
+    assert notes and not any("\\X" in n for n in notes), notes  # STEP's \X2\...\X0\ escapes decoded ('⌴')
+    assert not {"Note 'A'", "Note 'B'", "Note 'C'"} & set(notes), notes  # a datum feature's note is its own letter

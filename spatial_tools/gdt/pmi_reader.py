@@ -540,6 +540,19 @@ def _material_of(text: str) -> str:
     return "none"
 
 
+def step_text(text: str) -> str:
+    """A STEP string as text: \\X2\\2334\\X0\\ -> '⌴' (ISO 10303-21 encodings \\X2\\, \\X4\\, \\X\\, '')."""
+
+    def wide(m: re.Match, width: int) -> str:
+        hexes = m.group(1)
+        return "".join(chr(int(hexes[i:i + width], 16)) for i in range(0, len(hexes), width))
+
+    text = re.sub(r"\\X2\\((?:[0-9A-Fa-f]{4})*)\\X0\\", lambda m: wide(m, 4), text)
+    text = re.sub(r"\\X4\\((?:[0-9A-Fa-f]{8})*)\\X0\\", lambda m: wide(m, 8), text)
+    text = re.sub(r"\\X\\([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+    return text.replace("''", "'")
+
+
 def file_length_unit(text: str) -> str:
     """'inch' when the file declares an inch conversion-based unit, else 'mm' (metre-based SI)."""
     head = text[:2_000_000].upper()
@@ -824,7 +837,8 @@ def read_pmi(path: str | Path) -> dict:
     stated = graph.geometric_tolerances()
     _complete_tolerances(tolerances, stated, step_faces)
     used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
-    loose_notes = [text for holder, texts in graph.semantic_texts().items() if holder not in used for text in texts]
+    used |= {a for a, b in graph.relations if b in graph.letters} | set(graph.letters)  # a datum feature's note is its letter
+    loose_notes = [step_text(text) for holder, texts in graph.semantic_texts().items() if holder not in used for text in texts]
     known = {t["label"] for t in targets.values()}
     for entry in graph.datum_targets():  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
         label = f"{entry['letter']}{entry['number']}"
