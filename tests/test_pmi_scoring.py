@@ -89,3 +89,13 @@ def test_a_frame_value_matches_at_the_precision_nist_writes():
     record = _frame(characteristic="perpendicularity", value=0.254, diameter_zone=True, datums=["K"])
     assert _score([row], [record], "full")["Perpendicularity tolerance"]["found"] == 1
     assert _score([row], [record | {"value": 0.26}], "full")["Perpendicularity tolerance"]["found"] == 0
+
+
+def test_an_exact_match_comes_before_a_rounded_one():
+    """FTC 07: '⊕ | ∅.05 | A | B | C' must take the file's .05, not a .045 that rounds to it, whatever the order."""
+    row = _row("⊕ | ∅.05 | A | B | C", "Position tolerance")
+    near = _frame(characteristic="position", value=0.045, diameter_zone=True)
+    exact = _frame(characteristic="position", value=0.05, diameter_zone=True)
+    other = _row("⊕ | ∅.045 | A | B | C", "Position tolerance")
+    scored = _score([row, other], [near, exact], "full")["Position tolerance"]
+    assert scored["found"] == 2 and scored["missed"] == []

@@ -18,8 +18,8 @@ from typing import Any
 MATCHING = (
     "One-to-one greedy matching per test case and annotation type. Tolerance rows: same characteristic "
     "(from NIST's 'Annotation Type'), zone value equal within 0.1 % after converting inch models' values "
-    "to mm (x25.4) or equal at the precision NIST writes it ('0.25' for the file's 0.254, which the file "
-    "itself qualifies to 2 decimals), and for 'strict' also the diameter-zone flag, the material modifier and the datum "
+    "to mm (x25.4), or, for rows left after that exact pass, equal at the precision NIST writes it ('0.25' "
+    "for the file's 0.254, which the file itself qualifies to 2 decimals), and for 'strict' also the diameter-zone flag, the material modifier and the datum "
     "references in order with their modifiers; a composite/stacked frame ('... / .01 | D') needs one "
     "imported tolerance per segment and consumes them all. Datum feature rows: same letter among imported "
     "datum features. Dimension rows: nominal equal within 0.1 % (degrees for angles), and for 'strict' "
@@ -214,13 +214,13 @@ def _same_optional(expected: float | None, got: float | None, scale: float) -> b
     return got is not None and _close(expected * scale, got)
 
 
-def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | str, row: Row | None = None) -> bool:
+def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | str, row: Row | None = None, rounded: bool = True) -> bool:
     """``strict``: False/'value' (type + value), True/'datums' (+ Ø, material, datums), 'full' (+ every modifier)."""
     level = {False: "value", True: "datums"}.get(strict, strict) if isinstance(strict, bool) else strict
     if record.get("value") is None:
         return False
     written = abs(record["value"] / scale - seg.value) <= 0.5 * 10 ** -seg.decimals + 1e-9  # '0.25' for the file's 0.254
-    if not (_close(seg.value * scale, record["value"]) or written):
+    if not (_close(seg.value * scale, record["value"]) or (rounded and written)):
         return False
     if level == "value":
         return True
@@ -252,7 +252,7 @@ def _same_as_written(row: Row, value: float) -> bool:
     return abs(value - row.nominal) <= 0.5 * 10 ** -len(m.group(1)) + 1e-9
 
 
-def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bool:
+def _dimension_matches(row: Row, record: dict, scale: float, strict: bool, rounded: bool = True) -> bool:
     if row.nominal is None:
         return False
     factor = 1.0 if row.angular else scale
@@ -262,7 +262,7 @@ def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bo
         # '∅34.8 - 35.2': the record's limits, stated as a range or as nominal and deviations
         low, high = record["range"] or (nominal + record["lower"], nominal + record["upper"])
         return _close(row.limits[0] * factor, low) and _close(row.limits[1] * factor, high)
-    if not (_close(row.nominal * factor, nominal) or _same_as_written(row, nominal / factor)):
+    if not (_close(row.nominal * factor, nominal) or (rounded and _same_as_written(row, nominal / factor))):
         return False
     if not strict or row.deviations is None:
         return True
@@ -312,22 +312,28 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
             continue
         e = entry(kind)
         e["imported"] = len(pool)
-        for row in kind_rows:
-            e["expected"] += 1
-            taken: list[int] = []
-            for seg in row.segments:
-                hit = next((i for i in pool if i not in used and i not in taken and _segment_matches(seg, tolerances[i], scale, strict, row)), None)
-                if hit is None:
-                    taken = []
-                    break
-                taken.append(hit)
-            if taken:
-                used.update(taken)
-                e["found"] += 1
-                e["imported_matched"] += len(taken)
-                e["linked"] += all(_linked(tolerances[i]) for i in taken)
-            else:
-                e["missed"].append(row.text)
+        e["expected"] += len(kind_rows)
+        left = kind_rows
+        for rounded in (False, True):  # exact values first: a rounded match never takes what an exact one needs
+            missed = []
+            for row in left:
+                taken: list[int] = []
+                for seg in row.segments:
+                    hit = next((i for i in pool if i not in used and i not in taken
+                                and _segment_matches(seg, tolerances[i], scale, strict, row, rounded)), None)
+                    if hit is None:
+                        taken = []
+                        break
+                    taken.append(hit)
+                if taken:
+                    used.update(taken)
+                    e["found"] += 1
+                    e["imported_matched"] += len(taken)
+                    e["linked"] += all(_linked(tolerances[i]) for i in taken)
+                else:
+                    missed.append(row)
+            left = missed
+        e["missed"] += [row.text for row in left]
 
     datum_rows = [r for r in rows if r.type == "Datum feature"]
     if datum_rows or datums:
@@ -369,18 +375,23 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
         free = list(range(len(dimensions)))
         # Rows that state deviations or limits first, and each row prefers a record stating as much as it
         # does: a basic '(SR.500)' must not take the '.500 ±.008' a later row needs.
-        for row in sorted(dim_rows, key=lambda r: r.deviations is None and r.limits is None):
-            e["expected"] += 1
-            toleranced = row.deviations is not None or row.limits is not None
-            order = sorted(free, key=lambda i: (dimensions[i].get("upper") is not None or bool(dimensions[i].get("range"))) != toleranced)
-            hit = next((i for i in order if _dimension_matches(row, dimensions[i], scale, strict)), None)
-            if hit is None:
-                e["missed"].append(row.text)
-                continue
-            free.remove(hit)
-            e["found"] += 1
-            e["imported_matched"] += 1
-            e["linked"] += _linked(dimensions[hit])
+        e["expected"] += len(dim_rows)
+        left = sorted(dim_rows, key=lambda r: r.deviations is None and r.limits is None)
+        for rounded in (False, True):  # exact nominals first, then those NIST writes rounded
+            missed = []
+            for row in left:
+                toleranced = row.deviations is not None or row.limits is not None
+                order = sorted(free, key=lambda i: (dimensions[i].get("upper") is not None or bool(dimensions[i].get("range"))) != toleranced)
+                hit = next((i for i in order if _dimension_matches(row, dimensions[i], scale, strict, rounded)), None)
+                if hit is None:
+                    missed.append(row)
+                    continue
+                free.remove(hit)
+                e["found"] += 1
+                e["imported_matched"] += 1
+                e["linked"] += _linked(dimensions[hit])
+            left = missed
+        e["missed"] += [row.text for row in left]
     return out
 
 
