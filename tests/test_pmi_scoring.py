@@ -99,3 +99,8 @@ def test_an_exact_match_comes_before_a_rounded_one():
     other = _row("⊕ | ∅.045 | A | B | C", "Position tolerance")
     scored = _score([row, other], [near, exact], "full")["Position tolerance"]
     assert scored["found"] == 2 and scored["missed"] == []
+
+
+def test_a_value_half_way_between_two_written_ones_is_not_a_match():
+    row = _row("⊕ | ∅.05 | A | B | C", "Position tolerance")
+    assert _score([row], [_frame(characteristic="position", value=0.045, diameter_zone=True)], "full")["Position tolerance"]["found"] == 0

@@ -219,7 +219,8 @@ def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | st
     level = {False: "value", True: "datums"}.get(strict, strict) if isinstance(strict, bool) else strict
     if record.get("value") is None:
         return False
-    written = abs(record["value"] / scale - seg.value) <= 0.5 * 10 ** -seg.decimals + 1e-9  # '0.25' for the file's 0.254
+    # '0.25' for the file's 0.254; a value half-way (0.045 for '.05') is ambiguous and never matches
+    written = abs(record["value"] / scale - seg.value) < 0.5 * 10 ** -seg.decimals - 1e-9
     if not (_close(seg.value * scale, record["value"]) or (rounded and written)):
         return False
     if level == "value":
@@ -245,11 +246,11 @@ def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | st
 
 def _same_as_written(row: Row, value: float) -> bool:
     """Whether ``value`` (in the drawing's unit) is the nominal NIST writes, at the precision it writes it:
-    '.56' for the file's 0.5625 (9/16"), '.438' for 0.4375."""
+    '.56' for the file's 0.5625 (9/16"); never a value half-way between two written ones."""
     m = re.search(r"\d*\.(\d+)", re.sub(r"^\s*\d+X\s+", "", row.text))
     if m is None or row.nominal is None:
         return False
-    return abs(value - row.nominal) <= 0.5 * 10 ** -len(m.group(1)) + 1e-9
+    return abs(value - row.nominal) < 0.5 * 10 ** -len(m.group(1)) - 1e-9  # half-way values are ambiguous: no match
 
 
 def _dimension_matches(row: Row, record: dict, scale: float, strict: bool, rounded: bool = True) -> bool:
