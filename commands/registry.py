@@ -13,6 +13,7 @@ COMMAND_MODULES: list[str] = [
     "freecad_spatial.commands.clear_findings",
     "freecad_spatial.commands.export_report",
     "freecad_spatial.commands.suggest_gdt",
+    "freecad_spatial.commands.import_pmi",
 ]
 
 

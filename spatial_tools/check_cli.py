@@ -55,6 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="MB",
         help="address space each worker may use; a file needing more is an error (default: resources/check_batch.toml; 0: none)",
     )
+    parser.add_argument("--no-pmi", action="store_true", help="do not import a STEP AP242 file's GD&T (PMI) before checking")
 
 
 def _renderer(name: str):
@@ -210,6 +211,7 @@ def _run(args: argparse.Namespace) -> int:
         annotate=os.path.abspath(args.annotate) if args.annotate else None,
         annotate_dir=annotate_dir,
         memory_mb=default_memory_mb() if args.memory_limit is None else args.memory_limit,
+        pmi=not args.no_pmi,
     )
     try:
         results = _check_all(args, options, run_batch)

@@ -110,6 +110,10 @@ from . import ask_cli  # noqa: E402 - registered right after the table it fills
 
 EXTRA_COMMANDS["ask"] = (ask_cli.configure, ask_cli.run)
 
+from . import pmi_cli  # noqa: E402 - registered right after the table it fills
+
+EXTRA_COMMANDS["pmi"] = (pmi_cli.configure, pmi_cli.run)
+
 from .mcp import cli as mcp_cli  # noqa: E402 - registered right after the table it fills
 
 EXTRA_COMMANDS["mcp"] = (mcp_cli.configure, mcp_cli.run)

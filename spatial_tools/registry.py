@@ -51,6 +51,7 @@ BUILTIN_TOOL_MODULES = [
     "freecad_spatial.spatial_tools.tools.stack_up",
     "freecad_spatial.spatial_tools.tools.check_gdt",
     "freecad_spatial.spatial_tools.tools.suggest_gdt",
+    "freecad_spatial.spatial_tools.tools.import_pmi",
 ]
 
 

@@ -58,6 +58,7 @@ CALLS = {
     ],
     "check_gdt": [{}, {"objects": ["Plate"]}],
     "suggest_gdt": [{"object": "Plate"}],
+    "import_pmi": [{"file": "supplier.stp"}, {"file": "supplier.step", "object": "Part"}],
 }
 
 

@@ -132,7 +132,7 @@ def test_a_step_without_pmi_imports_nothing(doc, tmp_path):
     path = tmp_path / "plain_box.step"
     Part.makeBox(10, 20, 30).exportStep(str(path))
     summary = import_pmi(doc, path)
-    assert summary["created"] == {"datum": [], "datum_system": [], "tolerance": [], "dimension": []}
+    assert summary["created"] == {"datum": [], "datum_target": [], "datum_system": [], "tolerance": [], "dimension": []}
     assert summary["unmatched_faces"] == [] and summary["skipped"] == []
     assert store.annotations(doc) == []
     assert len(doc.getObject(summary["target"]).Shape.Faces) == 6

@@ -29,4 +29,10 @@ def size_dimension_tolerance(document: Any, a_ref: str, b_ref: str) -> tuple[flo
         internal = size.fit_code[:1].isupper() if size.fit_code else False
         limits = size_limits(size.nominal, internal, size)
         return limits.high - size.nominal, size.nominal - limits.low, f"size dimension {limits.source}"
+    for obj in annotations(document, P.SIZE_DIMENSION):  # a supplier's location dimension (PMI import) between the faces
+        if getattr(obj, "DimensionType", "size") != "location" or obj.Attachment == "lost":
+            continue
+        linked = {f"{o.Name}.{sub}" for o, subs in obj.Faces for sub in subs}
+        if wanted <= linked:
+            return float(obj.UpperDeviation), -float(obj.LowerDeviation), f"location dimension {obj.Label}"
     return None

@@ -23,12 +23,19 @@ def frame_cells(values: Any) -> list[str]:
     symbol = CHARACTERISTICS.get(_get(values, "Characteristic"), "?")
     zone = f"{_get(values, 'Zone', 0.0):g}"
     if _get(values, "DiameterZone", False):
-        zone = DIAMETER + zone
+        zone = ("S" if _get(values, "SphericalZone", False) else "") + DIAMETER + zone
+    basis = [b for b in (_get(values, "UnitBasis", []) or []) if b]
+    if basis:
+        zone += "/" + "×".join(f"{b:g}" for b in basis)
     material = _get(values, "MaterialModifier", "none")
     if material in ("MMC", "LMC"):
         zone += " " + MODIFIER_SYMBOLS[material]
     for modifier in _get(values, "Modifiers", []) or []:
         zone += " " + MODIFIER_SYMBOLS.get(modifier, modifier)
+        if modifier == "projected" and _get(values, "ProjectedLength", 0.0):
+            zone += f"{_get(values, 'ProjectedLength', 0.0):g}"
+        elif modifier == "unequal_bilateral":
+            zone += f"{_get(values, 'UnequalOffset', 0.0) or 0.0:g}"
     return [symbol, zone] + [_datum(d) for d in (_get(values, "DatumReferences", []) or [])]
 
 

@@ -27,6 +27,9 @@ STATUSES = ("open", "accepted", "waived")
 ATTACHMENTS = ("attached", "rematched", "lost", "unlinked")
 MATERIAL_MODIFIERS = ("none", "MMC", "LMC")
 STANDARDS = ("ASME Y14.5-2018", "ISO 1101")
+TARGET_TYPES = ("none", "point", "line", "area")
+DIMENSION_TYPES = ("size", "location", "angular_size", "angular_location")
+ANGULAR_DIMENSIONS = ("angular_size", "angular_location")
 # gdt.md "Characteristics": name -> symbol.
 CHARACTERISTICS = {
     "straightness": "⏤",
@@ -99,7 +102,16 @@ FINDING_EXTRA = (
 )
 
 GDT_PROPERTIES: dict[str, tuple[Prop, ...]] = {
-    DATUM_FEATURE: (Prop("Letter", "App::PropertyString", "Datum", "Datum letter (A, B, ...)"),),
+    DATUM_FEATURE: (
+        Prop("Letter", "App::PropertyString", "Datum", "Datum letter (A, B, ...)"),
+        # Datum targets (added for the PMI import; empty on a plain datum feature and in older files).
+        Prop("TargetLabel", "App::PropertyString", "Datum target", "The datum target's label (A1, B2 ...); empty on a datum feature"),
+        Prop("TargetType", "App::PropertyEnumeration", "Datum target", "none (a datum feature), point, line or area", TARGET_TYPES),
+        Prop("TargetShape", "App::PropertyString", "Datum target", "The target's shape as the file states it (point, line, rectangle, circle, area)"),
+        Prop("TargetSize", "App::PropertyFloatList", "Datum target", "Line length; rectangle length and width; circle diameter (mm)"),
+        Prop("TargetLocation", "App::PropertyVector", "Datum target", "Where the target sits (mm, the part's coordinates)"),
+        Prop("Movable", "App::PropertyBool", "Datum target", "A movable datum target"),
+    ),
     DATUM_REFERENCE_FRAME: (
         Prop("Primary", "App::PropertyString", "Datums", "Primary datum letter"),
         Prop("PrimaryModifier", "App::PropertyEnumeration", "Datums", "Material modifier of the primary", MATERIAL_MODIFIERS),
@@ -116,12 +128,27 @@ GDT_PROPERTIES: dict[str, tuple[Prop, ...]] = {
         Prop("Modifiers", "App::PropertyStringList", "Tolerance", "projected, free_state, tangent_plane, unequal_bilateral"),
         Prop("DatumReferences", "App::PropertyStringList", "Tolerance", "Datum letters in order, each optionally with (M) or (L): A, B(M)"),
         Prop("Standard", "App::PropertyEnumeration", "Tolerance", "The standard the frame follows", STANDARDS),
+        # Added for the PMI import: zero/False/empty means "not stated", as in every older file.
+        Prop("ProjectedLength", "App::PropertyFloat", "Modifiers", "Height of a projected (Ⓟ) zone (mm); 0 when not projected"),
+        Prop("UnequalOffset", "App::PropertyFloat", "Modifiers", "Unequal-bilateral (Ⓤ) zone: the part of the zone toward material addition (mm)"),
+        Prop("SphericalZone", "App::PropertyBool", "Modifiers", "Spherical (S⌀) zone"),
+        Prop("UnitBasis", "App::PropertyFloatList", "Modifiers", "Tolerance per unit length (one value) or per unit area (two) (mm)"),
+        Prop("AllAround", "App::PropertyBool", "Modifiers", "Applies all around the profile (⭘ on the leader)"),
+        Prop("AllOver", "App::PropertyBool", "Modifiers", "Applies all over the part's surfaces"),
+        Prop("WholePart", "App::PropertyBool", "Modifiers", "Applies to the whole part, every surface not otherwise toleranced (UOS)"),
+        Prop("Count", "App::PropertyInteger", "Modifiers", "How many features the frame controls (the '4X'); 0 when not stated"),
+        Prop("Notes", "App::PropertyStringList", "Modifiers", "Notes the frame carries (INDIVIDUALLY, 2 SURFACES ...)"),
+        Prop("Source", "App::PropertyString", "Modifiers", "Where the frame came from (the STEP entity of an imported frame)", read_only=True),
     ),
     SIZE_DIMENSION: (
         Prop("Nominal", "App::PropertyFloat", "Size", "Nominal size (mm)"),
         Prop("UpperDeviation", "App::PropertyFloat", "Size", "Upper deviation (mm)"),
         Prop("LowerDeviation", "App::PropertyFloat", "Size", "Lower deviation (mm)"),
         Prop("FitCode", "App::PropertyString", "Size", "ISO 286 class instead of deviations (e.g. H7)"),
+        # Added for the PMI import: older files hold size dimensions only.
+        Prop("DimensionType", "App::PropertyEnumeration", "Size", "size (a feature of size), location (distance between two features), "
+             "angular_size or angular_location (degrees)", DIMENSION_TYPES),
+        Prop("Source", "App::PropertyString", "Size", "Where the dimension came from (the STEP type of an imported one)", read_only=True),
     ),
 }
 

@@ -46,6 +46,7 @@ class CheckOptions:
     annotate: str | None = None  # write each checked document with its findings as objects (FCStd)
     annotate_dir: bool = False  # ``annotate`` is a folder: one <stem>.FCStd per input file
     memory_mb: int = 0  # address space each worker may use (RLIMIT_AS), 0: no limit
+    pmi: bool = True  # import a STEP AP242 file's GD&T first (gdt.pmi_import.import_pmi_for_check)
 
 
 def default_memory_mb() -> int:
@@ -182,6 +183,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
     from ..dfm.engine import check_document
     from ..documents import close_document, open_document
     from ..errors import ToolError
+    from ..gdt.pmi_import import import_pmi_for_check
     from ..gdt.validation import gdt_findings
 
     started = time.monotonic()
@@ -195,6 +197,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
 
             import_proxies()  # so findings already in an FCStd come back with their proxies
         document = open_document(opened)
+        pmi_notes = import_pmi_for_check(document, opened, options.timeout) if options.pmi else []
         result = check_document(
             document,
             options.process,
@@ -209,7 +212,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
             findings=result.findings + gdt_findings(document),  # [] without GD&T annotations
             checked=result.checked,
             not_checked=result.not_checked,
-            skipped=result.skipped,
+            skipped=result.skipped + pmi_notes,
             rules_run=result.rules_run,
             not_implemented=result.not_implemented,
         )

@@ -85,6 +85,7 @@ def options_fingerprint(options: CheckOptions, checker: str) -> str:
         "render": options.render,
         "annotate": options.annotate,
         "annotate_dir": options.annotate_dir,
+        "pmi": options.pmi,  # a STEP file's own GD&T imported first, or not
         "checker": checker,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

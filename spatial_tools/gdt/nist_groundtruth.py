@@ -18,11 +18,13 @@ from typing import Any
 MATCHING = (
     "One-to-one greedy matching per test case and annotation type. Tolerance rows: same characteristic "
     "(from NIST's 'Annotation Type'), zone value equal within 0.1 % after converting inch models' values "
-    "to mm (x25.4), and for 'strict' also the diameter-zone flag, the material modifier and the datum "
+    "to mm (x25.4), or, for rows left after that exact pass, equal at the precision NIST writes it ('0.25' "
+    "for the file's 0.254, which the file itself qualifies to 2 decimals), and for 'strict' also the diameter-zone flag, the material modifier and the datum "
     "references in order with their modifiers; a composite/stacked frame ('... / .01 | D') needs one "
     "imported tolerance per segment and consumes them all. Datum feature rows: same letter among imported "
     "datum features. Dimension rows: nominal equal within 0.1 % (degrees for angles), and for 'strict' "
-    "also the +/- deviations or limits when NIST gives them. Precision = matched imported annotations / "
+    "also the +/- deviations or limits when NIST gives them; a nominal NIST writes rounded ('.56') matches the file's "
+    "exact value (0.5625) at the precision written. Precision = matched imported annotations / "
     "imported annotations of that type (dimensions without a value, XDE's 'DimensionPresentation', are "
     "not counted). Face links are not compared with NIST (the CSV names no faces); 'linked' counts "
     "matched imported annotations whose every face was mapped onto a FreeCAD face."
@@ -57,6 +59,10 @@ class Segment:
     diameter: bool = False
     material: str = "none"
     datums: list[str] = field(default_factory=list)
+    spherical: bool = False
+    decimals: int = 6  # digits NIST writes after the point ('0.25': 2)
+    projected: float | None = None  # '(P)50'
+    unequal: float | None = None  # '(U)0.5'
 
 
 @dataclass
@@ -71,6 +77,13 @@ class Row:
     deviations: tuple[float, float] | None = None  # (upper, lower), signed
     limits: tuple[float, float] | None = None  # (low, high)
     angular: bool = False
+    all_around: bool = False
+    whole_part: bool = False  # '(UOS)'
+    unit_basis: list[float] = field(default_factory=list)  # '/ .25 X .25'
+    target_label: str = ""  # datum targets: 'A1'
+    target_shape: str = ""  # 'point', 'line', 'area', 'rectangle', 'circular curve'
+    target_size: float | None = None  # 'K1 ∅0.85'
+    movable: bool = False
 
 
 def _material(text: str) -> str:
@@ -93,7 +106,18 @@ def parse_segment(text: str) -> Segment | None:
     if not m:
         return None
     datums = [d for d in (_datum_token(c) for c in cells[1:]) if d]
-    return Segment(value=float(m.group(2)), diameter=bool(m.group(1)), material=_material(zone), datums=datums)
+    projected = re.search(r"\(P\)\s*(" + _NUMBER + ")", zone)
+    unequal = re.search(r"\(U\)\s*(" + _NUMBER + ")", zone)
+    return Segment(
+        value=float(m.group(2)),
+        diameter=bool(m.group(1)),
+        material=_material(zone),
+        datums=datums,
+        spherical=(m.group(1) or "").startswith("S"),
+        decimals=len(m.group(2).partition(".")[2]) if "." in m.group(2) else 0,
+        projected=float(projected.group(1)) if projected else None,
+        unequal=float(unequal.group(1)) if unequal else None,
+    )
 
 
 def parse_frame(text: str) -> list[Segment]:
@@ -147,6 +171,17 @@ def load_rows(csv_path: str | Path) -> list[Row]:
             row = Row(case=case.strip(), text=text.strip(), type=kind.strip())
             if row.type in TYPE_CHARACTERISTIC:
                 row.segments = parse_frame(row.text)
+                row.all_around = "(All Around)" in row.text
+                row.whole_part = "(UOS)" in row.text
+                basis = re.search(r" / (?:S?∅\s*)?(" + _NUMBER + r")(?: X (" + _NUMBER + r"))?\s*$", row.text)
+                if basis:  # '/ .25 X .25' per unit area, '/ ∅1.0' per circular area, '/ 15' per unit length
+                    row.unit_basis = [float(v) for v in basis.groups() if v]
+            elif row.type == "Datum target":
+                m = re.match(r"([A-Z]+\d+)\s*(?:\(([^)]*)\))?\s*(?:∅\s*(" + _NUMBER + r"))?", row.text)
+                if m:
+                    row.target_label, row.target_shape = m.group(1), (m.group(2) or "").strip()
+                    row.target_size = float(m.group(3)) if m.group(3) else None
+                row.movable = "(movable)" in row.text
             elif row.type in DIMENSION_TYPES:
                 row.nominal, row.deviations, row.limits, row.angular = parse_dimension(row.text)
             rows.append(row)
@@ -170,28 +205,65 @@ def _imported_datums(record: dict) -> list[str]:
     return [d.replace(" ", "") for d in record.get("datums", [])]
 
 
-def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool) -> bool:
-    if not _close(seg.value * scale, record["value"]):
+LEVELS = ("value", "datums", "full")
+
+
+def _same_optional(expected: float | None, got: float | None, scale: float) -> bool:
+    if expected is None:
+        return not got
+    return got is not None and _close(expected * scale, got)
+
+
+def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | str, row: Row | None = None, rounded: bool = True) -> bool:
+    """``strict``: False/'value' (type + value), True/'datums' (+ Ø, material, datums), 'full' (+ every modifier)."""
+    level = {False: "value", True: "datums"}.get(strict, strict) if isinstance(strict, bool) else strict
+    if record.get("value") is None:
         return False
-    if not strict:
+    # '0.25' for the file's 0.254; a value half-way (0.045 for '.05') is ambiguous and never matches
+    written = abs(record["value"] / scale - seg.value) < 0.5 * 10 ** -seg.decimals - 1e-9
+    if not (_close(seg.value * scale, record["value"]) or (rounded and written)):
+        return False
+    if level == "value":
         return True
-    return (
-        seg.diameter == record["diameter_zone"]
-        and seg.material == record["material_modifier"]
-        and seg.datums == _imported_datums(record)
-    )
+    if not (seg.diameter == record["diameter_zone"] and seg.material == record["material_modifier"] and seg.datums == _imported_datums(record)):
+        return False
+    if level != "full":
+        return True
+    if seg.spherical != bool(record.get("spherical_zone")):
+        return False
+    if not _same_optional(seg.projected, record.get("projected_length"), scale):
+        return False
+    if not _same_optional(seg.unequal, record.get("unequal_offset"), scale):
+        return False
+    if row is not None:
+        if row.all_around != bool(record.get("all_around")) or row.whole_part != bool(record.get("whole_part")):
+            return False
+        basis = [b for b in record.get("unit_basis", []) if b]
+        if len(row.unit_basis) != len(basis) or not all(_close(a * scale, b) for a, b in zip(row.unit_basis, basis, strict=False)):
+            return False
+    return True
 
 
-def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bool:
+def _same_as_written(row: Row, value: float) -> bool:
+    """Whether ``value`` (in the drawing's unit) is the nominal NIST writes, at the precision it writes it:
+    '.56' for the file's 0.5625 (9/16"); never a value half-way between two written ones."""
+    m = re.search(r"\d*\.(\d+)", re.sub(r"^\s*\d+X\s+", "", row.text))
+    if m is None or row.nominal is None:
+        return False
+    return abs(value - row.nominal) < 0.5 * 10 ** -len(m.group(1)) - 1e-9  # half-way values are ambiguous: no match
+
+
+def _dimension_matches(row: Row, record: dict, scale: float, strict: bool, rounded: bool = True) -> bool:
     if row.nominal is None:
         return False
     factor = 1.0 if row.angular else scale
     size = record.get("size") or {}
     nominal = record["value"] or size.get("nominal", 0.0)
-    if row.limits and record.get("range"):
-        low, high = record["range"]
+    if row.limits and (record.get("range") or record.get("upper") is not None):
+        # '∅34.8 - 35.2': the record's limits, stated as a range or as nominal and deviations
+        low, high = record["range"] or (nominal + record["lower"], nominal + record["upper"])
         return _close(row.limits[0] * factor, low) and _close(row.limits[1] * factor, high)
-    if not _close(row.nominal * factor, nominal):
+    if not (_close(row.nominal * factor, nominal) or (rounded and _same_as_written(row, nominal / factor))):
         return False
     if not strict or row.deviations is None:
         return True
@@ -201,11 +273,28 @@ def _dimension_matches(row: Row, record: dict, scale: float, strict: bool) -> bo
     return _close(up * factor, record["upper"], 1e-2) and _close(low * factor, record["lower"], 1e-2)
 
 
+TARGET_SHAPES = {"point": ("point",), "line": ("line",), "circular curve": ("circular curve",), "rectangle": ("rectangle", "area"),
+                 "area": ("area", "rectangle", "circle"), "": ("circle", "area", "rectangle")}
+
+
+def _target_matches(row: Row, record: dict, scale: float, strict: bool | str) -> bool:
+    """Same label; beyond 'value' also the shape, the size NIST states and the movable flag."""
+    if row.target_label != record["label"]:
+        return False
+    if strict in (False, "value"):
+        return True
+    if record["shape"] not in TARGET_SHAPES.get(row.target_shape, (row.target_shape,)):
+        return False
+    if row.target_size is not None and not (record["size"] and _close(row.target_size * scale, record["size"][0])):
+        return False
+    return strict != "full" or row.movable == bool(record.get("movable"))
+
+
 def _linked(record: dict) -> bool:
     return bool(record.get("faces")) and not record.get("unmatched_faces")
 
 
-def score_case(rows: list[Row], records: list[dict], file_length_unit: str, strict: bool = True) -> dict[str, dict]:
+def score_case(rows: list[Row], records: list[dict], file_length_unit: str, strict: bool | str = True) -> dict[str, dict]:
     """Per NIST annotation type: expected, found, imported, matched counts (and face links) for one model."""
     scale = INCH if file_length_unit == "inch" else 1.0
     out: dict[str, dict] = {}
@@ -224,22 +313,28 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
             continue
         e = entry(kind)
         e["imported"] = len(pool)
-        for row in kind_rows:
-            e["expected"] += 1
-            taken: list[int] = []
-            for seg in row.segments:
-                hit = next((i for i in pool if i not in used and i not in taken and _segment_matches(seg, tolerances[i], scale, strict)), None)
-                if hit is None:
-                    taken = []
-                    break
-                taken.append(hit)
-            if taken:
-                used.update(taken)
-                e["found"] += 1
-                e["imported_matched"] += len(taken)
-                e["linked"] += all(_linked(tolerances[i]) for i in taken)
-            else:
-                e["missed"].append(row.text)
+        e["expected"] += len(kind_rows)
+        left = kind_rows
+        for rounded in (False, True):  # exact values first: a rounded match never takes what an exact one needs
+            missed = []
+            for row in left:
+                taken: list[int] = []
+                for seg in row.segments:
+                    hit = next((i for i in pool if i not in used and i not in taken
+                                and _segment_matches(seg, tolerances[i], scale, strict, row, rounded)), None)
+                    if hit is None:
+                        taken = []
+                        break
+                    taken.append(hit)
+                if taken:
+                    used.update(taken)
+                    e["found"] += 1
+                    e["imported_matched"] += len(taken)
+                    e["linked"] += all(_linked(tolerances[i]) for i in taken)
+                else:
+                    missed.append(row)
+            left = missed
+        e["missed"] += [row.text for row in left]
 
     datum_rows = [r for r in rows if r.type == "Datum feature"]
     if datum_rows or datums:
@@ -257,21 +352,47 @@ def score_case(rows: list[Row], records: list[dict], file_length_unit: str, stri
             e["imported_matched"] += 1
             e["linked"] += _linked(datums[hit])
 
-    dim_rows = [r for r in rows if r.type in DIMENSION_TYPES]
-    if dim_rows or dimensions:
-        e = entry("Dimension (all kinds)")
-        e["imported"] = len(dimensions)
-        free = list(range(len(dimensions)))
-        for row in dim_rows:
+    target_rows = [r for r in rows if r.type == "Datum target"]
+    targets = [r for r in records if r["kind"] == "datum_target"]
+    if target_rows or targets:
+        e = entry("Datum target")
+        e["imported"] = len(targets)
+        free = list(range(len(targets)))
+        for row in target_rows:
             e["expected"] += 1
-            hit = next((i for i in free if _dimension_matches(row, dimensions[i], scale, strict)), None)
+            hit = next((i for i in free if _target_matches(row, targets[i], scale, strict)), None)
             if hit is None:
                 e["missed"].append(row.text)
                 continue
             free.remove(hit)
             e["found"] += 1
             e["imported_matched"] += 1
-            e["linked"] += _linked(dimensions[hit])
+            e["linked"] += _linked(targets[hit])
+
+    dim_rows = [r for r in rows if r.type in DIMENSION_TYPES]
+    if dim_rows or dimensions:
+        e = entry("Dimension (all kinds)")
+        e["imported"] = len(dimensions)
+        free = list(range(len(dimensions)))
+        # Rows that state deviations or limits first, and each row prefers a record stating as much as it
+        # does: a basic '(SR.500)' must not take the '.500 ±.008' a later row needs.
+        e["expected"] += len(dim_rows)
+        left = sorted(dim_rows, key=lambda r: r.deviations is None and r.limits is None)
+        for rounded in (False, True):  # exact nominals first, then those NIST writes rounded
+            missed = []
+            for row in left:
+                toleranced = row.deviations is not None or row.limits is not None
+                order = sorted(free, key=lambda i: (dimensions[i].get("upper") is not None or bool(dimensions[i].get("range"))) != toleranced)
+                hit = next((i for i in order if _dimension_matches(row, dimensions[i], scale, strict, rounded)), None)
+                if hit is None:
+                    missed.append(row)
+                    continue
+                free.remove(hit)
+                e["found"] += 1
+                e["imported_matched"] += 1
+                e["linked"] += _linked(dimensions[hit])
+            left = missed
+        e["missed"] += [row.text for row in left]
     return out
 
 

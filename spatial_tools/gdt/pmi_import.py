@@ -8,10 +8,13 @@ linked only when exactly one FreeCAD face has the same surface type, area,
 centroid and normal/axis (and radius) within tolerance; otherwise it is
 reported unmatched, never guessed.
 
-``read_pmi_records`` gives plain records (``kind``: datum, datum_system,
-tolerance, dimension) with faces as ``Object.FaceN``; ``import_pmi`` turns
-them into DatumFeature, DatumReferenceFrame, FeatureControlFrame and
-SizeDimension objects in one undoable transaction.
+``read_pmi_records`` gives plain records (``kind``: datum, datum_target,
+datum_system, tolerance, dimension, note) with faces as ``Object.FaceN``;
+``import_pmi`` turns them into DatumFeature (datum targets too, with their
+Target* properties), DatumReferenceFrame, FeatureControlFrame and
+SizeDimension (size, location and angular, ``DimensionType``) objects in one
+undoable transaction. A record that cannot become an object is listed in
+``skipped`` with its reason (``skip_reason``): nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from ..annotations.frame_text import frame_text, size_text
 from ..annotations.signature import face_signature
 from ..annotations.store import link_elements, spatial_group
 from ..annotations.transaction import transaction
-from ..errors import ToolError, UnreadableFile
+from ..errors import DeadlineExceeded, ToolError, UnreadableFile
 
 PYTHON_ENV = "FREECAD_SPATIAL_PMI_PYTHON"
 READER = Path(__file__).with_name("pmi_reader.py")
@@ -62,15 +65,21 @@ def reader_python() -> str:
     return shutil.which("python3") or "python3"
 
 
-def run_reader(step_path: str | Path, timeout: float = 600.0) -> dict:
+READER_TIMEOUT = 600.0
+
+
+def run_reader(step_path: str | Path, timeout: float = READER_TIMEOUT) -> dict:
     """Runs ``pmi_reader`` on ``step_path`` in a child process; its JSON, or a ToolError saying why not."""
     path = Path(step_path)
     if not path.is_file():
         raise UnreadableFile(f"no such file: {path}")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME",)}
-    proc = subprocess.run(
-        [reader_python(), str(READER), str(path)], capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
+    try:
+        proc = subprocess.run(
+            [reader_python(), str(READER), str(path)], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise DeadlineExceeded(f"reading the PMI of {path.name} took longer than {timeout:g} s") from None
     if proc.returncode == 3:
         raise PmiReaderMissing(proc.stderr.strip() or "the cadquery-ocp bindings are missing")
     if proc.returncode != 0:
@@ -104,6 +113,15 @@ def _signature_distance(a: dict, b: dict, size: float) -> float | None:
     return gap
 
 
+def _solid_faces(shape: Any) -> set[int]:
+    """Indices (0-based, in ``shape.Faces``) of the faces that belong to a solid of ``shape``."""
+    solids = shape.Solids
+    if not solids or (len(solids) == 1 and len(solids[0].Faces) == len(shape.Faces)):
+        return set(range(len(shape.Faces)))
+    hashes = {f.hashCode() for solid in solids for f in solid.Faces}
+    return {i for i, f in enumerate(shape.Faces) if f.hashCode() in hashes}
+
+
 def map_faces(signatures: list[dict], shape: Any) -> tuple[list[int | None], list[dict]]:
     """For each reader signature the 0-based index of the one matching face of ``shape``, or None.
 
@@ -115,10 +133,15 @@ def map_faces(signatures: list[dict], shape: Any) -> tuple[list[int | None], lis
     box = shape.BoundBox
     size = box.DiagonalLength if box.isValid() else 1.0
     ours = [face_signature(face, to_local) for face in shape.Faces]
+    in_solid = _solid_faces(shape)
     indices: list[int | None] = []
     unmatched: list[dict] = []
     for n, sig in enumerate(signatures):
         candidates = [i for i, cur in enumerate(ours) if _signature_distance(sig, cur, size) is not None]
+        if len(candidates) > 1:
+            # A file may carry copies of solid faces outside the solid (NIST FTC 10's supplemental
+            # surfaces for its area datum targets): the solid's own face is the one PMI means.
+            candidates = [i for i in candidates if i in in_solid] or candidates
         if len(candidates) == 1:
             indices.append(candidates[0])
             continue
@@ -162,17 +185,89 @@ def _size_values(dim: dict) -> dict | None:
     return {"nominal": value, "upper": dim.get("upper") or 0.0, "lower": dim.get("lower") or 0.0}
 
 
-def pmi_records(pmi: dict, face_names: list[str | None]) -> list[dict]:
-    """The reader's output as plain records whose faces are ``Object.FaceN`` names (unmatched left out)."""
+DIMENSION_KINDS = {"Size": "size", "Location": "location"}
+
+
+def dimension_type(xcaf_type: str) -> str:
+    """XDE's dimension type ('Location_LinearDistance', 'Size_Angular') -> our DimensionType."""
+    group = DIMENSION_KINDS.get(xcaf_type.split("_", 1)[0])
+    if group is None:
+        return "other"
+    return f"angular_{group}" if "Angular" in xcaf_type else group
+
+
+def _count_of(notes: list[str]) -> int:
+    """The '4X' of a note such as '4X INDIVIDUALLY' (0 when no note states a count)."""
+    for note in notes:
+        m = re.match(r"\s*(\d+)\s*X\b", note, re.I)
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+def _tolerance_record(tol: dict, names: Any) -> dict:
+    faces, lost = names(tol["faces"])
+    if not tol["faces"] and not tol.get("whole_part"):
+        lost = 1  # the file ties it to no face (NIST CTC 04's threads: supplemental curves only): never shown as linked
+    basis = tol.get("unit_basis") or {}
+    return {
+        "kind": "tolerance",
+        "characteristic": tol["characteristic"],
+        "value": tol["value"],
+        "diameter_zone": tol["diameter_zone"],
+        "spherical_zone": bool(tol.get("spherical_zone")),
+        "material_modifier": tol["material_modifier"],
+        "modifiers": tol["modifiers"],
+        "other_modifiers": tol["other_modifiers"],
+        "projected_length": tol.get("projected_length"),
+        "unequal_offset": tol.get("unequal_offset"),
+        "unit_basis": [b for b in basis.get("size", []) if b],
+        "all_around": bool(tol.get("all_around")),
+        "all_over": bool(tol.get("all_over")),
+        "whole_part": bool(tol.get("whole_part")),
+        "notes": list(tol.get("notes", [])),
+        "count": _count_of(tol.get("notes", [])),
+        "datums": [text for text, _ in _datum_slots(tol["datums"], with_modifiers=True)],
+        "name": tol.get("name") or "",
+        "source": tol.get("source", "xde"),
+        "faces": faces,
+        "unmatched_faces": lost,
+    }
+
+
+def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str, list[str]] | None = None) -> list[dict]:
+    """The reader's output as plain records whose faces are ``Object.FaceN`` names (unmatched left out).
+
+    ``target_faces`` (datum target label -> faces) links the datum targets
+    placed by a point; a datum defined only by targets is linked to their faces.
+    """
+    target_faces = target_faces or {}
 
     def names(indices: list[int]) -> tuple[list[str], int]:
         found = [face_names[i] for i in indices if face_names[i] is not None]
         return found, len(indices) - len(found)
 
+    targets = []
+    for target in pmi.get("datum_targets", []):
+        faces, lost = names(target["faces"])
+        if not target["faces"]:
+            faces = target_faces.get(target["label"], [])
+            lost = 0 if faces or target["point"] is None else 1
+        size = [v for v in (target["length"], target["width"]) if v]
+        targets.append({"kind": "datum_target", "label": target["label"], "letter": target["letter"], "number": target["number"],
+                        "type": target["type"], "shape": target["shape"], "size": size, "point": target["point"],
+                        "movable": target["movable"], "faces": faces, "unmatched_faces": lost})
     records: list[dict] = []
     for datum in pmi["datums"]:
         faces, lost = names(datum["faces"])
+        own = [t for t in targets if t["letter"] == datum["letter"]]
+        if not datum["faces"] and own:  # a datum established by its targets sits on their faces
+            faces = list(dict.fromkeys(f for t in own for f in t["faces"]))
+            lost = sum(t["unmatched_faces"] for t in own)
+        elif not datum["faces"]:
+            lost = 1  # the file names no face for it: never linked, and said so
         records.append({"kind": "datum", "letter": datum["letter"], "target": datum["target"], "faces": faces, "unmatched_faces": lost})
+    records += targets
     systems: list[tuple] = []
     for tol in pmi["tolerances"]:
         key = tuple(_datum_slots(tol["datums"]))
@@ -185,38 +280,69 @@ def pmi_records(pmi: dict, face_names: list[str | None]) -> list[dict]:
                 if modifier != "none":
                     record["modifiers"][slot] = modifier
             records.append(record)
-        faces, lost = names(tol["faces"])
-        records.append(
-            {
-                "kind": "tolerance",
-                "characteristic": tol["characteristic"],
-                "value": tol["value"],
-                "diameter_zone": tol["diameter_zone"],
-                "material_modifier": tol["material_modifier"],
-                "modifiers": tol["modifiers"],
-                "other_modifiers": tol["other_modifiers"],
-                "datums": [text for text, _ in _datum_slots(tol["datums"], with_modifiers=True)],
-                "faces": faces,
-                "unmatched_faces": lost,
-            }
-        )
-    for dim in pmi["dimensions"]:
+        records.append(_tolerance_record(tol, names))
+    for index, dim in enumerate(pmi["dimensions"], start=1):
         faces, lost = names(dim["faces"] + dim.get("faces2", []))
+        kind = dimension_type(dim["type"])
         records.append(
             {
                 "kind": "dimension",
                 "type": dim["type"],
+                "index": index,
+                "dimension_type": kind,
                 "value": dim["value"],
                 "upper": dim["upper"],
                 "lower": dim["lower"],
                 "range": dim["range"],
                 "angular": dim["angular"],
-                "size": _size_values(dim) if dim["type"].startswith("Size_") else None,
+                "size": _size_values(dim) if kind != "other" else None,
                 "faces": faces,
                 "unmatched_faces": lost,
             }
         )
+    records += [{"kind": "note", "text": text} for text in pmi.get("notes", [])]
     return records
+
+
+def skip_reason(record: dict) -> str | None:
+    """Why a record cannot become an object (None: it can); every skip is listed with this reason."""
+    kind = record["kind"]
+    if kind == "note":
+        return "a note (semantic text) the file ties to no frame or datum: listed here, not imported as an object"
+    if kind in ("datum", "datum_target"):
+        letter = record["letter"].strip().upper()
+        if not letter.isalpha() or len(letter) > 2:
+            return f"datum letter {record['letter']!r} is not like 'A'"
+    elif kind == "tolerance":
+        if record["characteristic"] not in P.CHARACTERISTICS:
+            return f"no characteristic {record['characteristic']!r} in our model"
+        if record["value"] is None:
+            return "the tolerance value is not a length"
+    elif kind == "dimension":
+        if record["size"] is None:
+            if record["dimension_type"] == "other":
+                return "only drawn (graphic PMI): the file gives it no semantic value to import"
+            return "no semantic value"
+    return None
+
+
+def describe(record: dict) -> str:
+    """One line a user reads in a summary: '|⌖|⌀0.75 Ⓟ50|A|B|C|', 'Datum A', '∅20 +0.05/-0.1'."""
+    kind = record["kind"]
+    if kind == "note":
+        return f"Note '{record['text']}'"
+    if kind == "datum":
+        return f"Datum {record['letter']}"
+    if kind == "datum_target":
+        size = "×".join(f"{v:g}" for v in record["size"])
+        return f"Datum target {record['label']} ({record['shape']}{' ' + size if size else ''})"
+    if kind == "datum_system":
+        return "DRF " + "|".join(record.get(s, "") for s in ("primary", "secondary", "tertiary") if record.get(s))
+    if kind == "tolerance":
+        return frame_text(_frame_values(record)) if record["characteristic"] in P.CHARACTERISTICS else f"{record['characteristic']} {record['value']}"
+    if record["size"] is not None:
+        return _dimension_label(record)
+    return f"{record['type']} #{record.get('index', 0)}" if not record["value"] else f"{record['type']} {record['value']:g}"
 
 
 def load_step_shape(step_path: str | Path) -> Any:
@@ -233,22 +359,26 @@ def load_step_shape(step_path: str | Path) -> Any:
     return shape
 
 
-def read_pmi_records(step_path: str | Path, shape: Any = None, object_name: str = "Part") -> dict:
+def read_pmi_records(step_path: str | Path, shape: Any = None, object_name: str = "Part", timeout: float | None = None) -> dict:
     """Runs the reader and maps its faces onto ``shape`` (read from the file when None).
 
     Returns ``records``, ``unmatched`` (faces not linked and why), the file's
     length unit and the reader's warnings.
     """
-    pmi = run_reader(step_path)
+    pmi = run_reader(step_path, timeout=timeout or READER_TIMEOUT)
     if shape is None:
         shape = load_step_shape(step_path)
     indices, unmatched = map_faces(pmi["faces"], shape)
     face_names = [f"{object_name}.Face{i + 1}" if i is not None else None for i in indices]
+    records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, object_name))
+    skipped = [{"kind": r["kind"], "what": describe(r), "reason": why} for r in records if (why := skip_reason(r))]
     return {
         "file": str(step_path),
         "file_length_unit": pmi["file_length_unit"],
         "values_unit": pmi["values_unit"],
-        "records": pmi_records(pmi, face_names),
+        "records": records,
+        "skipped": skipped,
+        "skipped_by_kind": _count(skipped),
         "faces_named": len(pmi["faces"]),
         "unmatched": unmatched,
         "warnings": pmi["warnings"],
@@ -285,33 +415,121 @@ def _object_name(step_path: Path) -> str:
     return name if name and not name[0].isdigit() else "Part_" + name
 
 
-def import_pmi(document: Any, step_path: str | Path, target: Any = None) -> dict:
+def _frame_values(record: dict) -> dict:
+    """A tolerance record as FeatureControlFrame property values."""
+    notes = []
+    if record["whole_part"]:
+        notes.append("UOS")
+    notes += [m for m in record["other_modifiers"] if not m.startswith("per_unit_")]
+    notes += record["notes"]
+    return {
+        "Characteristic": record["characteristic"],
+        "Zone": float(record["value"]),
+        "DiameterZone": bool(record["diameter_zone"]),
+        "SphericalZone": bool(record["spherical_zone"]),
+        "MaterialModifier": record["material_modifier"],
+        "Modifiers": list(record["modifiers"]),
+        "DatumReferences": list(record["datums"]),
+        "Standard": STANDARD,
+        "ProjectedLength": float(record["projected_length"] or 0.0),
+        "UnequalOffset": float(record["unequal_offset"] or 0.0),
+        "UnitBasis": [float(b) for b in record["unit_basis"]],
+        "AllAround": record["all_around"],
+        "AllOver": record["all_over"],
+        "WholePart": record["whole_part"],
+        "Count": int(record["count"]),
+        "Notes": notes,
+        "Source": f"STEP {record['name']}".strip() if record["name"] else "STEP",
+    }
+
+
+def _dimension_values(record: dict) -> dict:
+    size = record["size"]
+    return {
+        "Nominal": float(size["nominal"]),
+        "UpperDeviation": float(size["upper"]),
+        "LowerDeviation": float(size["lower"]),
+        "FitCode": "",
+        "DimensionType": record["dimension_type"],
+        "Source": f"STEP {record['type']}",
+    }
+
+
+def _dimension_label(record: dict) -> str:
+    text = size_text(_dimension_values(record))
+    if record["dimension_type"] in P.ANGULAR_DIMENSIONS:
+        return text.replace(" ", "° ", 1) + "°" if " " in text else text + "°"
+    return text
+
+
+def target_point_faces(pmi: dict, shape: Any, object_name: str) -> dict[str, list[str]]:
+    """Datum target label -> the faces its point lies on (targets the file places by a point only)."""
+    import FreeCAD
+    import Part
+
+    box = shape.BoundBox
+    tol = max(1e-6 * box.DiagonalLength, 1e-4) if box.isValid() else 1e-4
+    out: dict[str, list[str]] = {}
+    for target in pmi.get("datum_targets", []):
+        if target["faces"] or target["point"] is None:
+            continue
+        point = shape.Placement.multVec(FreeCAD.Vector(*target["point"]))
+        vertex = Part.Vertex(point)
+        hits = []
+        for i, face in enumerate(shape.Faces):
+            fbox = face.BoundBox
+            fbox.enlarge(tol)
+            if fbox.isInside(point) and face.distToShape(vertex)[0] <= tol:
+                hits.append(f"{object_name}.Face{i + 1}")
+        out[target["label"]] = hits
+    return out
+
+
+def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout: float | None = None) -> dict:
     """Imports the STEP's PMI into ``document`` as GD&T objects, in one undoable transaction.
 
     ``target`` is the Part feature holding the STEP's geometry; when None the
     file's shape is added as a new ``Part::Feature``. Returns what was made,
-    what was skipped and which faces could not be linked.
+    what was skipped (each with its reason) and which faces could not be linked.
     """
     step_path = Path(step_path)
-    pmi = run_reader(step_path)
+    pmi = run_reader(step_path, timeout=timeout or READER_TIMEOUT)
     shape = target.Shape if target is not None else load_step_shape(step_path)
     indices, unmatched = map_faces(pmi["faces"], shape)
-    created: dict[str, list[str]] = {k: [] for k in ("datum", "datum_system", "tolerance", "dimension")}
+    created: dict[str, list[str]] = {k: [] for k in ("datum", "datum_target", "datum_system", "tolerance", "dimension")}
     skipped: list[dict] = []
+    items: list[dict] = []
     with transaction(document, f"Spatial: import PMI of {step_path.name}"):
         if target is None:
             target = document.addObject("Part::Feature", _object_name(step_path))
             target.Shape = shape
             target.Label = step_path.stem
         face_names = [f"{target.Name}.Face{i + 1}" if i is not None else None for i in indices]
-        for record in pmi_records(pmi, face_names):
+        records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, target.Name))
+        for record in records:
             kind = record["kind"]
+            why = skip_reason(record)
+            if why is not None:
+                skipped.append({"kind": kind, "what": describe(record), "reason": why, "record": record})
+                continue
             if kind == "datum":
                 letter = record["letter"].strip().upper()
-                if not letter.isalpha() or len(letter) > 2:
-                    skipped.append({"record": record, "reason": "datum letter is not like 'A'"})
-                    continue
                 obj = _new_object(document, P.DATUM_FEATURE, f"Datum {letter}", {"Letter": letter}, target, record["faces"])
+            elif kind == "datum_target":
+                values = {
+                    "Letter": record["letter"].strip().upper(),
+                    "TargetLabel": record["label"],
+                    "TargetType": record["type"] if record["type"] in P.TARGET_TYPES else "area",
+                    "TargetShape": record["shape"],
+                    "TargetSize": [float(v) for v in record["size"]],
+                    "Movable": bool(record["movable"]),
+                }
+                obj = _new_object(document, P.DATUM_FEATURE, describe(record), values, target, record["faces"])
+                if record["point"] is not None:
+                    import FreeCAD
+
+                    obj.TargetLocation = FreeCAD.Vector(*record["point"])
+                    obj.purgeTouched()
             elif kind == "datum_system":
                 values = {slot.capitalize(): record.get(slot, "") for slot in ("primary", "secondary", "tertiary")}
                 for slot in ("primary", "secondary", "tertiary"):
@@ -319,38 +537,50 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None) -> dict
                 label = "DRF " + "|".join(v for v in (values["Primary"], values["Secondary"], values["Tertiary"]) if v)
                 obj = _new_object(document, P.DATUM_REFERENCE_FRAME, label, values, target, [])
             elif kind == "tolerance":
-                if record["characteristic"] not in P.CHARACTERISTICS:
-                    skipped.append({"record": record, "reason": f"no characteristic {record['characteristic']!r} in our model"})
-                    continue
-                values = {
-                    "Characteristic": record["characteristic"],
-                    "Zone": float(record["value"]),
-                    "DiameterZone": bool(record["diameter_zone"]),
-                    "MaterialModifier": record["material_modifier"],
-                    "Modifiers": list(record["modifiers"]),
-                    "DatumReferences": list(record["datums"]),
-                    "Standard": STANDARD,
-                }
+                values = _frame_values(record)
                 obj = _new_object(document, P.FEATURE_CONTROL_FRAME, frame_text(values), values, target, record["faces"])
             else:
-                size = record["size"]
-                if size is None or record["angular"]:
-                    why = "no semantic value"
-                    if record["type"].startswith("Location"):
-                        why = "location dimension (no object kind for it yet)"
-                    elif record["angular"]:
-                        why = "angular size (SizeDimension holds millimetres)"
-                    skipped.append({"record": record, "reason": why})
-                    continue
-                values = {"Nominal": float(size["nominal"]), "UpperDeviation": float(size["upper"]), "LowerDeviation": float(size["lower"]), "FitCode": ""}
-                obj = _new_object(document, P.SIZE_DIMENSION, size_text(values), values, target, record["faces"])
+                obj = _new_object(document, P.SIZE_DIMENSION, _dimension_label(record), _dimension_values(record), target, record["faces"])
             created[kind].append(obj.Name)
+            items.append({"kind": kind, "object": obj.Name, "what": describe(record), "faces": len(record.get("faces", [])),
+                          "unmatched_faces": record.get("unmatched_faces", 0)})
     return {
         "file": str(step_path),
         "target": target.Name,
         "file_length_unit": pmi["file_length_unit"],
         "created": created,
+        "imported": items,
         "skipped": skipped,
+        "skipped_by_kind": _count(skipped),
         "unmatched_faces": unmatched,
         "warnings": pmi["warnings"],
     }
+
+
+def _count(skipped: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for entry in skipped:
+        out[entry["kind"]] = out.get(entry["kind"], 0) + 1
+    return out
+
+
+def import_pmi_for_check(document: Any, path: str | Path, timeout: float | None = None) -> list[dict]:
+    """``check``'s first step on a STEP file: its PMI as annotations, so the gdt.* rules and stack-up use them.
+
+    Returns entries for the report's ``skipped`` list (items not imported or not
+    linked, or why the PMI could not be read); never raises for PMI reasons.
+    """
+    from .pmi_summary import check_notes, step_has_pmi
+
+    if not step_has_pmi(path):
+        return []
+    parts = [o for o in document.Objects if o.TypeId == "Part::Feature"]
+    if len(parts) != 1:
+        return [{"rule": "pmi.import", "object": None, "reason": f"PMI not imported: the file holds {len(parts)} solids; the import maps faces onto one"}]
+    try:
+        summary = import_pmi(document, path, target=parts[0], timeout=timeout)
+    except ToolError as exc:
+        return [{"rule": "pmi.import", "object": parts[0].Name, "reason": f"PMI not imported: {exc.message}"}]
+    for obj in document.Objects:
+        obj.purgeTouched()
+    return check_notes(summary)

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-READER_VERSION = 1
+READER_VERSION = 2
 
 # XCAF tolerance type -> our characteristic (properties.CHARACTERISTICS); coaxiality is
 # concentricity's ISO name (gdt.md groups them).
@@ -197,12 +197,17 @@ class StepGraph:
         self.letters: dict[int, str] = {}
         self.relations: list[tuple[int, int]] = []
         self.usages: dict[int, list[int]] = {}
+        self.target_features: dict[int, list[int]] = {}
         for i, body in self.entities.items():
             kw = self.keyword[i]
             if kw == "DATUM":
                 m = re.search(r",\s*'([^']*)'\s*\)\s*$", body)
                 if m:
                     self.letters[i] = m.group(1)
+            elif kw == "FEATURE_FOR_DATUM_TARGET_RELATIONSHIP":
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 2:
+                    self.target_features.setdefault(refs[-1], []).append(refs[-2])
             elif kw == "SHAPE_ASPECT_RELATIONSHIP":
                 refs = [int(r) for r in _REF.findall(body)]
                 if len(refs) >= 2:
@@ -234,10 +239,16 @@ class StepGraph:
         """Datum letter -> ADVANCED_FACE ids of its datum feature(s) (feature --relationship--> datum)."""
         out: dict[str, list[int]] = {}
         for feature, datum in self.relations:
-            if datum in self.letters and feature not in self.letters:
+            if datum in self.letters and feature not in self.letters and self.keyword.get(feature) != "PLACED_DATUM_TARGET_FEATURE":
                 for face in self.faces_of_aspect(feature):
                     if face not in out.setdefault(self.letters[datum], []):
                         out[self.letters[datum]].append(face)
+        # Some files (NIST CTC 02's D) put the face usage on the DATUM itself, not on its feature.
+        for datum, letter in self.letters.items():
+            if not out.get(letter):
+                faces = [f for item in self.usages.get(datum, []) for f in self.faces_of_item(item)]
+                if faces:
+                    out[letter] = list(dict.fromkeys(faces))
         return out
 
     def length_factor(self, measure: int) -> float | None:
@@ -284,6 +295,203 @@ class StepGraph:
             )
         return out
 
+    # --- every geometric tolerance of the file, as the STEP entities state it ---------------
+
+    def _measure_mm(self, measure: int) -> float | None:
+        """A LENGTH_MEASURE_WITH_UNIT's value in millimetres, None when it is not one."""
+        body = self.entities.get(measure, "")
+        value = re.search(r"LENGTH_MEASURE\s*\(\s*(" + _NUM + r")\s*\)", body)
+        factor = self.length_factor(measure)
+        if value is None or factor is None:
+            return None
+        return float(value.group(1)) * factor
+
+    def _zones(self) -> dict[int, dict]:
+        """Tolerance id -> its zone's form and projected length (TOLERANCE_ZONE, PROJECTED_ZONE_DEFINITION)."""
+        zones: dict[int, dict] = {}
+        zone_of: dict[int, list[int]] = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] != "TOLERANCE_ZONE":
+                continue
+            refs = [int(r) for r in _REF.findall(body)]
+            form = self.entities.get(refs[-1], "") if refs else ""
+            m = re.search(r"'([^']*)'", form)
+            members = [int(r) for r in _REF.findall(body.split("(", 2)[-1].split(")", 1)[0])]
+            zone_of[i] = members
+            for t in members:
+                zones.setdefault(t, {})["form"] = m.group(1) if m else ""
+        for i, body in self.entities.items():
+            if self.keyword[i] != "PROJECTED_ZONE_DEFINITION":
+                continue
+            refs = [int(r) for r in _REF.findall(body)]
+            if len(refs) >= 2:
+                length = self._measure_mm(refs[-1])
+                for t in zone_of.get(refs[0], []):
+                    zones.setdefault(t, {})["projected_length"] = length
+        return zones
+
+    def _datum_letters_of_element(self, ref: int) -> tuple[str, str]:
+        """A datum or DATUM_REFERENCE_ELEMENT -> (letter, material modifier)."""
+        if ref in self.letters:
+            return self.letters[ref], "none"
+        body = self.entities.get(ref, "")
+        refs = [int(r) for r in _REF.findall(body)]
+        letter = next((self.letters[r] for r in refs if r in self.letters), "")
+        return letter, _material_of(body)
+
+    def datum_system(self, system: int) -> list[dict]:
+        """DATUM_SYSTEM -> [{'letter', 'position', 'material_modifier'}], as XDE gives them."""
+        body = self.entities.get(system, "")
+        if self.keyword.get(system) == "DATUM_SYSTEM":
+            compartments = [int(r) for r in _REF.findall(body.rsplit("(", 1)[-1])]
+        else:  # an older file: a DATUM_REFERENCE list straight on the tolerance
+            compartments = [system]
+        out = []
+        for position, comp in enumerate(compartments, start=1):
+            text = self.entities.get(comp, "")
+            common = re.search(r"COMMON_DATUM_LIST\s*\(\s*\(([^)]*)\)", text)
+            if common:
+                elements = [int(r) for r in _REF.findall(common.group(1))]
+            else:
+                refs = [int(r) for r in _REF.findall(text)]
+                elements = [r for r in refs if r in self.letters][:1]
+            for element in elements:
+                letter, material = self._datum_letters_of_element(element)
+                out.append({"letter": letter, "position": position, "material_modifier": material or _material_of(text), "modifiers": []})
+            if not common and out and out[-1]["position"] == position and out[-1]["material_modifier"] == "none":
+                out[-1]["material_modifier"] = _material_of(text)
+        return out
+
+    def datum_targets(self) -> list[dict]:
+        """DATUM_TARGET and PLACED_DATUM_TARGET_FEATURE entities: letter, number, shape, STEP faces."""
+        owner = {feature: self.letters[datum] for feature, datum in self.relations if datum in self.letters}
+        out = []
+        for i, body in self.entities.items():
+            if self.keyword[i] not in ("DATUM_TARGET", "PLACED_DATUM_TARGET_FEATURE"):
+                continue
+            m = re.search(r"\(\s*'([^']*)'\s*,\s*'([^']*)'\s*,\s*#\d+\s*,\s*\.\w\.\s*,\s*'([^']*)'\s*\)\s*$", body)
+            if m is None:
+                continue
+            name, shape, number = m.groups()
+            letter = owner.get(i) or (name if name.isalpha() and len(name) <= 2 else "")
+            if not letter:
+                continue
+            faces = [f for item in self.usages.get(i, []) for f in self.faces_of_item(item)]
+            for aspect in self.target_features.get(i, []):  # FEATURE_FOR_DATUM_TARGET_RELATIONSHIP(aspect, target)
+                faces += [f for f in self.faces_of_aspect(aspect) if f not in faces]
+            out.append({"letter": letter, "number": int(number) if number.isdigit() else 0, "shape": shape.lower(), "step_faces": faces})
+        return out
+
+    def semantic_texts(self) -> dict[int, list[str]]:
+        """Entity id -> its 'semantic text' notes ('4X INDIVIDUALLY'), through PROPERTY_DEFINITION and REPRESENTATION."""
+        holders = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] == "PROPERTY_DEFINITION" and "'semantic text'" in body.lower():
+                refs = _REF.findall(body)
+                if refs:
+                    holders[i] = int(refs[-1])
+        out: dict[int, list[str]] = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] != "PROPERTY_DEFINITION_REPRESENTATION":
+                continue
+            refs = [int(r) for r in _REF.findall(body)]
+            if len(refs) < 2 or refs[0] not in holders:
+                continue
+            items = [int(r) for r in _REF.findall(self.entities.get(refs[1], "").split("(", 2)[-1].split(")", 1)[0])]
+            for item in items:
+                m = re.search(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'[^']*'\s*,\s*'([^']*)'", self.entities.get(item, ""))
+                if m and m.group(1).strip():
+                    out.setdefault(holders[refs[0]], []).append(m.group(1).strip())
+        return out
+
+    def composites(self) -> dict[int, tuple[int, str]]:
+        """Tolerance id -> (segment 1 upper / 2 lower, the relationship's name) for composite or stacked frames."""
+        out: dict[int, tuple[int, str]] = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] != "GEOMETRIC_TOLERANCE_RELATIONSHIP":
+                continue
+            m = re.search(r"\(\s*'([^']*)'.*?#(\d+)\s*,\s*#(\d+)\s*\)\s*$", body)
+            if m:
+                out.setdefault(int(m.group(2)), (1, m.group(1)))
+                out[int(m.group(3))] = (2, m.group(1))
+        return out
+
+    def geometric_tolerances(self) -> list[dict]:
+        """Every geometric tolerance entity: characteristic, value (mm), datums, zone, modifiers, faces.
+
+        The file's own statement of each frame, so that nothing OpenCASCADE's
+        reader drops (projected zones, whole-part tolerances) goes unseen, and
+        the modifiers XDE does not carry (unequal-bilateral offset, all-around,
+        unit basis, spherical zone) are known.
+        """
+        zones = self._zones()
+        texts = self.semantic_texts()
+        composite = self.composites()
+        out = []
+        for i, body in self.entities.items():
+            keyword = self.keyword[i]
+            simple = bool(_TOLERANCE_ENTITIES.get(keyword))  # FLATNESS_TOLERANCE('Flatness.1','',#m,#a)
+            if not simple and (keyword or "GEOMETRIC_TOLERANCE(" not in body.replace(" (", "(")):
+                continue
+            kinds = [k for k in _TOLERANCE_ENTITIES if re.search(r"(?:^|[\s(])" + k + r"\s*\(", body)]
+            characteristic = _TOLERANCE_ENTITIES[keyword] if simple else next((_TOLERANCE_ENTITIES[k] for k in kinds if _TOLERANCE_ENTITIES[k]), None)
+            head = keyword if simple else "GEOMETRIC_TOLERANCE"
+            m = re.search(head + r"\s*\(\s*'([^']*)'\s*,\s*(?:'[^']*'|\$)\s*,\s*#(\d+)\s*,\s*#(\d+)", body)
+            if characteristic is None or m is None:
+                continue
+            name, magnitude, aspect = m.group(1), int(m.group(2)), int(m.group(3))
+            value = self._measure_mm(magnitude)
+            mods = re.search(r"GEOMETRIC_TOLERANCE_WITH_MODIFIERS\s*\(\s*\(([^)]*)\)", body)
+            modifier_names = [x.strip(". ").lower() for x in mods.group(1).split(",")] if mods else []
+            if simple:
+                system = re.search(r"#\d+\s*,\s*#\d+\s*,\s*\(([^)]*)\)", body)
+            else:
+                system = re.search(r"GEOMETRIC_TOLERANCE_WITH_DATUM_REFERENCE\s*\(\s*\(([^)]*)\)", body)
+            datums: list[dict] = []
+            if system:
+                for ref in _REF.findall(system.group(1)):
+                    datums += self.datum_system(int(ref))
+            unequal = re.search(r"UNEQUALLY_DISPOSED_GEOMETRIC_TOLERANCE\s*\(\s*#(\d+)", body)
+            unit = re.search(r"GEOMETRIC_TOLERANCE_WITH_DEFINED_UNIT\s*\(\s*#(\d+)", body)
+            area = re.search(r"GEOMETRIC_TOLERANCE_WITH_DEFINED_AREA_UNIT\s*\(\s*\.(\w+)\.\s*(?:,\s*#(\d+))?", body)
+            zone = zones.get(i, {})
+            form = zone.get("form", "").lower()
+            aspect_kind = self.keyword.get(aspect, "")
+            unit_basis = None
+            if unit:
+                size = [self._measure_mm(int(unit.group(1)))]
+                if area and area.group(2):
+                    size.append(self._measure_mm(int(area.group(2))))
+                unit_basis = {"kind": area.group(1).lower() if area else "length", "size": size}
+            step_faces = self.faces_of_aspect(aspect, depth=-2) if aspect_kind != "PRODUCT_DEFINITION_SHAPE" else []
+            # UOS: toleranced "shape" is the whole part, or an aspect that names no geometry at all (NIST FTC 06).
+            whole_part = aspect_kind == "PRODUCT_DEFINITION_SHAPE" or (
+                not step_faces and aspect not in self.usages and not any(a == aspect for a, _ in self.relations)
+            )
+            out.append(
+                {
+                    "step_id": i,
+                    "name": name,
+                    "characteristic": characteristic,
+                    "value": value,
+                    "datums": datums,
+                    "diameter_zone": "cylindrical" in form or "spherical" in form,
+                    "spherical_zone": "spherical" in form,
+                    "material_modifier": _material_of(" ".join(modifier_names).upper().replace(" ", "_") + " " + (mods.group(1) if mods else "")),
+                    "modifier_names": modifier_names,
+                    "projected_length": zone.get("projected_length"),
+                    "unequal_offset": self._measure_mm(int(unequal.group(1))) if unequal else None,
+                    "unit_basis": unit_basis,
+                    "all_around": aspect_kind == "ALL_AROUND_SHAPE_ASPECT",
+                    "all_over": aspect_kind == "ALL_OVER_SHAPE_ASPECT" or "ALL_OVER" in self.entities.get(aspect, "")[:40],
+                    "whole_part": whole_part,
+                    "notes": texts.get(aspect, []) + texts.get(i, []),
+                    "composite": composite.get(i),
+                    "aspect": aspect,
+                    "step_faces": step_faces,
+                }
+            )
+        return out
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 INCH_MM = 25.4
@@ -293,6 +501,56 @@ _FORM_ENTITIES = {
     "ROUNDNESS_TOLERANCE": "circularity",
     "CYLINDRICITY_TOLERANCE": "cylindricity",
 }
+
+
+# STEP tolerance entity -> our characteristic; the empty ones are the supertypes every frame carries.
+_TOLERANCE_ENTITIES = {
+    "GEOMETRIC_TOLERANCE": "",
+    "GEOMETRIC_TOLERANCE_WITH_DATUM_REFERENCE": "",
+    "GEOMETRIC_TOLERANCE_WITH_MODIFIERS": "",
+    "GEOMETRIC_TOLERANCE_WITH_DEFINED_UNIT": "",
+    "GEOMETRIC_TOLERANCE_WITH_DEFINED_AREA_UNIT": "",
+    "UNEQUALLY_DISPOSED_GEOMETRIC_TOLERANCE": "",
+    "GEOMETRIC_TOLERANCE_WITH_MAXIMUM_TOLERANCE": "",
+    "FLATNESS_TOLERANCE": "flatness",
+    "STRAIGHTNESS_TOLERANCE": "straightness",
+    "ROUNDNESS_TOLERANCE": "circularity",
+    "CYLINDRICITY_TOLERANCE": "cylindricity",
+    "LINE_PROFILE_TOLERANCE": "profile_of_a_line",
+    "SURFACE_PROFILE_TOLERANCE": "profile_of_a_surface",
+    "ANGULARITY_TOLERANCE": "angularity",
+    "PERPENDICULARITY_TOLERANCE": "perpendicularity",
+    "PARALLELISM_TOLERANCE": "parallelism",
+    "POSITION_TOLERANCE": "position",
+    "CONCENTRICITY_TOLERANCE": "concentricity",
+    "COAXIALITY_TOLERANCE": "concentricity",
+    "SYMMETRY_TOLERANCE": "symmetry",
+    "CIRCULAR_RUNOUT_TOLERANCE": "circular_runout",
+    "TOTAL_RUNOUT_TOLERANCE": "total_runout",
+}
+
+
+def _material_of(text: str) -> str:
+    """MMC/LMC from a STEP modifier list, 'none' without one."""
+    upper = text.upper()
+    if "MAXIMUM_MATERIAL_REQUIREMENT" in upper:
+        return "MMC"
+    if "LEAST_MATERIAL_REQUIREMENT" in upper:
+        return "LMC"
+    return "none"
+
+
+def step_text(text: str) -> str:
+    """A STEP string as text: \\X2\\2334\\X0\\ -> '⌴' (ISO 10303-21 encodings \\X2\\, \\X4\\, \\X\\, '')."""
+
+    def wide(m: re.Match, width: int) -> str:
+        hexes = m.group(1)
+        return "".join(chr(int(hexes[i:i + width], 16)) for i in range(0, len(hexes), width))
+
+    text = re.sub(r"\\X2\\((?:[0-9A-Fa-f]{4})*)\\X0\\", lambda m: wide(m, 4), text)
+    text = re.sub(r"\\X4\\((?:[0-9A-Fa-f]{8})*)\\X0\\", lambda m: wide(m, 8), text)
+    text = re.sub(r"\\X\\([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+    return text.replace("''", "'")
 
 
 def file_length_unit(text: str) -> str:
@@ -345,6 +603,113 @@ def _datum_ref(label: Any) -> dict:
     }
 
 
+TARGET_TYPES = {"Point": "point", "Line": "line", "Rectangle": "area", "Circle": "area", "Area": "area"}
+
+
+def _datum_target(label: Any, letter: str) -> dict:
+    """One datum target (A1, B2 ...): point, line or area, with its sizes in mm."""
+    from OCP.XCAFDoc import XCAFDoc_Datum
+
+    obj = XCAFDoc_Datum.Set_s(label).GetObject()
+    shape = _enum_name(obj.GetDatumTargetType(), "DatumTargetType_")
+    params = bool(obj.HasDatumTargetParams())
+    length = round(float(obj.GetDatumTargetLength()), 6) if params else 0.0
+    width = round(float(obj.GetDatumTargetWidth()), 6) if params else 0.0
+    number = int(obj.GetDatumTargetNumber())
+    point = None
+    if params:
+        loc = obj.GetDatumTargetAxis().Location()
+        point = _vec(loc.X(), loc.Y(), loc.Z())
+    return {
+        "point": point,  # where the target sits (mm), None when the file gives no placement
+        "letter": letter,
+        "number": number,
+        "label": f"{letter}{number}",
+        "type": TARGET_TYPES.get(shape, shape.lower()),
+        "shape": shape.lower(),  # point, line, rectangle, circle, area
+        "length": length,  # line length, rectangle length, circle diameter
+        "width": width,
+        "movable": False,  # AP242 states a movable target only as note text in NIST's files
+    }
+
+
+def _same_faces(a: list[int], b: list[int]) -> bool:
+    return sorted(a) == sorted(b)
+
+
+def _complete_tolerances(tolerances: list[dict], stated: list[dict], step_faces: Any) -> None:
+    """Joins XDE's tolerances with the file's own (``StepGraph.geometric_tolerances``).
+
+    XDE's record gains what XDE does not carry (unequal-bilateral offset,
+    spherical zone, all-around, unit basis, whole part, the entity's name);
+    a tolerance XDE dropped (projected zones and whole-part tolerances in
+    NIST's files) is added from the file, so every frame of the file arrives.
+    """
+    for entry in stated:
+        entry["faces"] = step_faces(entry["step_faces"], f"tolerance {entry['name'] or entry['step_id']}")
+    free = list(range(len(stated)))
+
+    def close(a: float | None, b: float | None) -> bool:
+        return a is not None and b is not None and abs(a - b) <= 1e-6 + 1e-4 * max(abs(a), abs(b))
+
+    for tol in tolerances:
+        same = [i for i in free if stated[i]["characteristic"] == tol["characteristic"] and close(stated[i]["value"], tol["value"])]
+        hit = next((i for i in same if _same_faces(stated[i]["faces"], tol["faces"])), same[0] if same else None)
+        if hit is None:
+            continue
+        free.remove(hit)
+        _enrich(tol, stated[hit])
+    for i in free:
+        entry = stated[i]
+        tol = {
+            "characteristic": entry["characteristic"],
+            "xcaf_type": None,
+            "value": entry["value"],
+            "diameter_zone": entry["diameter_zone"],
+            "material_modifier": entry["material_modifier"],
+            "modifiers": [TOLERANCE_MODIFIERS[m] for m in _step_modifier_names(entry) if m in TOLERANCE_MODIFIERS],
+            "other_modifiers": [],
+            "projected_length": None,
+            "datums": entry["datums"],
+            "faces": entry["faces"],
+            "source": "step_entities",
+        }
+        if entry["projected_length"] is not None:
+            tol["modifiers"].append("projected")
+        _enrich(tol, entry)
+        tolerances.append(tol)
+
+
+def _step_modifier_names(entry: dict) -> list[str]:
+    """STEP modifier names ('free_state') in XDE's spelling ('Free_State')."""
+    return ["_".join(w.capitalize() for w in m.split("_")) for m in entry["modifier_names"]]
+
+
+def _enrich(tol: dict, entry: dict) -> None:
+    tol["step_id"] = entry["step_id"]
+    tol["name"] = entry["name"]
+    tol["spherical_zone"] = entry["spherical_zone"]
+    tol["unequal_offset"] = entry["unequal_offset"]
+    tol["unit_basis"] = entry["unit_basis"]
+    tol["all_around"] = entry["all_around"]
+    tol["all_over"] = entry["all_over"]
+    tol["whole_part"] = entry["whole_part"]
+    tol["notes"] = list(entry["notes"])
+    if entry["composite"]:
+        segment, kind = entry["composite"]
+        tol["notes"].append(f"{kind or 'composite'} frame, {'upper' if segment == 1 else 'lower'} segment")
+    if entry["projected_length"] is not None:
+        tol["projected_length"] = entry["projected_length"]
+        if "projected" not in tol["modifiers"]:
+            tol["modifiers"].append("projected")
+    if entry["unequal_offset"] is not None and "unequal_bilateral" not in tol["modifiers"]:
+        tol["modifiers"].append("unequal_bilateral")
+    if entry["unit_basis"] and not any(m.startswith("per_unit_") for m in tol["other_modifiers"]):
+        tol["other_modifiers"].append(f"per_unit_{entry['unit_basis']['kind']}")
+    if entry["diameter_zone"] and not tol["diameter_zone"]:
+        tol["diameter_zone"] = True
+
+
 def read_pmi(path: str | Path) -> dict:
     """Every datum, geometric tolerance and dimension of the STEP file, with the faces they name."""
     from OCP.collections import Sequence_TDF_Label
@@ -383,6 +748,7 @@ def read_pmi(path: str | Path) -> dict:
     datums: dict[str, dict] = {}
     labels = Sequence_TDF_Label()
     dimtol.GetDatumLabels(labels)
+    targets: dict[tuple, dict] = {}
     for label in _seq(labels):
         ref = _datum_ref(label)
         if not ref["letter"]:
@@ -390,6 +756,12 @@ def read_pmi(path: str | Path) -> dict:
         first, second = _ref_shapes(label)
         entry = datums.setdefault(ref["letter"], {"letter": ref["letter"], "faces": [], "target": False, "source": "xde"})
         entry["target"] = entry["target"] or ref["target"]
+        if ref["target"]:
+            target = _datum_target(label, ref["letter"])
+            key = (target["label"], target["type"], target["length"], target["width"])
+            known = targets.setdefault(key, target | {"faces": []})
+            known["faces"] += [i for i in _faces_of(first + second, faces) if i not in known["faces"]]
+            continue  # a target's shape is the target's, not the datum feature's
         for i in _faces_of(first + second, faces):
             if i not in entry["faces"]:
                 entry["faces"].append(i)
@@ -417,6 +789,9 @@ def read_pmi(path: str | Path) -> dict:
         return out
 
     by_letter = graph.datum_feature_faces()
+    for letter in dict.fromkeys(graph.letters.values()):  # a datum no frame references (NIST CTC 03's F)
+        if letter and letter not in datums:
+            datums[letter] = {"letter": letter, "faces": [], "target": False, "source": "step_entities"}
     for entry in datums.values():
         if not entry["faces"]:
             entry["faces"] = step_faces(by_letter.get(entry["letter"], []), f"datum {entry['letter']}")
@@ -459,22 +834,26 @@ def read_pmi(path: str | Path) -> dict:
             }
         )
 
-    for extra in graph.unit_basis_tolerances():
-        tolerances.append(
-            {
-                "characteristic": extra["characteristic"],
-                "xcaf_type": None,
-                "value": extra["value"],
-                "diameter_zone": False,
-                "material_modifier": "none",
-                "modifiers": [],
-                "other_modifiers": [f"per_unit_{extra['unit_basis']}"],
-                "projected_length": None,
-                "datums": [],
-                "faces": step_faces(extra["faces"], f"tolerance #{extra['step_id']}"),
-                "source": "step_entities",
-            }
-        )
+    stated = graph.geometric_tolerances()
+    _complete_tolerances(tolerances, stated, step_faces)
+    used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
+    used |= {a for a, b in graph.relations if b in graph.letters} | set(graph.letters)  # a datum feature's note is its letter
+    loose_notes = [step_text(text) for holder, texts in graph.semantic_texts().items() if holder not in used for text in texts]
+    known = {t["label"] for t in targets.values()}
+    for entry in graph.datum_targets():  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
+        label = f"{entry['letter']}{entry['number']}"
+        if label in known:
+            continue
+        known.add(label)
+        shape = entry["shape"]
+        kind = "line" if "curve" in shape else TARGET_TYPES.get(shape.capitalize(), "area")  # a curve target is a line target
+        targets[(label, shape, 0.0, 0.0)] = {
+            "point": None, "letter": entry["letter"], "number": entry["number"], "label": label,
+            "type": kind, "shape": shape, "length": 0.0, "width": 0.0,
+            "movable": False, "faces": step_faces(entry["step_faces"], f"datum target {label}"), "source": "step_entities",
+        }
+        if entry["letter"] in datums:
+            datums[entry["letter"]]["target"] = True
 
     dimensions = []
     labels = Sequence_TDF_Label()
@@ -503,8 +882,10 @@ def read_pmi(path: str | Path) -> dict:
         "file_length_unit": file_length_unit(text),
         "values_unit": "mm (angles in degrees)",
         "datums": list(datums.values()),
+        "datum_targets": list(targets.values()),
         "tolerances": tolerances,
         "dimensions": dimensions,
+        "notes": loose_notes,  # semantic texts the file ties to no tolerance (NIST FTC 06's '4X INDIVIDUALLY')
         "faces": faces.signatures,
         "model_face_count": len(faces.model_faces),
         "warnings": warnings,

@@ -204,7 +204,7 @@ def read_gdt(document: Any, objects: list[str] | None = None) -> Gdt:
             gdt.datum_frames.append(DatumFrame(name=obj.Name, label=obj.Label, slots=slots))
         elif kind == P.SIZE_DIMENSION:
             faces = _faces(obj)
-            if not wanted(faces):
+            if getattr(obj, "DimensionType", "size") != "size" or not wanted(faces):  # location/angular: not a feature of size
                 continue
             gdt.sizes.append(Size(name=obj.Name, label=obj.Label, nominal=float(obj.Nominal), upper=float(obj.UpperDeviation),
                                   lower=float(obj.LowerDeviation), fit_code=obj.FitCode.strip(), faces=faces))
