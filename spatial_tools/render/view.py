@@ -101,9 +101,17 @@ def tessellate(objects: list[Any]) -> Mesh:
     diagonal = box.DiagonalLength if box is not None and box.isValid() else 1.0
     deflection = max(diagonal * cfg["relative_deflection"], 1e-4)
     mesh = Mesh()
-    for obj, shape in shapes:
+    angle = cfg["angular_deflection_rad"]
+    for obj, placed in shapes:
+        # A copy without the stored triangulation, so an earlier finer mesh (the 3D view's) never changes
+        # the picture: the same shape always gives the same triangles.
+        shape = placed.copy()
         for i, face in enumerate(shape.Faces, start=1):
-            pts, tris = face.tessellate(deflection)
+            radius = getattr(face.Surface, "Radius", None)
+            tol = deflection
+            if isinstance(radius, float) and radius > 0:  # round faces stay round: bound the chord angle too
+                tol = min(deflection, max(radius * (1 - math.cos(angle / 2)), deflection / 20))
+            pts, tris = face.tessellate(tol)
             mesh.refs.append(element_ref(obj, "Face", i))
             mesh.vertices.append(np.array([(p.x, p.y, p.z) for p in pts], float).reshape(-1, 3))
             mesh.triangles.append(np.array(tris, np.int64).reshape(-1, 3))
@@ -111,7 +119,11 @@ def tessellate(objects: list[Any]) -> Mesh:
             if getattr(edge, "Degenerated", False):
                 continue
             try:
-                pts = edge.discretize(Deflection=deflection)
+                radius = getattr(edge.Curve, "Radius", None)
+                tol = deflection
+                if isinstance(radius, float) and radius > 0:
+                    tol = min(deflection, max(radius * (1 - math.cos(angle / 2)), deflection / 20))
+                pts = edge.discretize(Deflection=tol)
             except Exception:  # an edge the kernel cannot discretise is left out of the outline only
                 continue
             mesh.edges[element_ref(obj, "Edge", i)] = np.array([(p.x, p.y, p.z) for p in pts], float).reshape(-1, 3)
