@@ -170,3 +170,11 @@ def test_document_without_shapes_is_refused(doc):
 
     assert error(doc, "render_view", {})["code"] == "not_applicable"
     FreeCAD.ActiveDocument  # noqa: B018 - FreeCAD stays importable after the refusal
+
+
+def test_provider_default_models_and_the_vision_override():
+    from freecad_spatial.spatial_tools.backends.settings import provider_sends_images
+
+    assert provider_sends_images("anthropic", {}) and not provider_sends_images("openai", {})
+    assert provider_sends_images("openai", {"model": "gpt-4o"}) and provider_sends_images("openai", {"vision": "on"})
+    assert not provider_sends_images("anthropic", {"vision": "off"})

@@ -89,3 +89,35 @@ def test_a_malformed_image_is_the_api_s_400_not_a_crash():
         settings = BackendSettings.for_provider("anthropic", {"base_url": server.url, "model": "claude-test", **FAST})
         with pytest.raises(errors.BackendError):
             AnthropicBackend(settings, api_key=Secret(make_test_key("anthropic"))).complete([], broken, [])
+
+
+def test_agent_loop_hands_a_render_to_the_model_as_an_image(doc):
+    """The loop: render_view is offered to a vision model only; its picture leaves the text, joins the message."""
+    from agent_fakes import ScriptedBackend, text_turn, tool_turn
+    from conftest import REGISTRY, Part, add_shape
+
+    from freecad_spatial.spatial_tools.agent.loop import Agent
+    from freecad_spatial.spatial_tools.agent.session import Session, Settings
+    from freecad_spatial.spatial_tools.context import ToolContext
+    from freecad_spatial.spatial_tools.tiers import Policy
+
+    add_shape(doc, "Block", Part.makeBox(40, 20, 10))
+
+    def call_tool(name, arguments):
+        return REGISTRY.call(name, arguments, ToolContext(document=doc))
+
+    def make(policy):
+        backend = ScriptedBackend([tool_turn("render_view", {"view": "iso", "highlight": ["Block.Face6"]}),
+                                   text_turn("The top face is number 1.")])
+        return backend, Agent(backend=backend, call_tool=call_tool, policy=policy, session=Session(settings=Settings.load()))
+
+    blind_backend, blind = make(Policy())
+    assert "render_view" not in [t["name"] for t in blind.tool_definitions()]
+    backend, agent = make(Policy(images=True))
+    assert "render_view" in [t["name"] for t in agent.tool_definitions()]
+    trace = agent.ask("Which face is the top?")
+    assert trace.tool_calls[0].ok
+    sent = backend.requests[1]["messages"][-1]
+    assert sent.role == "tool" and len(sent.images) == 1
+    assert base64.b64decode(sent.images[0].data).startswith(b"\x89PNG")
+    assert sent.images[0].data not in sent.text and '"Block.Face6"' in sent.text

@@ -172,3 +172,13 @@ def vision_enabled(model: str, setting: str = "auto") -> bool:
         return setting == "on"
     name = (model or "").lower()
     return any(fnmatch.fnmatchcase(name, pattern.lower()) for pattern in defaults()["vision"]["models"])
+
+
+def provider_sends_images(provider: str, overrides: Mapping[str, Any] | None = None) -> bool:
+    """``vision_enabled`` for a provider's configured model without building its settings: an empty Anthropic
+    model is the SDK's newest Claude alias (every Claude model takes images); an empty OpenAI model is unknown."""
+    overrides = overrides or {}
+    model = str(overrides.get("model") or defaults().get(provider, {}).get("model") or "")
+    if not model and provider == "anthropic":
+        model = "claude-" + str(defaults()["anthropic"]["model_family"])
+    return vision_enabled(model, str(overrides.get("vision") or "auto"))
