@@ -57,7 +57,7 @@ def split_images(result: object) -> tuple[object, list[Image]]:
     if not (isinstance(image, dict) and isinstance(image.get("data"), str) and isinstance(image.get("media_type"), str)):
         return result, []
     stripped = {k: v for k, v in inner.items() if k != "image"}
-    stripped["image"] = f"attached as an image ({image['media_type']})"
+    stripped["image"] = {"media_type": image["media_type"], "data": "", "note": "attached as an image block"}
     if inner is not result:
         stripped = {**result, "result": stripped}
     return stripped, [Image(image["media_type"], image["data"])]

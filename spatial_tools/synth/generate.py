@@ -76,7 +76,8 @@ def make_sample(out: Path, run: Run, index: int, table: dict[str, fam.Family]) -
     _write(folder / "source.py", fam.source_file(family, params))
     step = folder / "part.step"
     solids = fam.build(family, params)
-    Part.makeCompound(solids).exportStep(str(step.with_suffix(".tmp.step")))
+    # Part.Compound, not Part.makeCompound: exporting the latter's result segfaults FreeCAD 1.1 headless.
+    Part.Compound(solids).exportStep(str(step.with_suffix(".tmp.step")))
     os.replace(step.with_suffix(".tmp.step"), step)
     _normalise_step(step)
     document = open_document(step)  # as a user (and the re-derivation) opens it: the refs are the STEP's
