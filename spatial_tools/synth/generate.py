@@ -1,8 +1,8 @@
 """Generates samples: build, STEP, read back, render with id maps, encode, ask; then the JSON lines.
 
-Sample ``i`` depends only on (seed, its family, i), so the output is the same for any ``--jobs`` and
-any order; a sample is done when its ``record.json`` exists (written last, atomically), which is what
-makes a run resumable.
+Sample ``i`` depends only on (seed, its family, i), so the output is the same for any ``--jobs`` (spawned
+worker processes) and any order; a sample is done when its ``record.json`` exists (written last,
+atomically), which is what makes a run resumable.
 """
 
 from __future__ import annotations
@@ -137,6 +137,15 @@ def _done(out: Path, sample_id: str) -> bool:
 _WORKER: dict[str, Any] = {}
 
 
+def _start_worker(out: Path, run: Run) -> None:
+    """A spawned worker: FreeCAD loaded fresh (a fork of a process with threads may deadlock, as it did
+    on FreeCAD 1.1 / Python 3.14), the families re-read from the run (a user's module is not picklable)."""
+    from freecad_spatial.spatial_tools import freecad_env
+
+    freecad_env.load()
+    _WORKER.update(out=out, run=run, table=family_table(run.family_modules))
+
+
 def _work(index: int) -> tuple[int, str | None]:
     try:
         make_sample(_WORKER["out"], _WORKER["run"], index, _WORKER["table"])
@@ -166,7 +175,7 @@ def generate(out: Path, run: Run, jobs: int = 1, progress: Callable[[int, int], 
     started = time.perf_counter()
     _WORKER.update(out=out, run=run, table=table)
     if jobs > 1 and len(todo) > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("spawn").Pool(jobs, _start_worker, (out, run)) as pool:
             for n, (index, problem) in enumerate(pool.imap_unordered(_work, todo), start=1):
                 if problem:
                     failures[index] = problem
