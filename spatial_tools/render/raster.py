@@ -164,7 +164,8 @@ class Canvas:
         lengths = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
         counts = np.maximum(1, np.ceil(lengths / step_px).astype(int)) + 1
         seg = np.repeat(np.arange(len(a)), counts)
-        t = np.concatenate([np.linspace(0.0, 1.0, c) for c in counts])
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        t = (np.arange(len(seg)) - first) / np.repeat(counts - 1, counts)  # 0 .. 1 along each segment
         samples = a[seg] + (b[seg] - a[seg]) * t[:, None]
         cols, rows = np.floor(samples[:, 0]).astype(int), np.floor(samples[:, 1]).astype(int)
         h, w = self.camera.height, self.camera.width
