@@ -281,6 +281,7 @@ class ChatController(QtCore.QObject):
         question = question.strip()
         if self.busy or not question:
             return False
+        from freecad_spatial.spatial_tools.backends.settings import provider_sends_images
         from freecad_spatial.spatial_tools.tiers import Policy
 
         self.conversation.entries.append(Entry(role="user", text=question))
@@ -293,7 +294,8 @@ class ChatController(QtCore.QObject):
             settings = config.settings
             policy = Policy(user_tier=settings.tier, classification=self.host.classification(),
                             host_suffixes=tuple(settings.private_host_suffixes),
-                            allow_raw_geometry=settings.allow_raw_geometry)
+                            allow_raw_geometry=settings.allow_raw_geometry,
+                            images=provider_sends_images(config.provider, config.overrides))
             selection = self.host.selection() if send_selection else []
             tools = self.host.registry().specs()
             if policy.tier == "cloud":  # the user's per-tool choice; local/private tiers keep every tool

@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         level = classify(document, extra_names=[args.file]).level
         policy = Policy(user_tier=settings.tier, classification=level,
                         host_suffixes=tuple(settings.private_host_suffixes) + tuple(args.private_host),
-                        allow_raw_geometry=settings.allow_raw_geometry and not args.no_raw_geometry)
+                        allow_raw_geometry=settings.allow_raw_geometry and not args.no_raw_geometry,
+                        images=backend_settings.sends_images())
         audit = AuditLog(args.audit_log)
         guard = RequestGuard(policy, settings.backend, model=backend_settings.model, audit=audit)
         try:

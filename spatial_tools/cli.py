@@ -118,6 +118,10 @@ from .mcp import cli as mcp_cli  # noqa: E402 - registered right after the table
 
 EXTRA_COMMANDS["mcp"] = (mcp_cli.configure, mcp_cli.run)
 
+from .synth import cli as synth_cli  # noqa: E402 - registered right after the table it fills
+
+EXTRA_COMMANDS["synth"] = (synth_cli.configure, synth_cli.run)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="freecad-spatial", description="Spatial tools on FreeCAD's kernel, headless.")

@@ -52,6 +52,7 @@ BUILTIN_TOOL_MODULES = [
     "freecad_spatial.spatial_tools.tools.check_gdt",
     "freecad_spatial.spatial_tools.tools.suggest_gdt",
     "freecad_spatial.spatial_tools.tools.import_pmi",
+    "freecad_spatial.spatial_tools.tools.render_view",
 ]
 
 
@@ -178,6 +179,7 @@ class Registry:
         name: str | None = None,
         changes_document: Callable[[dict], str | None] | None = None,
         in_process: bool = False,
+        tags: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
         """Decorator: registers ``function(ctx, **arguments) -> result dict``.
 
@@ -203,6 +205,7 @@ class Registry:
                     needs_document=needs_document,
                     changes_document=changes_document,
                     in_process=in_process,
+                    tags=tuple(tags),
                 )
             )
             return function

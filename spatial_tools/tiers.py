@@ -250,6 +250,7 @@ class Policy:
     classification: str = "unrestricted"
     host_suffixes: tuple[str, ...] = ()
     allow_raw_geometry: bool = True  # cloud tier only: False hides tools returning raw geometry
+    images: bool = False  # the model takes images (BackendSettings.sends_images): else no image tools
 
     def __post_init__(self) -> None:
         _check_tier(self.user_tier)
@@ -282,7 +283,14 @@ class Policy:
         return httpx_event_hooks(self.tier, host_suffixes=self.host_suffixes)
 
     def tool_allowed(self, spec: Any) -> bool:
-        """Tier-aware tool list: raw-geometry tools may be turned off in the cloud tier."""
+        """Tier-aware tool list: raw-geometry tools may be turned off in the cloud tier; a tool returning
+        images (a render is geometry) needs a model that takes images, and never goes to the cloud for an
+        export-controlled document (its tier is local anyway: this holds even if the table changes)."""
+        if "image" in getattr(spec, "tags", ()):
+            if not self.images:
+                return False
+            if self.tier == "cloud" and self.classification == "export-controlled":
+                return False
         if self.tier == "cloud" and not self.allow_raw_geometry:
             return not getattr(spec, "raw_geometry", False)
         return True

@@ -30,6 +30,7 @@ import httpx2  # noqa: E402
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
+from freecad_spatial.spatial_tools.backends.base import split_images  # noqa: E402
 from freecad_spatial.spatial_tools.classification import set_classification  # noqa: E402
 from freecad_spatial.spatial_tools.registry import load_builtin_tools  # noqa: E402
 
@@ -56,6 +57,7 @@ CALLS = {
     "stack_up": {"contributors": [{"name": "A", "nominal": 10, "plus": 0.3, "minus": 0.3, "direction": 1},
                                   {"name": "B", "nominal": 4, "plus": 0.2, "minus": 0, "direction": -1}]},
     "suggest_gdt": {"object": "Plate"},
+    "render_view": {"view": "top", "width": 200, "height": 150, "highlight": ["Plate.Face7"]},
 }
 
 
@@ -157,9 +159,12 @@ def test_each_tool_over_stdio_gives_the_cli_result(tmp_path, files):
         assert expected["ok"], (name, expected)
         assert not result.is_error, (name, result.content)
         structured = result.structured_content
+        # A render's PNG comes as an image content block, not inside the JSON (split_images).
+        shown, images = split_images(expected["result"])
         value = structured if isinstance(expected["result"], dict) else structured["result"]
-        assert value == expected["result"], name
-        assert json.loads(result.content[0].text) == expected["result"], name  # the text form, older clients
+        assert value == shown, name
+        assert json.loads(result.content[0].text) == shown, name  # the text form, older clients
+        assert [(c.data, c.mime_type) for c in result.content[1:]] == [(i.data, i.media_type) for i in images], name
     # The hole distance a new user asks for: two Ø holes' centres on the plate.
     distance = results["measure_distance"].structured_content
     assert distance["center_distance"] > 0 and distance["axis_distance"] == pytest.approx(distance["center_distance"])

@@ -38,6 +38,7 @@ from ..backends.base import (
     SystemSection,
     ToolCall,
     Usage,
+    split_images,
 )
 from ..backends.errors import BackendError, Cancelled, Redirected
 from ..context import CallLimits, ToolArguments, cell_tool_deadline, model_call_s
@@ -331,10 +332,12 @@ class Agent:
             ok, content, result, submitted = self._run_one(call, allowed, cancel)
             ms = round((time.perf_counter() - started) * 1000, 1)
             summarised = False
+            visible, images = split_images(result) if ok else (result, [])
             if content is None:
                 settings = self.session.settings
-                content, summarised = summarise(result, settings.tool_result_budget_tokens)
-            self.session.messages.append(Message(role="tool", text=content, tool_call_id=call.id, is_error=not ok))
+                content, summarised = summarise(visible, settings.tool_result_budget_tokens)
+            self.session.messages.append(Message(role="tool", text=content, tool_call_id=call.id, is_error=not ok,
+                                                 images=images))
             trace.tool_calls.append(ToolCallRecord(index=index, call_id=call.id, tool=call.name,
                                                    arguments=call.arguments, ok=ok, result=result, ms=ms))
             self._emit(trace, ObservationStep(index=index, call_id=call.id, tool=call.name, ok=ok, content=content,

@@ -88,7 +88,7 @@ def compact_messages(messages: list[Message], budget_tokens: int) -> list[Messag
             continue
         head = " ".join(m.text.split())[:160]
         step = sum(1 for earlier in out[:i] if earlier.role == "assistant")
-        short = replace(m, text=prompts.message("elided", index=step, head=head))
+        short = replace(m, text=prompts.message("elided", index=step, head=head), images=[])
         total += message_tokens(short) - message_tokens(m)
         out[i] = short
     while total > budget_tokens:

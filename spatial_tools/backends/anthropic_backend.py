@@ -69,6 +69,10 @@ def anthropic_messages(messages: list[Message]) -> list[dict]:
         elif m.role == "tool":
             role = "user"
             block: dict[str, Any] = {"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.text}
+            if m.images:  # a render: text and image blocks in the tool result
+                block["content"] = [{"type": "text", "text": m.text or "(image)"}] + [
+                    {"type": "image", "source": {"type": "base64", "media_type": im.media_type, "data": im.data}}
+                    for im in m.images]
             if m.is_error:
                 block["is_error"] = True
             blocks.append(block)

@@ -32,6 +32,35 @@ class Message:
     # A prompt-caching breakpoint after this message (e.g. the document-context block):
     # Anthropic puts cache_control on its last content block; other backends ignore it.
     cache: bool = False
+    # Images a tool result carries (render_view): sent as image blocks, never as text in ``text``.
+    images: list[Image] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Image:
+    """A picture for the model: its media type and base64 data."""
+
+    media_type: str
+    data: str
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+def split_images(result: object) -> tuple[object, list[Image]]:
+    """A tool result without its ``image`` ({"media_type", "data"}) and the image apart, so the model gets
+    the picture as an image block and the rest as text (base64 as text would cost tokens for nothing)."""
+    if not isinstance(result, dict):
+        return result, []
+    inner = result.get("result") if isinstance(result.get("result"), dict) else result
+    image = inner.get("image")
+    if not (isinstance(image, dict) and isinstance(image.get("data"), str) and isinstance(image.get("media_type"), str)):
+        return result, []
+    stripped = {k: v for k, v in inner.items() if k != "image"}
+    stripped["image"] = {"media_type": image["media_type"], "data": "", "note": "attached as an image block"}
+    if inner is not result:
+        stripped = {**result, "result": stripped}
+    return stripped, [Image(image["media_type"], image["data"])]
 
 
 @dataclass

@@ -68,6 +68,10 @@ def openai_messages(system: list[SystemSection], messages: list[Message]) -> lis
             out.append(entry)
         elif m.role == "tool":
             out.append({"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.text})
+            if m.images:  # tool messages take text only: the picture follows as a user message
+                out.append({"role": "user", "content": [
+                    {"type": "text", "text": f"Image returned by tool call {m.tool_call_id or ''}:"}] + [
+                    {"type": "image_url", "image_url": {"url": im.data_url()}} for im in m.images]})
         else:
             raise ValueError(f"unknown message role '{m.role}'")
     return out

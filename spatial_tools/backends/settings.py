@@ -6,6 +6,7 @@ test) can change them without touching code.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 import typing
@@ -114,6 +115,11 @@ class BackendSettings:
     base_url: str
     timeouts: Timeouts = field(default_factory=Timeouts.from_defaults)
     retry: RetryPolicy = field(default_factory=RetryPolicy.from_defaults)
+    vision: str = "auto"  # "auto" | "on" | "off": may tool results carry images to this model
+
+    def sends_images(self) -> bool:
+        """True when tool results may carry images to the model (backends.toml [vision])."""
+        return vision_enabled(self.model, self.vision)
 
     @classmethod
     def for_provider(cls, provider: str, overrides: Mapping[str, Any] | None = None) -> BackendSettings:
@@ -127,7 +133,7 @@ class BackendSettings:
         overrides = dict(overrides or {})
         timeout_names = {f.name for f in fields(Timeouts)}
         retry_names = {f.name for f in fields(RetryPolicy)}
-        unknown = set(overrides) - timeout_names - retry_names - {"model", "base_url"}
+        unknown = set(overrides) - timeout_names - retry_names - {"model", "base_url", "vision"}
         if unknown:
             raise ValueError(f"unknown backend setting(s): {', '.join(sorted(unknown))}")
         section = defaults()[provider]
@@ -144,4 +150,35 @@ class BackendSettings:
             base_url=str(overrides.get("base_url") or section["base_url"]).rstrip("/"),
             timeouts=timeouts,
             retry=retry,
+            vision=_vision_setting(overrides.get("vision")),
         )
+
+
+VISION_SETTINGS = ("auto", "on", "off")
+
+
+def _vision_setting(value: Any) -> str:
+    value = str(value or defaults()["vision"]["default"]).lower()
+    if value not in VISION_SETTINGS:
+        raise ValueError(f"vision must be one of {', '.join(VISION_SETTINGS)}, not '{value}'")
+    return value
+
+
+def vision_enabled(model: str, setting: str = "auto") -> bool:
+    """Images go to the model only when the setting says on, or says auto and the model's name is a vision
+    model's (backends.toml [vision] models): off by default for the rest."""
+    setting = _vision_setting(setting)
+    if setting != "auto":
+        return setting == "on"
+    name = (model or "").lower()
+    return any(fnmatch.fnmatchcase(name, pattern.lower()) for pattern in defaults()["vision"]["models"])
+
+
+def provider_sends_images(provider: str, overrides: Mapping[str, Any] | None = None) -> bool:
+    """``vision_enabled`` for a provider's configured model without building its settings: an empty Anthropic
+    model is the SDK's newest Claude alias (every Claude model takes images); an empty OpenAI model is unknown."""
+    overrides = overrides or {}
+    model = str(overrides.get("model") or defaults().get(provider, {}).get("model") or "")
+    if not model and provider == "anthropic":
+        model = "claude-" + str(defaults()["anthropic"]["model_family"])
+    return vision_enabled(model, str(overrides.get("vision") or "auto"))

@@ -54,9 +54,12 @@ def _client_name(ctx: Any) -> str:
 def tool_result(envelope: dict) -> types.CallToolResult:
     """A result envelope as an MCP tool result: structured content plus its text form."""
     if envelope.get("ok"):
-        result = envelope.get("result")
-        return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(result, ensure_ascii=False))],
-                                    structured_content=structured(result))
+        from ..backends.base import split_images
+
+        result, images = split_images(envelope.get("result"))  # a render: an image block, not base64 text
+        content: list = [types.TextContent(type="text", text=json.dumps(result, ensure_ascii=False))]
+        content += [types.ImageContent(type="image", data=im.data, mime_type=im.media_type) for im in images]
+        return types.CallToolResult(content=content, structured_content=structured(result))
     error = envelope.get("error", {})
     text = json.dumps({"error": error}, ensure_ascii=False)
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)],

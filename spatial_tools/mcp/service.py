@@ -133,7 +133,9 @@ class SpatialService:
 
         self.documents = documents if documents is not None else OpenDocuments()
         self.settings = settings or ServiceSettings()
-        self.policy = Policy(user_tier=self.settings.tier, allow_raw_geometry=self.settings.allow_raw_geometry)
+        # MCP clients take image content (render_view); the tier and raw-geometry rules still hold.
+        self.policy = Policy(user_tier=self.settings.tier, allow_raw_geometry=self.settings.allow_raw_geometry,
+                             images=True)
         self.audit = audit if audit is not None else AuditLog()
         self.marshal = marshal or Direct()
         self.publish = publish or _add_findings
@@ -198,7 +200,7 @@ class SpatialService:
 
     def _policy_for(self, classification: str) -> Policy:
         return Policy(user_tier=self.settings.tier, classification=classification,
-                      allow_raw_geometry=self.settings.allow_raw_geometry)
+                      allow_raw_geometry=self.settings.allow_raw_geometry, images=True)
 
     def _check_tier(self, what: str, classification: str) -> Policy:
         """The document's policy; TierRefusal (audited, 0 bytes) when its tier is stricter than the server's."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from .anthropic_server import AnthropicWire
 from .faults import Fault
+from .images import SentImage, anthropic_images, openai_images
 from .openai_server import OpenAIWire
 from .script import Script, Turn
 
@@ -38,6 +39,12 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None
     body_bytes: int
     at: float  # time.monotonic() when the request was read
+
+    def images(self) -> list[SentImage]:
+        """The pictures this request carried (image blocks / image_url data URLs), decoded."""
+        if not isinstance(self.body, dict):
+            return []
+        return openai_images(self.body) if self.path.startswith("/v1/chat") else anthropic_images(self.body)
 
 
 class _Reset(Exception):
@@ -125,6 +132,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not isinstance(body, dict):
             self._send_json(400, wire.plain_error(400, "invalid_request_error", "the body is not a JSON object"))
+            return
+        try:  # images as the real API takes them, or its 400
+            (anthropic_images if wire.name == "anthropic" else openai_images)(body)
+        except ValueError as exc:
+            self._send_json(400, wire.plain_error(400, "invalid_request_error", str(exc)))
             return
         turn = owner.script.next_turn()
         if turn is None:
