@@ -106,7 +106,7 @@ say "installing the Python dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 EXTRAS="assistant"
 if [ "$MODE" = test ]; then
-  EXTRAS="assistant,test,pmi"
+  EXTRAS="assistant,test,pmi,dask,synth"
   # Qt6 for the tests outside FreeCAD: the OS's PySide6 where it is installed (FreeCAD 1.1 is
   # built on it, and pip's wheel, built on another Qt 6, fails to load beside it), else pip's.
   .venv/bin/python -c 'import PySide6.QtWidgets' 2>/dev/null || EXTRAS="$EXTRAS,qt"
