@@ -114,6 +114,10 @@ from .mcp import cli as mcp_cli  # noqa: E402 - registered right after the table
 
 EXTRA_COMMANDS["mcp"] = (mcp_cli.configure, mcp_cli.run)
 
+from .eval import cli as eval_cli  # noqa: E402 - registered right after the table it fills
+
+EXTRA_COMMANDS["eval"] = (eval_cli.configure, eval_cli.run)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="freecad-spatial", description="Spatial tools on FreeCAD's kernel, headless.")

@@ -1,0 +1,189 @@
+"""Seeded generators of the shipped suites. Each item's part is built by FreeCAD from its own source
+script and every answer is read back from that solid by the kernel (parts.py), never typed."""
+
+from __future__ import annotations
+
+import math
+import random
+import tomllib
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+from freecad_spatial import RESOURCES
+
+from .items import Item
+from .parts import (
+    corner_fillet_radius,
+    depression_depth,
+    floor_at,
+    hole_facts,
+    plane_faces,
+    plate_params,
+    slot_facts,
+    top_chamfer_size,
+)
+from .sources import plate_script, run_freecad_script
+
+EVAL = RESOURCES / "eval"
+
+
+@cache
+def templates() -> dict:
+    with open(EVAL / "templates.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@cache
+def suites() -> dict:
+    with open(EVAL / "suites.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def _item(suite: str, index: int, template: str, params: dict, answer: Any, script: str, tags: list[str]) -> Item:
+    t = templates()[suite][template]
+    return Item(id=f"{suite}-{index:04d}", suite=suite, source={"freecad": script},
+                question=t["question"].format(**params), answer=answer, type=t["type"],
+                tolerance=dict(t.get("tolerance", {})), unit=t.get("unit", ""), tags=tags,
+                template=template, params=params)
+
+
+# --- primitives ---------------------------------------------------------------------------------
+
+
+def _primitive_questions(p: dict, shape: Any) -> dict[str, tuple[dict, Any]]:
+    """template -> (params, kernel answer) for every question this plate can answer."""
+    holes = [hole_facts(shape, h) for h in p["holes"]]
+    through = [h for h in holes if h["through"]]
+    blind = [h for h in holes if not h["through"]]
+    out: dict[str, tuple[dict, Any]] = {
+        "count_through_holes": ({}, len(through)),
+        "count_blind_holes": ({}, len(blind)),
+        "count_holes": ({}, len(holes)),
+        "count_pockets": ({}, len(p["pockets"])),
+    }
+    if through:
+        out["through_hole_diameter"] = ({}, through[0]["d"])
+        out["hole_is_through"] = ({"d": round(through[0]["d"], 6)}, True)
+    if blind:
+        out["blind_hole_diameter"] = ({}, blind[0]["d"])
+        out["blind_hole_depth"] = ({}, blind[0]["depth"])
+        if not through or len(holes) % 2:
+            out["hole_is_through"] = ({"d": round(blind[0]["d"], 6)}, False)
+    if p["pockets"]:
+        k = p["pockets"][0]
+        out["pocket_depth"] = ({}, depression_depth(shape, k["x"], k["y"]))
+    if p["slots"]:
+        facts = slot_facts(shape, p["slots"][0])
+        out["slot_width"] = ({}, facts["w"])
+        out["slot_length"] = ({}, facts["l"])
+    corner = p.get("corner")
+    if corner and corner["kind"] == "fillet":
+        out["corner_fillet_radius"] = ({}, corner_fillet_radius(shape))
+    elif corner and corner["kind"] == "chamfer":
+        out["edge_chamfer_size"] = ({}, top_chamfer_size(shape))
+    return out
+
+
+def _choose(rng: random.Random, index: int, available: dict, order: list[str]) -> str:
+    """Templates in turn (so every template is well represented); one the part cannot ask is replaced
+    by a random one it can."""
+    name = order[index % len(order)]
+    return name if name in available else rng.choice(sorted(available))
+
+
+def primitives_item(index: int, seed: int) -> Item:
+    rng = random.Random(f"primitives:{seed}:{index}")
+    p = plate_params(rng)
+    script = plate_script(p)
+    shape = run_freecad_script(script)
+    available = _primitive_questions(p, shape)
+    template = _choose(rng, index, available, list(templates()["primitives"]))
+    params, answer = available[template]
+    tags = [name for name, present in (("hole", p["holes"]), ("pocket", p["pockets"]), ("slot", p["slots"]))
+            if present] + ([p["corner"]["kind"]] if p.get("corner") else [])
+    return _item("primitives", index, template, params, _plain(answer), script, tags)
+
+
+# --- measure ------------------------------------------------------------------------------------
+
+
+def _measure_questions(p: dict, shape: Any) -> dict[str, tuple[dict, Any]]:
+    box = shape.BoundBox
+    out: dict[str, tuple[dict, Any]] = {"volume": ({}, shape.Volume)}
+    axis = ("X", "Y", "Z")[len(p["holes"]) % 3]
+    out["extent"] = ({"axis": axis}, {"X": box.XLength, "Y": box.YLength, "Z": box.ZLength}[axis])
+    by_d: dict[float, dict] = {}
+    for h in p["holes"]:
+        facts = hole_facts(shape, h)
+        by_d.setdefault(round(facts["d"], 6), facts)
+    if len(by_d) == 2 and len(p["holes"]) == 2:
+        (d1, f1), (d2, f2) = sorted(by_d.items())
+        c1, c2 = f1["face"].Surface.Center, f2["face"].Surface.Center
+        out["hole_axis_distance"] = ({"d1": d1, "d2": d2}, math.hypot(c1.x - c2.x, c1.y - c2.y))
+    unique = [d for d in by_d if sum(1 for h in p["holes"] if round(h["d"], 6) == d) == 1]
+    if unique:
+        d = unique[0]
+        out["hole_to_side"] = ({"d": d}, by_d[d]["face"].Surface.Center.y - min(f.BoundBox.YMin for f in plane_faces(shape, (0, -1, 0))))
+    if len(p["pockets"]) == 1:
+        k = p["pockets"][0]
+        row = [f for f in p["holes"] + p["slots"] if abs(f["y"] - k["y"]) < 1e-6 and f["x"] > k["x"]]
+        floor = floor_at(shape, k["x"], k["y"])
+        walls = [f for f in plane_faces(shape, (-1, 0, 0)) if f.BoundBox.ZMax <= box.ZMax + 1e-6
+                 and f.BoundBox.YMin >= floor.BoundBox.YMin - 1e-6 and f.BoundBox.YMax <= floor.BoundBox.YMax + 1e-6
+                 and abs(f.BoundBox.ZMin - floor.BoundBox.ZMin) < 1e-6]
+        side = max(plane_faces(shape, (1, 0, 0)), key=lambda f: f.BoundBox.XMax)
+        if len(walls) == 1 and not row:  # nothing between the pocket and the +X side
+            out["pocket_side_wall"] = ({}, walls[0].distToShape(side)[0])
+        bottom = min(plane_faces(shape, (0, 0, -1)), key=lambda f: f.BoundBox.ZMin)
+        out["pocket_floor"] = ({}, floor.distToShape(bottom)[0])
+    if p.get("bevel"):
+        bottom = min(plane_faces(shape, (0, 0, -1)), key=lambda f: f.BoundBox.ZMin)
+        bevel = [f for f in shape.Faces if type(f.Surface).__name__ == "Plane" and f.BoundBox.XMax < p["W"] / 2
+                 and f.BoundBox.ZLength > 1e-6 and f.BoundBox.XLength > 1e-6 and f.BoundBox.ZMin < 1e-6]
+        if len(bevel) == 1:
+            n1 = bevel[0].normalAt(*bevel[0].Surface.parameter(bevel[0].CenterOfMass))
+            n2 = bottom.normalAt(*bottom.Surface.parameter(bottom.CenterOfMass))
+            angle = math.degrees(n1.getAngle(n2))
+            out["bevel_angle"] = ({}, min(angle, 180 - angle))
+    return out
+
+
+def measure_item(index: int, seed: int) -> Item:
+    rng = random.Random(f"measure:{seed}:{index}")
+    p = plate_params(rng, bevel=rng.random() < 0.4)
+    if rng.random() < 0.7:  # often one hole of each diameter, so "the 5 mm hole" names one hole
+        through = [h for h in p["holes"] if h["through"]][:1]
+        blind = [h for h in p["holes"] if not h["through"]][:1]
+        p["holes"] = through + blind
+    script = plate_script(p)
+    shape = run_freecad_script(script)
+    available = _measure_questions(p, shape)
+    template = _choose(rng, index, available, list(templates()["measure"]))
+    params, answer = available[template]
+    return _item("measure", index, template, params, _plain(answer), script, [template])
+
+
+# --- the suite table ----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+GENERATORS: dict[str, Callable[[int, int], Item]] = {"primitives": primitives_item, "measure": measure_item}
+
+
+def generate(suite: str, size: int | None = None, seed: int | None = None) -> Iterator[Item]:
+    """Items 0..size-1 of a shipped suite (defaults from resources/eval/suites.toml)."""
+    if suite not in GENERATORS:
+        raise KeyError(f"no suite named '{suite}' (suites: {', '.join(GENERATORS)})")
+    conf = suites()[suite]
+    size = conf["size"] if size is None else size
+    seed = conf["seed"] if seed is None else seed
+    for index in range(size):
+        yield GENERATORS[suite](index, seed)

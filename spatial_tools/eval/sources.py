@@ -1,0 +1,95 @@
+"""CAD sources of eval items as FreeCAD Python scripts: written from a part's parameters, run into a shape.
+
+A script assigns its solid to ``result``; it sees ``Part``, ``FreeCAD``, ``Vector`` and ``math``.
+Generated suites use these (FreeCAD is there wherever this package runs); imported suites may bring
+CadQuery programs instead (builder.py runs both in a child process with time and memory limits).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+HEADER = "import math\nimport Part\nfrom FreeCAD import Vector\n"
+
+
+def run_freecad_script(script: str) -> Any:
+    """The ``result`` shape of a FreeCAD script (call it in the builder's child for foreign scripts)."""
+    import FreeCAD
+    import Part
+
+    namespace: dict[str, Any] = {"Part": Part, "FreeCAD": FreeCAD, "Vector": FreeCAD.Vector, "math": math,
+                                 "__name__": "eval_source"}
+    exec(compile(script, "<item source>", "exec"), namespace)  # noqa: S102 - the builder's child, limited
+    shape = namespace.get("result")
+    if shape is None or not hasattr(shape, "Solids"):
+        raise ValueError("the script assigns no shape to `result`")
+    return shape
+
+
+def run_cadquery_script(script: str) -> Any:
+    """The shape of a CadQuery program (``result`` or ``show_object(...)``), as a FreeCAD shape via BREP."""
+    import tempfile
+
+    import cadquery as cq  # the `eval` extra
+    import Part
+
+    shown: list = []
+    namespace: dict[str, Any] = {"cq": cq, "cadquery": cq, "math": math, "show_object": lambda o, *a, **k: shown.append(o),
+                                 "__name__": "__main__"}
+    exec(compile(script, "<item source>", "exec"), namespace)  # noqa: S102 - the builder's child, limited
+    obj = namespace.get("result", shown[-1] if shown else None)
+    if obj is None:
+        raise ValueError("the CadQuery program defines no `result` and shows no object")
+    if isinstance(obj, cq.Workplane):
+        obj = obj.val() if len(obj.vals()) == 1 else cq.Compound.makeCompound(obj.vals())
+    with tempfile.NamedTemporaryFile(suffix=".brep") as tmp:
+        obj.exportBrep(tmp.name)
+        shape = Part.Shape()
+        shape.read(tmp.name)
+    return shape
+
+
+def fmt(value: float) -> str:
+    return repr(round(float(value), 6))
+
+
+def plate_script(p: dict) -> str:
+    """A plate W x D x T with rounded or chamfered vertical corners or chamfered top edges, holes,
+    pockets and slots cut from the top face, and an optional bevel along its x=0 bottom edge."""
+    lines = [HEADER, f"result = Part.makeBox({fmt(p['W'])}, {fmt(p['D'])}, {fmt(p['T'])})"]
+    T = p["T"]
+    corner = p.get("corner")
+    if corner and corner["kind"] == "fillet":
+        lines.append("edges = [e for e in result.Edges if abs(e.tangentAt(e.FirstParameter).z) > 0.99]")
+        lines.append(f"result = result.makeFillet({fmt(corner['size'])}, edges)")
+    elif corner and corner["kind"] == "chamfer":
+        lines.append(f"edges = [e for e in result.Edges if abs(e.BoundBox.ZMin - {fmt(T)}) < 1e-6 "
+                     f"and abs(e.BoundBox.ZMax - {fmt(T)}) < 1e-6]")
+        lines.append(f"result = result.makeChamfer({fmt(corner['size'])}, edges)")
+    bevel = p.get("bevel")
+    if bevel:
+        leg, rise = bevel["leg"], bevel["leg"] * math.tan(math.radians(bevel["angle"]))
+        # the bevel line z = rise * (1 - x / leg), extended 1 mm past the box on both ends
+        low, high = -rise / leg, rise * (1 + 1 / leg)
+        lines.append(f"tri = Part.Face(Part.makePolygon([Vector({fmt(leg + 1)}, -1, {fmt(low)}), "
+                     f"Vector(-1, -1, {fmt(high)}), Vector(-1, -1, {fmt(low)}), Vector({fmt(leg + 1)}, -1, {fmt(low)})]))")
+        lines.append(f"result = result.cut(tri.extrude(Vector(0, {fmt(p['D'] + 2)}, 0)))")
+    for h in p.get("holes", []):
+        depth = T + 2 if h["through"] else h["depth"] + 1
+        z = -1 if h["through"] else T - h["depth"]
+        lines.append(f"result = result.cut(Part.makeCylinder({fmt(h['d'] / 2)}, {fmt(depth)}, "
+                     f"Vector({fmt(h['x'])}, {fmt(h['y'])}, {fmt(z)})))")
+    for k in p.get("pockets", []):
+        lines.append(f"result = result.cut(Part.makeBox({fmt(k['w'])}, {fmt(k['l'])}, {fmt(k['depth'] + 1)}, "
+                     f"Vector({fmt(k['x'] - k['w'] / 2)}, {fmt(k['y'] - k['l'] / 2)}, {fmt(T - k['depth'])})))")
+    for s in p.get("slots", []):
+        r, half, z = s["w"] / 2, s["l"] / 2 - s["w"] / 2, T - s["depth"]
+        lines.append(
+            f"slot = Part.makeBox({fmt(2 * half)}, {fmt(s['w'])}, {fmt(s['depth'] + 1)}, "
+            f"Vector({fmt(s['x'] - half)}, {fmt(s['y'] - r)}, {fmt(z)})).fuse(["
+            f"Part.makeCylinder({fmt(r)}, {fmt(s['depth'] + 1)}, Vector({fmt(s['x'] - half)}, {fmt(s['y'])}, {fmt(z)})), "
+            f"Part.makeCylinder({fmt(r)}, {fmt(s['depth'] + 1)}, Vector({fmt(s['x'] + half)}, {fmt(s['y'])}, {fmt(z)}))])")
+        lines.append("result = result.cut(slot.removeSplitter())")
+    lines.append("result = result.removeSplitter()")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,287 @@
+"""``freecad-spatial eval``: scoring, intervals, generated suites with kernel answers, the reference
+agent through the real tools, and model modes through the real backends against the protocol test
+servers (scripted right and wrong answers; failures recorded per item; resume; Ctrl-C)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from itertools import islice
+
+import pytest
+from conftest import REPO, FreeCAD  # noqa: F401 - FreeCAD loaded for the generators
+from key_leak import TEST_API_KEY
+
+from freecad_spatial.spatial_tools import cli
+from freecad_spatial.spatial_tools.eval import cli as eval_cli
+from freecad_spatial.spatial_tools.eval.builder import Builder, BuildError
+from freecad_spatial.spatial_tools.eval.generators import _measure_questions, generate
+from freecad_spatial.spatial_tools.eval.items import Item, read_items, write_items
+from freecad_spatial.spatial_tools.eval.model_modes import ModelConfig
+from freecad_spatial.spatial_tools.eval.report import summarise
+from freecad_spatial.spatial_tools.eval.results import read_results
+from freecad_spatial.spatial_tools.eval.runner import run
+from freecad_spatial.spatial_tools.eval.scoring import score
+from freecad_spatial.spatial_tools.eval.sources import plate_script, run_freecad_script
+from freecad_spatial.spatial_tools.eval.stats import Z95, wilson
+from freecad_spatial.spatial_tools.eval.suites import load, shipped_file
+from freecad_spatial.spatial_tools.protocol_servers import ProtocolServer
+
+
+@pytest.fixture(autouse=True)
+def environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREECAD_SPATIAL_OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("FREECAD_SPATIAL_ANTHROPIC_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("FREECAD_SPATIAL_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+
+
+def item(answer, kind="number", unit="mm", tolerance=None, choices=()):
+    return Item(id="t", suite="t", source={"freecad": ""}, question="q", answer=answer, type=kind, unit=unit,
+                tolerance=tolerance if tolerance is not None else {"abs": 0.01}, choices=list(choices))
+
+
+# --- scoring and intervals ---------------------------------------------------------------------
+
+
+def test_numbers_are_the_last_number_with_its_unit_converted():
+    assert score(item(25.4), "About 1 in, i.e. ANSWER: 2.54 cm").correct
+    assert score(item(25.4), "Either 3 mm or 1 in").correct
+    assert not score(item(25.4), "ANSWER: 25.5 mm").correct
+    assert score(item(1000.0, unit="mm3", tolerance={"rel": 0.001}), "volume: 1 cm³").correct
+    assert score(item(30.0, unit="deg", tolerance={"abs": 0.1}), "ANSWER: 0.5236 rad").correct
+    assert score(item(2.0), "I cannot tell").parsed is None
+
+
+def test_counts_booleans_choices_refs_and_lists():
+    assert score(item(3, "integer"), "I see three holes.").correct
+    assert not score(item(3, "integer"), "ANSWER: 4").correct
+    assert score(item(False, "boolean"), "Yes it looks through at first, but no. ANSWER: no").correct
+    assert score(item("above", "choice", choices=["above", "below", "inside"]), "It is above.").correct
+    assert score(item(["Part.Face3", "Part.Face7"], "ref"), "ANSWER: part.face7, Part.Face3").correct
+    assert not score(item(["Part.Face3"], "ref"), "ANSWER: Part.Face3 and Part.Face4").correct
+    assert score(item(["a", "b"], "list"), "ANSWER: B; a").correct
+
+
+def test_benchcad_ratio_rule_scores_min_over_max():
+    s = score(item(10.0, tolerance={"rule": "ratio"}), "ANSWER: 8 mm")
+    assert s.score == pytest.approx(0.8) and not s.correct
+
+
+def test_wilson_interval_matches_its_closed_form():
+    n = 10
+    assert wilson(0, n) == (0.0, pytest.approx(Z95 ** 2 / (n + Z95 ** 2)))
+    assert wilson(n, n) == (pytest.approx(n / (n + Z95 ** 2)), 1.0)
+    low, high = wilson(5, 10)
+    half = Z95 * math.sqrt(0.25 / 10 + Z95 ** 2 / 400) / (1 + Z95 ** 2 / 10)
+    assert (low, high) == (pytest.approx(0.5 - half), pytest.approx(0.5 + half))
+
+
+# --- suites ------------------------------------------------------------------------------------
+
+
+def test_kernel_answers_of_a_constructed_plate():
+    """Measure answers read back by the kernel equal the values the plate was constructed with."""
+    p = {"W": 100.0, "D": 60.0, "T": 12.0, "slots": [],
+         "holes": [{"x": 20.0, "y": 10.0, "d": 6.0, "through": True},
+                   {"x": 50.0, "y": 50.0, "d": 4.0, "through": False, "depth": 5.0}],
+         "pockets": [{"x": 70.0, "y": 30.0, "w": 16.0, "l": 10.0, "depth": 4.0}],
+         "bevel": {"leg": 6.0, "angle": 30.0}}
+    shape = run_freecad_script(plate_script(p))
+    q = _measure_questions(p, shape)
+    rise = 6.0 * math.tan(math.radians(30))
+    volume = 100 * 60 * 12 - math.pi * 9 * 12 - math.pi * 4 * 5 - 16 * 10 * 4 - 0.5 * 6 * rise * 60
+    assert q["volume"][1] == pytest.approx(volume, rel=1e-9)
+    assert q["hole_axis_distance"] == ({"d1": 4.0, "d2": 6.0}, pytest.approx(math.hypot(30, 40)))
+    assert q["hole_to_side"][1] in (pytest.approx(10.0), pytest.approx(50.0))
+    assert q["pocket_side_wall"][1] == pytest.approx(100 - 78)
+    assert q["pocket_floor"][1] == pytest.approx(12 - 4)
+    assert q["bevel_angle"][1] == pytest.approx(30.0)
+    assert q["extent"][1] == pytest.approx({"X": 100, "Y": 60, "Z": 12}[q["extent"][0]["axis"]])
+
+
+@pytest.mark.parametrize("suite", ["primitives", "measure"])
+def test_shipped_suite_is_what_the_seeded_generator_writes(suite):
+    shipped = list(read_items(shipped_file(suite)))
+    assert len(shipped) >= 200 and len({i.id for i in shipped}) == len(shipped)
+    assert [i.to_dict() for i in generate(suite, 4)] == [i.to_dict() for i in shipped[:4]]
+    assert len({i.template for i in shipped}) >= 7  # every kind of question is there
+
+
+def test_suites_command_lists_counts(capsys):
+    assert cli.EXTRA_COMMANDS["eval"] == (eval_cli.configure, eval_cli.run)
+    assert cli.main(["eval", "suites", "--json"]) == 0
+    rows = {r["suite"]: r["items"] for r in json.loads(capsys.readouterr().out)}
+    assert rows["primitives"] >= 200 and rows["measure"] >= 200
+
+
+# --- the reference agent -----------------------------------------------------------------------
+
+
+def test_reference_mode_answers_through_the_tools(tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    assert cli.main(["eval", "run", "primitives", "measure", "--mode", "reference", "--limit", "30",
+                     "--quiet", "--out", str(out)]) == 0
+    results = read_results(out)
+    assert len(results) == 60
+    for suite in ("primitives", "measure"):
+        mine = [r for r in results if r.suite == suite]
+        assert sum(r.correct for r in mine) / len(mine) >= 0.99, [r for r in mine if not r.correct]
+        assert all(r.tool_calls for r in mine)  # answered by tool calls, never from the key
+    assert cli.main(["eval", "report", str(out), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {(r["suite"], r["mode"], r["accuracy"]) for r in rows} >= {("primitives", "reference", 1.0)}
+
+
+def test_reference_is_not_told_the_answer(tmp_path):
+    """A wrong answer key is caught: the reference answers from the part, so it disagrees."""
+    good = next(i for i in load("primitives", 20) if i.template == "count_through_holes")
+    wrong = Item(**{**good.to_dict(), "id": "wrong-key", "answer": good.answer + 1})
+    suite = tmp_path / "s.jsonl"
+    write_items(suite, [good, wrong])
+    run(read_items(suite), ["reference"], tmp_path / "r.jsonl", progress=False)
+    assert [r.correct for r in read_results(tmp_path / "r.jsonl")] == [True, False]
+
+
+# --- the builder -------------------------------------------------------------------------------
+
+
+def test_builder_stops_a_looping_source_and_an_allocating_one_and_goes_on(tmp_path):
+    builder = Builder(tmp_path, time_s=3, memory_mib=3072)
+    try:
+        start = time.monotonic()
+        with pytest.raises(BuildError, match="longer than 3 s"):
+            builder.build({"freecad": "while True:\n    pass\n"})
+        assert time.monotonic() - start < 30
+        with pytest.raises(BuildError, match="memory"):
+            builder.build({"freecad": "x = bytearray(16 << 30)\n"})
+        with pytest.raises(BuildError, match="no shape"):
+            builder.build({"freecad": "y = 1\n"})
+        path = builder.build({"freecad": "result = Part.makeBox(1, 2, 3)\n"})
+        doc = FreeCAD.openDocument(str(path))
+        assert doc.getObject("Part").Shape.Volume == pytest.approx(6.0)
+        FreeCAD.closeDocument(doc.Name)
+    finally:
+        builder.close()
+
+
+# --- model modes against the protocol test servers ---------------------------------------------
+
+
+def measure_items(n: int) -> list[Item]:
+    return [i for i in load("measure", 40) if i.type == "number"][:n]
+
+
+def right(i: Item) -> str:
+    return f"My estimate is {i.answer:.6f} mm. ANSWER: {i.answer:.6f} {i.unit}"
+
+
+def wrong(i: Item) -> str:
+    return f"ANSWER: {2 * i.answer + 1:.6f} {i.unit}"
+
+
+def test_scripted_model_accuracy_deltas_and_intervals_are_what_the_script_implies(tmp_path):
+    items = measure_items(4)
+    turns = []
+    for k, i in enumerate(items):
+        turns.append({"text": right(i) if k % 2 == 0 else wrong(i), "usage": {"input_tokens": 100, "output_tokens": 10}})
+        if k == 0:  # tools mode: one tool call first, then the answer
+            turns.append({"tool_calls": [{"name": "mass_properties", "arguments": {"object": "Part"}}],
+                          "usage": {"input_tokens": 200, "output_tokens": 20}})
+        turns.append({"text": right(i), "usage": {"input_tokens": 300, "output_tokens": 30}})
+    with ProtocolServer(turns) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        summary = run(items, ["context", "tools"], tmp_path / "m.jsonl", model=config, progress=False)
+        assert len(server.requests) == 9
+    assert summary.done == 8 and summary.errors == 0
+    results = read_results(tmp_path / "m.jsonl")
+    report = summarise(results)
+    rows = {r["mode"]: r for r in report["rows"]}
+    assert rows["context"]["accuracy"] == 0.5 and rows["tools"]["accuracy"] == 1.0
+    assert rows["context"]["ci95"] == list(wilson(2, 4)) and rows["tools"]["ci95"] == list(wilson(4, 4))
+    assert rows["context"]["tokens_in_per_item"] == 100 and rows["tools"]["tokens_in_per_item"] == (500 + 900) / 4
+    assert rows["tools"]["tool_calls_per_item"] == 0.25
+    (delta,) = report["deltas"]
+    assert delta["delta"] == 0.5 and delta["gap_closed"] == 1.0
+    by_item = {(r.item, r.mode): r for r in results}
+    assert by_item[(items[1].id, "context")].answer == wrong(items[1])  # the raw answer is kept
+    # the context request carries the scene encoding and no tools; the tools request carries the tools
+    context_body, tools_body = server.requests[0].body, server.requests[1].body
+    assert not context_body.get("tools") or all(t["function"]["name"] != "mass_properties" for t in context_body["tools"])
+    assert any(t["function"]["name"] == "mass_properties" for t in tools_body["tools"])
+
+
+def test_broken_item_model_error_timeout_and_rate_limit_are_recorded_and_the_run_goes_on(tmp_path):
+    items = measure_items(4)
+    broken = Item(**{**items[0].to_dict(), "id": "broken", "source": {"freecad": "raise ValueError('no part')\n"}})
+    turns = ([{"fault": {"kind": "rate_limit", "retry_after": 0.05}}] * 2
+             + [{"fault": "server_error"}] * 2
+             + [{"text": "thinking", "fault": {"kind": "stall", "after_events": 1, "stall_s": 3}}]
+             + [{"text": right(items[3])}])
+    with ProtocolServer(turns) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local",
+                             timeout_s=0.5, backend_settings=(("max_attempts", 2), ("base_delay_s", 0.01)))
+        summary = run([broken, *items[:4]], ["context"], tmp_path / "e.jsonl", model=config, progress=False)
+    results = {r.item: r for r in read_results(tmp_path / "e.jsonl")}
+    assert summary.done == 5 and summary.errors == 4
+    assert results["broken"].error_kind == "broken_item" and "no part" in results["broken"].error
+    assert results[items[0].id].error_kind == "rate_limit"
+    assert results[items[1].id].error_kind == "model_error"
+    assert results[items[2].id].error_kind == "timeout"
+    assert results[items[3].id].correct and results[items[3].id].error is None
+    rows = summarise(list(results.values()))["rows"]
+    assert rows[0]["accuracy"] == 0.2 and rows[0]["errors"] == {"broken_item": 1, "rate_limit": 1,
+                                                                 "model_error": 1, "timeout": 1}
+
+
+def test_resume_fills_only_what_is_missing(tmp_path):
+    items = measure_items(4)
+    out = tmp_path / "r.jsonl"
+    with ProtocolServer([{"text": right(i)} for i in items]) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        run(items[:2], ["context"], out, model=config, progress=False)
+        run(items, ["reference", "context"], out, model=config, progress=False)
+        assert len(server.requests) == 4  # items 3 and 4 only, once each
+    results = read_results(out)
+    assert len(results) == 8 and all(r.correct for r in results)
+    assert len(out.read_text().splitlines()) == 8
+
+
+def test_ctrl_c_keeps_what_is_done_and_a_rerun_fills_the_rest(tmp_path):
+    out = tmp_path / "c.jsonl"
+    command = [sys.executable, "-m", "freecad_spatial.spatial_tools.cli", "eval", "run", "primitives",
+               "--limit", "60", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 3):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    kept = read_results(out)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert 3 <= len(kept) < 60
+    ids = [r.item for r in kept]
+    rerun = subprocess.run([*command[:-3], "--limit", str(len(kept) + 2), "--quiet", "--out", str(out)],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"2 answered, {len(kept)} already" in rerun.stderr
+    after = read_results(out)
+    assert [r.item for r in after][: len(ids)] == ids and len(after) == len(kept) + 2
+    assert os.path.getsize(out) > 0
+
+
+def test_report_formats_embed_the_chart(tmp_path):
+    items = list(islice(load("primitives"), 3))
+    out = tmp_path / "h.jsonl"
+    run(items, ["reference"], out, progress=False)
+    assert cli.main(["eval", "report", str(out), "--format", "html"]) == 0
+    html = (tmp_path / "h.html").read_text()
+    assert "primitives" in html and "100.0 %" in html
+    pytest.importorskip("matplotlib")
+    assert "data:image/png;base64," in html and (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["eval", "report", str(out), "--format", "md", "--out", str(tmp_path / "r.md")]) == 0
+    assert "| primitives | reference | reference | 3 | 100.0 % |" in (tmp_path / "r.md").read_text()
