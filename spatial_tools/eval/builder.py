@@ -29,7 +29,7 @@ def source_key(source: dict) -> str:
 
 
 class Builder:
-    """Parent side: ``build(source) -> Path`` of an FCStd holding one object named ``Part``."""
+    """Parent side: ``build(source) -> Path`` of an FCStd holding the source's objects (``Part`` for one)."""
 
     def __init__(self, cache_dir: str | Path, time_s: float = 60.0, memory_mib: int = 4096) -> None:
         self.cache_dir = Path(cache_dir)
@@ -110,27 +110,33 @@ def _serve() -> None:
     from freecad_spatial.spatial_tools import freecad_env
 
     FreeCAD = freecad_env.load()
-    from .sources import run_cadquery_script, run_freecad_script
+    from .sources import run_cadquery_script, run_freecad_source
 
     for line in sys.stdin:
         try:
             request = json.loads(line)
             source, out = request["source"], request["out"]
             kind = next(iter(source))
+            meta: dict[str, str] = {}
             if kind == "freecad":
-                shape = run_freecad_script(source[kind])
+                parts, meta = run_freecad_source(source[kind])
             elif kind == "cadquery":
                 try:
-                    shape = run_cadquery_script(source[kind])
+                    parts = {"Part": run_cadquery_script(source[kind])}
                 except ImportError as exc:
                     raise RuntimeError(f"CadQuery is not installed (pip install 'freecad-spatial[eval]'): {exc}") from None
             else:
                 raise ValueError(f"cannot build a '{kind}' source")
-            if not shape.Solids:
-                raise ValueError("the source builds no solid")
+            if not all(shape.Solids for shape in parts.values()):
+                raise ValueError("the source builds a part without a solid")
             doc = FreeCAD.newDocument("EvalPart")
-            obj = doc.addObject("Part::Feature", "Part")
-            obj.Shape = shape
+            for name, shape in parts.items():
+                obj = doc.addObject("Part::Feature", name)
+                if obj.Name != name:
+                    raise ValueError(f"'{name}' is not a usable object name")
+                obj.Shape = shape
+            if meta:
+                doc.Meta = dict(doc.Meta, **meta)
             doc.recompute()
             tmp = out + ".tmp.FCStd"
             doc.saveAs(tmp)

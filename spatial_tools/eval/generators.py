@@ -23,7 +23,7 @@ from .parts import (
     slot_facts,
     top_chamfer_size,
 )
-from .sources import plate_script, run_freecad_script
+from .sources import housing_script, plate_script, run_freecad_script, run_freecad_source
 
 EVAL = RESOURCES / "eval"
 
@@ -164,6 +164,52 @@ def measure_item(index: int, seed: int) -> Item:
     return _item("measure", index, template, params, _plain(answer), script, [template])
 
 
+# --- tolerance-chains ---------------------------------------------------------------------------
+
+
+def _face_index(shape: Any, x: float, normal_x: float) -> int:
+    """1-based index of the planar face at ``x`` whose outward normal is ``normal_x`` along X."""
+    for i, face in enumerate(shape.Faces, 1):
+        if type(face.Surface).__name__ == "Plane" and face.BoundBox.XLength < 1e-9 and abs(face.BoundBox.XMin - x) < 1e-9:
+            n = face.normalAt(*face.Surface.parameter(face.CenterOfMass))
+            if n.x * normal_x > 0.999:
+                return i
+    raise LookupError(f"no face at x={x}")
+
+
+def tolerance_chain_item(index: int, seed: int) -> Item:
+    from ..tolerances.iso2768 import general_tolerance
+    from ..tolerances.stackup import Contributor, stack_up
+
+    rng = random.Random(f"tolerance-chains:{seed}:{index}")
+    n = 1 + index % 7  # 2..8 links
+    blocks = [float(rng.choice(range(4, 121)) if rng.random() < 0.8 else rng.choice(range(121, 400))) for _ in range(n)]
+    p = {"w": 8.0, "depth": 30.0, "H": 40.0, "block_h": 20.0, "blocks": blocks,
+         "S": sum(blocks) + rng.choice([0.5, 1.0, 1.5, 2.0, 3.0]), "class": rng.choice("fmcv")}
+    script = housing_script(p)
+    parts, meta = run_freecad_source(script)
+    housing = parts["Housing"]
+    left, right = _face_index(housing, p["w"], 1.0), _face_index(housing, p["w"] + p["S"], -1.0)
+    designation = meta["GeneralTolerance"]
+    span = housing.Faces[right - 1].distToShape(housing.Faces[left - 1])[0]
+    contributors = [Contributor("Housing", span, *([general_tolerance(span, designation).tolerance] * 2), 1.0)]
+    for k in range(1, n + 1):
+        length = parts[f"Block{k}"].BoundBox.XLength
+        tol = general_tolerance(length, designation).tolerance
+        contributors.append(Contributor(f"Block{k}", length, tol, tol, -1.0))
+    result = stack_up(contributors, ["worst_case", "rss"])
+    via = [f"Housing.Face{left}"] + [f"Block{k}.Face{f}" for k in range(1, n + 1) for f in (1, 2)][:-1]
+    target = f"Block{n}.Face2"
+    params = {"datum": f"Housing.Face{right}", "target": target, "via": via, "cls": p["class"],
+              "chain": " → ".join([f"Housing.Face{right}", *via, target])}
+    order = list(templates()["tolerance-chains"])
+    template = order[(index // 7) % len(order)]
+    method, end = template.split("_")
+    answer = result["worst_case" if method == "worst" else "rss"][end]
+    return _item("tolerance-chains", index, template, params, _plain(answer), script,
+                 [f"links-{n + 1}", f"iso2768-{p['class']}"])
+
+
 # --- the suite table ----------------------------------------------------------------------------
 
 
@@ -175,7 +221,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-GENERATORS: dict[str, Callable[[int, int], Item]] = {"primitives": primitives_item, "measure": measure_item}
+GENERATORS: dict[str, Callable[[int, int], Item]] = {"primitives": primitives_item, "measure": measure_item,
+                                                     "tolerance-chains": tolerance_chain_item}
 
 
 def generate(suite: str, size: int | None = None, seed: int | None = None) -> Iterator[Item]:

@@ -84,6 +84,11 @@ def _axis_distance(call: Call, d1: float, d2: float) -> float:
     return call("measure_distance", {"a": face_a, "b": face_b})["axis_distance"]
 
 
+def _stack_up(call: Call, p: dict, method: str, end: str) -> float:
+    chain = {"datum": p["datum"], "target": p["target"], "via": p["via"]}
+    return call("stack_up", {"chain": chain, "methods": []})[method][end]
+
+
 SCRIPTS: dict[str, Callable[[Call, dict], Any]] = {
     # primitives
     "count_through_holes": lambda call, p: len(_holes(call, True)),
@@ -107,6 +112,11 @@ SCRIPTS: dict[str, Callable[[Call, dict], Any]] = {
     "pocket_side_wall": lambda call, p: _pocket_side_wall(call),
     "pocket_floor": lambda call, p: call("measure_thickness", {"at": _pocket(call)["floor"][0]})["thickness"],
     "bevel_angle": lambda call, p: _bevel_angle(call),
+    # tolerance-chains: the chain the question names, tolerances from the document's general class
+    "worst_min": lambda call, p: _stack_up(call, p, "worst_case", "min"),
+    "worst_max": lambda call, p: _stack_up(call, p, "worst_case", "max"),
+    "rss_min": lambda call, p: _stack_up(call, p, "rss", "min"),
+    "rss_max": lambda call, p: _stack_up(call, p, "rss", "max"),
 }
 
 

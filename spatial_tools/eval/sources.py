@@ -1,6 +1,8 @@
 """CAD sources of eval items as FreeCAD Python scripts: written from a part's parameters, run into a shape.
 
-A script assigns its solid to ``result``; it sees ``Part``, ``FreeCAD``, ``Vector`` and ``math``.
+A script assigns its solid to ``result`` (one object, named ``Part``) or a dict of named solids to
+``parts`` (an assembly), and may set ``meta`` (document metadata such as the general tolerance);
+it sees ``Part``, ``FreeCAD``, ``Vector`` and ``math``.
 Generated suites use these (FreeCAD is there wherever this package runs); imported suites may bring
 CadQuery programs instead (builder.py runs both in a child process with time and memory limits).
 """
@@ -13,18 +15,32 @@ from typing import Any
 HEADER = "import math\nimport Part\nfrom FreeCAD import Vector\n"
 
 
-def run_freecad_script(script: str) -> Any:
-    """The ``result`` shape of a FreeCAD script (call it in the builder's child for foreign scripts)."""
+def run_freecad_source(script: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(object name -> shape, document meta) of a FreeCAD script (foreign scripts: in the builder's child)."""
     import FreeCAD
     import Part
 
     namespace: dict[str, Any] = {"Part": Part, "FreeCAD": FreeCAD, "Vector": FreeCAD.Vector, "math": math,
                                  "__name__": "eval_source"}
     exec(compile(script, "<item source>", "exec"), namespace)  # noqa: S102 - the builder's child, limited
-    shape = namespace.get("result")
-    if shape is None or not hasattr(shape, "Solids"):
-        raise ValueError("the script assigns no shape to `result`")
-    return shape
+    parts = namespace.get("parts")
+    if parts is None:
+        shape = namespace.get("result")
+        if shape is None or not hasattr(shape, "Solids"):
+            raise ValueError("the script assigns no shape to `result` (nor a dict of shapes to `parts`)")
+        parts = {"Part": shape}
+    if not isinstance(parts, dict) or not all(isinstance(k, str) and hasattr(v, "Solids") for k, v in parts.items()):
+        raise ValueError("`parts` must map object names to shapes")
+    meta = namespace.get("meta") or {}
+    return parts, {str(k): str(v) for k, v in dict(meta).items()}
+
+
+def run_freecad_script(script: str) -> Any:
+    """The shape of a one-part FreeCAD script."""
+    parts, _ = run_freecad_source(script)
+    if len(parts) != 1:
+        raise ValueError(f"the script builds {len(parts)} parts, not one")
+    return next(iter(parts.values()))
 
 
 def run_cadquery_script(script: str) -> Any:
@@ -92,4 +108,22 @@ def plate_script(p: dict) -> str:
             f"Part.makeCylinder({fmt(r)}, {fmt(s['depth'] + 1)}, Vector({fmt(s['x'] + half)}, {fmt(s['y'])}, {fmt(z)}))])")
         lines.append("result = result.cut(slot.removeSplitter())")
     lines.append("result = result.removeSplitter()")
+    return "\n".join(lines) + "\n"
+
+
+def housing_script(p: dict) -> str:
+    """A U-shaped housing (walls of thickness ``w`` around an inner span ``S``) with blocks stacked along X
+    from its left wall; the document's general tolerance class in ``meta``."""
+    w, S, H = p["w"], p["S"], p["H"]
+    lines = [HEADER,
+             f"housing = Part.makeBox({fmt(S + 2 * w)}, {fmt(p['depth'])}, {fmt(w)}).fuse(["
+             f"Part.makeBox({fmt(w)}, {fmt(p['depth'])}, {fmt(H)}), "
+             f"Part.makeBox({fmt(w)}, {fmt(p['depth'])}, {fmt(H)}, Vector({fmt(S + w)}, 0, 0))]).removeSplitter()",
+             'parts = {"Housing": housing}']
+    x = w
+    for k, length in enumerate(p["blocks"], 1):
+        lines.append(f'parts["Block{k}"] = Part.makeBox({fmt(length)}, {fmt(p["depth"])}, {fmt(p["block_h"])}, '
+                     f"Vector({fmt(x)}, 0, {fmt(w)}))")
+        x += length
+    lines.append(f'meta = {{"GeneralTolerance": "ISO 2768-{p["class"]}K"}}')
     return "\n".join(lines) + "\n"
