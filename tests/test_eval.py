@@ -20,7 +20,7 @@ from key_leak import TEST_API_KEY
 from freecad_spatial.spatial_tools import cli
 from freecad_spatial.spatial_tools.eval import cli as eval_cli
 from freecad_spatial.spatial_tools.eval.builder import Builder, BuildError
-from freecad_spatial.spatial_tools.eval.generators import _measure_questions, generate
+from freecad_spatial.spatial_tools.eval.generators import _measure_questions, generate, templates
 from freecad_spatial.spatial_tools.eval.items import Item, read_items, write_items
 from freecad_spatial.spatial_tools.eval.model_modes import ModelConfig
 from freecad_spatial.spatial_tools.eval.report import summarise
@@ -133,19 +133,20 @@ def test_stack_up_answers_of_a_constructed_housing():
         assert result["worst_case" if method == "worst" else "rss"][end] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("suite", ["primitives", "measure", "tolerance-chains"])
+@pytest.mark.parametrize("suite", ["primitives", "measure", "relations", "dfm", "tolerance-chains"])
 def test_shipped_suite_is_what_the_seeded_generator_writes(suite):
     shipped = list(read_items(shipped_file(suite)))
     assert len(shipped) >= 200 and len({i.id for i in shipped}) == len(shipped)
     assert [i.to_dict() for i in generate(suite, 4)] == [i.to_dict() for i in shipped[:4]]
-    assert len({i.template for i in shipped}) >= 4  # every kind of question is there
+    assert {i.template for i in shipped} == set(templates()[suite])  # every kind of question is there
 
 
 def test_suites_command_lists_counts(capsys):
     assert cli.EXTRA_COMMANDS["eval"] == (eval_cli.configure, eval_cli.run)
     assert cli.main(["eval", "suites", "--json"]) == 0
     rows = {r["suite"]: r["items"] for r in json.loads(capsys.readouterr().out)}
-    assert rows["primitives"] >= 200 and rows["measure"] >= 200 and rows["tolerance-chains"] >= 200
+    assert set(rows) == {"primitives", "measure", "relations", "dfm", "tolerance-chains"}
+    assert all(count >= 200 for count in rows.values())
 
 
 # --- the reference agent -----------------------------------------------------------------------
@@ -314,3 +315,73 @@ def test_report_formats_embed_the_chart(tmp_path):
     assert "data:image/png;base64," in html and (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
     assert cli.main(["eval", "report", str(out), "--format", "md", "--out", str(tmp_path / "r.md")]) == 0
     assert "| primitives | reference | reference | 3 | 100.0 % |" in (tmp_path / "r.md").read_text()
+
+
+# --- relations and dfm -------------------------------------------------------------------------
+
+
+def test_relations_answers_of_a_constructed_assembly():
+    """Block sits on Base, Pin sinks 3 mm into it, Cap floats 2 mm above Block."""
+    from freecad_spatial.spatial_tools.eval.generators import _relation
+    from freecad_spatial.spatial_tools.eval.sources import assembly_script
+
+    spec = [{"name": "Base", "kind": "box", "size": [60.0, 40.0, 10.0], "at": [0.0, 0.0, 0.0]},
+            {"name": "Block", "kind": "box", "size": [10.0, 10.0, 5.0], "at": [5.0, 5.0, 10.0]},
+            {"name": "Pin", "kind": "cylinder", "r": 2.0, "h": 8.0, "at": [40.0, 20.0, 7.0]},
+            {"name": "Cap", "kind": "box", "size": [10.0, 10.0, 4.0], "at": [5.0, 5.0, 17.0]}]
+    shapes, _ = run_freecad_source(assembly_script(spec))
+    assert _relation(shapes, "Base", "Block") == {"volume": 0.0, "distance": pytest.approx(0.0, abs=1e-9),
+                                                  "touching": True}
+    pin = _relation(shapes, "Base", "Pin")
+    assert pin["volume"] == pytest.approx(math.pi * 4 * 3) and not pin["touching"]
+    cap = _relation(shapes, "Block", "Cap")
+    assert cap["distance"] == pytest.approx(2.0) and cap["volume"] == 0.0 and not cap["touching"]
+
+
+def test_dfm_items_are_scored_on_rule_and_location():
+    item = next(iter(load("dfm", 1)))
+    rule, refs = item.answer["rule"], item.answer["refs"]
+    assert rule == "cnc.deep_hole" and refs
+    assert score(item, f"ANSWER: {rule} at {refs[0]}").correct
+    assert not score(item, f"ANSWER: cnc.small_hole at {refs[0]}").correct  # wrong rule
+    assert not score(item, f"ANSWER: {rule} at Part.Face999").correct  # wrong place
+    assert not score(item, f"ANSWER: {rule}").correct  # no place
+
+
+@pytest.mark.parametrize("suite", ["relations", "dfm"])
+def test_reference_reaches_every_answer_of(suite, tmp_path):
+    out = tmp_path / "r.jsonl"
+    run(load(suite, 24), ["reference"], out, progress=False)
+    results = read_results(out)
+    assert len(results) == 24 and all(r.correct for r in results), [r for r in results if not r.correct]
+
+
+# --- code and cells modes ----------------------------------------------------------------------
+
+
+def test_code_mode_sends_the_source_and_no_tools(tmp_path):
+    (i,) = measure_items(1)
+    with ProtocolServer([{"text": right(i)}]) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        run([i], ["code"], tmp_path / "c.jsonl", model=config, progress=False)
+        body = json.dumps(server.requests[0].body)
+    assert "Part.makeBox" in body and "mass_properties" not in body
+    assert read_results(tmp_path / "c.jsonl")[0].correct
+
+
+def test_cells_mode_runs_the_models_cell_in_the_kernel(tmp_path):
+    from freecad_spatial.spatial_tools.agent.cell_kernel import cells_unavailable_reason
+
+    if cells_unavailable_reason():
+        pytest.skip(cells_unavailable_reason())
+    i = next(x for x in load("measure", 40) if x.template == "volume")
+    cell = "print('V=%.3f' % tools.mass_properties(object='Part')['volume'])"
+    turns = [{"tool_calls": [{"name": "run_python", "arguments": {"code": cell}}]}, {"text": right(i)}]
+    with ProtocolServer(turns) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        run([i], ["cells"], tmp_path / "k.jsonl", model=config, progress=False)
+        assert len(server.requests) == 2
+        second = json.dumps(server.requests[1].body)
+    assert f"V={i.answer:.3f}" in second  # the cell ran against the built part
+    (r,) = read_results(tmp_path / "k.jsonl")
+    assert r.correct and r.tool_calls == ["run_python"] and r.steps == 2

@@ -23,7 +23,13 @@ from .parts import (
     slot_facts,
     top_chamfer_size,
 )
-from .sources import housing_script, plate_script, run_freecad_script, run_freecad_source
+from .sources import (
+    assembly_script,
+    housing_script,
+    plate_script,
+    run_freecad_script,
+    run_freecad_source,
+)
 
 EVAL = RESOURCES / "eval"
 
@@ -164,6 +170,134 @@ def measure_item(index: int, seed: int) -> Item:
     return _item("measure", index, template, params, _plain(answer), script, [template])
 
 
+# --- relations ----------------------------------------------------------------------------------
+
+_TOUCH = 1e-7  # mm: closer than this is touching
+
+
+def _assembly_params(rng: random.Random) -> list[dict]:
+    """A base plate and 2-3 parts each placed on, into, above or beside it (or beside another part)."""
+    parts = [{"name": "Base", "kind": "box", "size": [60.0, 40.0, 10.0], "at": [0.0, 0.0, 0.0]}]
+    for name in ["Block", "Pin", "Cap"][: rng.randint(2, 3)]:
+        kind = "cylinder" if name == "Pin" else "box"
+        w, d, h = float(rng.randint(6, 16)), float(rng.randint(6, 16)), float(rng.randint(5, 20))
+        r = float(rng.randint(2, 5))
+        x, y = float(rng.randint(2, 40)), float(rng.randint(2, 24))
+        where = rng.choice(["on", "into", "above", "beside", "beside_gap"])
+        z = {"on": 10.0, "into": 10.0 - rng.randint(1, 4), "above": 10.0 + rng.choice([0.5, 1, 2, 5, 12])}.get(where, 0.0)
+        if where.startswith("beside"):
+            x = 60.0 + (rng.choice([0.5, 1, 3, 8]) if where == "beside_gap" else 0.0)
+        if kind == "cylinder":
+            parts.append({"name": name, "kind": kind, "r": r, "h": h, "at": [x + r, y + r, z]})
+        else:
+            parts.append({"name": name, "kind": kind, "size": [w, d, h], "at": [x, y, z]})
+    return parts
+
+
+def _relation(shapes: dict, a: str, b: str) -> dict:
+    sa, sb = shapes[a], shapes[b]
+    volume = sa.common(sb).Volume
+    distance = sa.distToShape(sb)[0]
+    return {"volume": volume if volume > 1e-9 else 0.0, "distance": distance,
+            "touching": volume <= 1e-9 and distance <= _TOUCH}
+
+
+def relations_item(index: int, seed: int) -> Item:
+    rng = random.Random(f"relations:{seed}:{index}")
+    spec = _assembly_params(rng)
+    script = assembly_script(spec)
+    shapes, _ = run_freecad_source(script)
+    names = list(shapes)
+    a, b = ("Base", rng.choice(names[1:])) if rng.random() < 0.75 else rng.sample(names, 2)  # parts sit on Base
+    rel = _relation(shapes, a, b)
+    base = {"names": ", ".join(names), "a": a, "b": b}
+    available: dict[str, tuple[dict, Any]] = {}
+    touching = [n for n in names if n != a and _relation(shapes, a, n)["touching"]]
+    available["touching"] = (base, touching or ["none"])
+    if rel["volume"] == 0 and rel["distance"] > _TOUCH:
+        available["clearance"] = (base, rel["distance"])
+    available["interferes"] = (base, rel["volume"] > 0)
+    available["interference_volume"] = (base, rel["volume"])
+    ba, bb = shapes[a].BoundBox, shapes[b].BoundBox
+    vertical = "above" if bb.ZMin >= ba.ZMax - 1e-9 else "below" if bb.ZMax <= ba.ZMin + 1e-9 else "overlapping"
+    available["vertical"] = (base, vertical)
+    available["within_x"] = (base, bb.XMin >= ba.XMin - 1e-9 and bb.XMax <= ba.XMax + 1e-9)
+    template = _choose(rng, index, available, list(templates()["relations"]))
+    params, answer = available[template]
+    item = _item("relations", index, template, params, _plain(answer), script, [template])
+    if template == "vertical":
+        item = Item(**{**item.to_dict(), "choices": ["above", "below", "overlapping"]})
+    return item
+
+
+# --- dfm ----------------------------------------------------------------------------------------
+
+DEFECTS = ("cnc.deep_hole", "cnc.flat_bottom_hole", "cnc.nonstandard_hole", "cnc.sharp_internal_corner")
+
+
+def _dfm_params(rng: random.Random, rule: str) -> tuple[dict, tuple[float, ...]]:
+    """A plate with two standard through holes and the defect of ``rule``; the region the defect's cut
+    occupies (xmin, ymin, zmin, xmax, ymax, zmax)."""
+    W, D, T = float(rng.randint(70, 110)), float(rng.randint(45, 70)), float(rng.randint(14, 20))
+    p: dict = {"W": W, "D": D, "T": T, "pockets": [], "slots": [],
+               "holes": [{"x": 12.0, "y": 10.0, "d": float(rng.choice([5, 6, 8])), "through": True},
+                         {"x": W - 12.0, "y": 10.0, "d": float(rng.choice([5, 6, 8])), "through": True}]}
+    x, y = float(rng.randint(30, int(W) - 30)), float(rng.randint(25, int(D) - 15))
+    if rule == "cnc.deep_hole":
+        d = float(rng.choice([2, 2.5, 3]))
+        p["holes"].append({"x": x, "y": y, "d": d, "through": True})
+        region = (x - d / 2, y - d / 2, 0.0, x + d / 2, y + d / 2, T)
+    elif rule == "cnc.flat_bottom_hole":
+        d, depth = float(rng.choice([6, 8, 10])), float(rng.randint(3, int(T) - 4))
+        p["holes"].append({"x": x, "y": y, "d": d, "through": False, "depth": depth})
+        region = (x - d / 2, y - d / 2, T - depth, x + d / 2, y + d / 2, T)
+    elif rule == "cnc.nonstandard_hole":
+        d = rng.choice([5.37, 6.37, 7.13, 8.61, 9.27])
+        p["holes"].append({"x": x, "y": y, "d": d, "through": True})
+        region = (x - d / 2, y - d / 2, 0.0, x + d / 2, y + d / 2, T)
+    else:
+        w, length, depth = float(rng.randint(12, 24)), float(rng.randint(8, 12)), float(rng.randint(2, 5))
+        p["pockets"].append({"x": x, "y": y, "w": w, "l": length, "depth": depth})
+        region = (x - w / 2, y - length / 2, T - depth, x + w / 2, y + length / 2, T)
+    return p, region
+
+
+def _within(box: Any, region: tuple[float, ...]) -> bool:
+    e = 1e-6
+    return (box.XMin >= region[0] - e and box.YMin >= region[1] - e and box.ZMin >= region[2] - e
+            and box.XMax <= region[3] + e and box.YMax <= region[4] + e and box.ZMax <= region[5] + e)
+
+
+def dfm_item(index: int, seed: int) -> Item:
+    import FreeCAD
+
+    from ..dfm.engine import check_document
+
+    rule = DEFECTS[index % len(DEFECTS)]
+    for attempt in range(5):
+        rng = random.Random(f"dfm:{seed}:{index}:{attempt}")
+        p, region = _dfm_params(rng, rule)
+        script = plate_script(p)
+        shape = run_freecad_script(script)
+        location = sorted({f"Part.Face{i}" for i, f in enumerate(shape.Faces, 1) if _within(f.BoundBox, region)}
+                          | {f"Part.Edge{i}" for i, e in enumerate(shape.Edges, 1) if _within(e.BoundBox, region)})
+        doc = FreeCAD.newDocument("EvalDfm")
+        try:
+            obj = doc.addObject("Part::Feature", "Part")
+            obj.Shape = shape
+            doc.recompute()
+            result = check_document(doc, "cnc-3axis")
+        finally:
+            FreeCAD.closeDocument(doc.Name)
+        found = list(result.findings)
+        rules = {f.rule for f in found}
+        refs = {f"Part.{e}" for f in found for e in f.elements}
+        if rules == {rule} and refs and refs <= set(location):
+            params = {"rules": ", ".join(suites()["dfm"]["rules"])}
+            return _item("dfm", index, "which_rule", params, {"rule": rule, "refs": location}, script, [rule])
+    raise RuntimeError(f"dfm item {index}: no plate with only {rule} in 5 tries")
+
+
 # --- tolerance-chains ---------------------------------------------------------------------------
 
 
@@ -222,6 +356,7 @@ def _plain(value: Any) -> Any:
 
 
 GENERATORS: dict[str, Callable[[int, int], Item]] = {"primitives": primitives_item, "measure": measure_item,
+                                                     "relations": relations_item, "dfm": dfm_item,
                                                      "tolerance-chains": tolerance_chain_item}
 
 

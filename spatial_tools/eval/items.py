@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-TYPES = ("number", "integer", "boolean", "choice", "ref", "list")
+TYPES = ("number", "integer", "boolean", "choice", "ref", "list", "finding")
 SOURCE_KINDS = ("freecad", "cadquery", "fcstd", "step")
 
 

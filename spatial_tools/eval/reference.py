@@ -89,6 +89,39 @@ def _stack_up(call: Call, p: dict, method: str, end: str) -> float:
     return call("stack_up", {"chain": chain, "methods": []})[method][end]
 
 
+def _names(p: dict) -> list[str]:
+    return [n.strip() for n in p["names"].split(",")]
+
+
+def _touching(call: Call, p: dict) -> str:
+    found = [n for n in _names(p) if n != p["a"] and call("check_interference", {"a": p["a"], "b": n})["touching"]]
+    return ", ".join(found) or "none"
+
+
+def _bbox(call: Call, name: str) -> dict:
+    return call("mass_properties", {"object": name})["bbox"]
+
+
+def _vertical(call: Call, p: dict) -> str:
+    a, b = _bbox(call, p["a"]), _bbox(call, p["b"])
+    if b["min"][2] >= a["max"][2] - 1e-9:
+        return "above"
+    return "below" if b["max"][2] <= a["min"][2] + 1e-9 else "overlapping"
+
+
+def _within_x(call: Call, p: dict) -> str:
+    a, b = _bbox(call, p["a"]), _bbox(call, p["b"])
+    return "yes" if b["min"][0] >= a["min"][0] - 1e-9 and b["max"][0] <= a["max"][0] + 1e-9 else "no"
+
+
+def _dfm(call: Call, p: dict) -> str:
+    findings = call("run_dfm", {"process": "cnc-3axis"})["findings"]
+    if len({f["rule"] for f in findings}) != 1:
+        raise ReferenceFailed(f"{len(findings)} findings of rules {sorted({f['rule'] for f in findings})}")
+    refs = sorted({f"{f['object']}.{e}" for f in findings for e in f["elements"]})
+    return f"{findings[0]['rule']} at {', '.join(refs)}"
+
+
 SCRIPTS: dict[str, Callable[[Call, dict], Any]] = {
     # primitives
     "count_through_holes": lambda call, p: len(_holes(call, True)),
@@ -112,6 +145,15 @@ SCRIPTS: dict[str, Callable[[Call, dict], Any]] = {
     "pocket_side_wall": lambda call, p: _pocket_side_wall(call),
     "pocket_floor": lambda call, p: call("measure_thickness", {"at": _pocket(call)["floor"][0]})["thickness"],
     "bevel_angle": lambda call, p: _bevel_angle(call),
+    # relations
+    "touching": _touching,
+    "clearance": lambda call, p: call("check_interference", {"a": p["a"], "b": p["b"]})["min_clearance"],
+    "interferes": lambda call, p: "yes" if call("check_interference", {"a": p["a"], "b": p["b"]})["interferes"] else "no",
+    "interference_volume": lambda call, p: call("check_interference", {"a": p["a"], "b": p["b"]})["volume"],
+    "vertical": _vertical,
+    "within_x": _within_x,
+    # dfm
+    "which_rule": _dfm,
     # tolerance-chains: the chain the question names, tolerances from the document's general class
     "worst_min": lambda call, p: _stack_up(call, p, "worst_case", "min"),
     "worst_max": lambda call, p: _stack_up(call, p, "worst_case", "max"),

@@ -11,6 +11,8 @@ The rule (documented in the report and README):
 5. ``choice``: the last of the item's choices named; exact (case-insensitive).
 6. ``ref``: every ``Object.FaceN``-style ref named, compared as a set after normalising (case, spaces).
 7. ``list``: comma/semicolon/newline-separated entries, normalised, compared as a set.
+8. ``finding`` (answer ``{"rule", "refs"}``): the last rule id named (``cnc.deep_hole``) must be the rule,
+   and the refs named must be at least one and all on the planted feature (``refs``).
 
 The raw answer is always kept beside the parsed one.
 """
@@ -32,6 +34,7 @@ _NUMBER = re.compile(
 _WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _BOOL = re.compile(r"\b(yes|no|true|false)\b", re.IGNORECASE)
+_RULE = re.compile(r"\b((?:cnc|mold|am|sheet|geom|fit)\.[a-z_]+)\b", re.IGNORECASE)
 _REF = re.compile(r"\b([A-Za-z_][\w]*\.(?:Face|Edge|Vertex)\d+)\b", re.IGNORECASE)
 
 # unit -> (dimension, factor to the base unit of that dimension: mm, mm2, mm3, deg)
@@ -154,6 +157,13 @@ def score(item: Item, raw: str) -> Score:
         value = parse_refs(text)
         expected = item.answer if isinstance(item.answer, list) else [item.answer]
         ok = bool(value) and value == sorted({norm(r) for r in expected})
+        return Score(value, float(ok), ok)
+    if kind == "finding":
+        rules = _RULE.findall(text)
+        refs = parse_refs(text)
+        value = {"rule": rules[-1].lower() if rules else None, "refs": refs}
+        allowed = {norm(r) for r in item.answer["refs"]}
+        ok = value["rule"] == item.answer["rule"] and bool(refs) and set(refs) <= allowed
         return Score(value, float(ok), ok)
     value = parse_list(text)
     expected = sorted({norm(v) for v in (item.answer if isinstance(item.answer, list) else [item.answer])})

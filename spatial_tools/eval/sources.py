@@ -127,3 +127,17 @@ def housing_script(p: dict) -> str:
         x += length
     lines.append(f'meta = {{"GeneralTolerance": "ISO 2768-{p["class"]}K"}}')
     return "\n".join(lines) + "\n"
+
+
+def assembly_script(parts: list[dict]) -> str:
+    """Named boxes (``size``) and vertical cylinders (``r``, ``h``) at their ``at`` corner/base centre."""
+    lines = [HEADER, "parts = {}"]
+    for part in parts:
+        x, y, z = (fmt(v) for v in part["at"])
+        if part["kind"] == "box":
+            w, d, h = (fmt(v) for v in part["size"])
+            lines.append(f'parts["{part["name"]}"] = Part.makeBox({w}, {d}, {h}, Vector({x}, {y}, {z}))')
+        else:
+            lines.append(f'parts["{part["name"]}"] = Part.makeCylinder({fmt(part["r"])}, {fmt(part["h"])}, '
+                         f"Vector({x}, {y}, {z}))")
+    return "\n".join(lines) + "\n"
