@@ -14,10 +14,11 @@ from .results import Result
 from .stats import wilson
 
 SCORING_RULE = (
-    "Each item scores 0 or 1 (BenchCAD dimension items: min/max ratio). The answer is read after the last "
-    "'ANSWER:' marker (else the whole reply): numbers as the last number with its unit converted; counts exactly; "
-    "yes/no; refs and lists as normalised sets. An item whose run failed (error) scores 0 and is counted. "
-    "Intervals: Wilson 95 %."
+    "Each item scores 0 or 1 (items whose tolerance rule is 'ratio': min/max of the two values). The answer is "
+    "read after the last 'ANSWER:' marker (else the whole reply): numbers as the last number with its unit "
+    "converted, within the item's tolerance; counts exactly; yes/no; refs and lists as normalised sets; DFM "
+    "findings on the rule id and the refs (all on the planted feature). An item whose run failed (error) scores "
+    "0 and is counted. Intervals: Wilson 95 %."
 )
 MODE_ORDER = ("reference", "context", "code", "tools", "cells")
 
@@ -119,7 +120,7 @@ def chart_png(summary: dict, path: str | Path) -> Path | None:
     ax.set_ylim(0, 105)
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Accuracy per suite and mode (95 % Wilson intervals)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=max(1, len(series)), frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
