@@ -385,3 +385,49 @@ def test_cells_mode_runs_the_models_cell_in_the_kernel(tmp_path):
     assert f"V={i.answer:.3f}" in second  # the cell ran against the built part
     (r,) = read_results(tmp_path / "k.jsonl")
     assert r.correct and r.tool_calls == ["run_python"] and r.steps == 2
+
+
+# --- BenchCAD CodeQA import --------------------------------------------------------------------
+
+BENCHCAD = REPO / "tests" / "data" / "benchcad" / "records.jsonl"
+
+
+def test_benchcad_records_become_items_with_its_type_aware_rule(tmp_path, capsys):
+    out = tmp_path / "bc.jsonl"
+    assert cli.main(["eval", "import-benchcad", str(BENCHCAD), "--out", str(out)]) == 0
+    items = {i.id: i for i in read_items(out)}
+    assert list(items) == ["plate_0001-q0", "plate_0001-q1", "plate_0001-q2", "block_0002-q0", "block_0002-q1"]
+    count, dim, boolean = items["plate_0001-q0"], items["plate_0001-q1"], items["block_0002-q1"]
+    assert "hole(4)" in count.source["cadquery"] and "box(20, 10, 5)" in items["block_0002-q0"].source["cadquery"]
+    assert (count.type, count.tolerance) == ("integer", {}) and (dim.type, dim.tolerance) == ("number", {"rule": "ratio"})
+    # BenchCAD's own examples (CodeQA/tests/test_qa_score.py): 8 vs 10 -> 0.8, counts exact, 0 == 0 for booleans
+    assert score(Item(**{**dim.to_dict(), "answer": 10.0}), "ANSWER: 8").score == 0.8
+    assert score(Item(**{**dim.to_dict(), "answer": 8.0}), "ANSWER: 10").score == 0.8
+    assert score(dim, "ANSWER: -1").score == 0.0
+    assert score(count, "ANSWER: 4").correct and not score(count, "ANSWER: 5").correct
+    assert score(boolean, "ANSWER: 0").correct
+
+
+def test_benchcad_code_path_may_not_leave_its_folder(tmp_path):
+    bad = tmp_path / "records.jsonl"
+    bad.write_text(json.dumps({"record_id": "x", "code_path": "../../etc/passwd", "qa_pairs": []}) + "\n")
+    assert cli.main(["eval", "import-benchcad", str(bad), "--out", str(tmp_path / "o.jsonl")]) == 2
+
+
+def test_benchcad_items_run_in_the_builders_child(tmp_path):
+    from freecad_spatial.spatial_tools.eval.benchcad import convert
+
+    items = list(convert(BENCHCAD))
+    turns = [{"text": "ANSWER: 4"}, {"text": "ANSWER: 5 mm"}, {"text": "ANSWER: 4"}, {"text": "ANSWER: 20"},
+             {"text": "ANSWER: 0"}]
+    with ProtocolServer(turns) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        run(items, ["code"], tmp_path / "b.jsonl", model=config, progress=False)
+    results = {r.item: r for r in read_results(tmp_path / "b.jsonl")}
+    try:
+        import cadquery  # noqa: F401
+    except ImportError:  # without the eval extra every item says why, and the run still ends
+        assert all(r.error_kind == "broken_item" and "CadQuery is not installed" in r.error for r in results.values())
+        return
+    assert results["plate_0001-q1"].score == pytest.approx(round(5 / 6, 4))
+    assert sum(r.score for r in results.values()) == pytest.approx(4 + round(5 / 6, 4))

@@ -40,7 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--out", required=True)
-
+    p = sub.add_parser("import-benchcad", help="convert BenchCAD CodeQA records (records.jsonl) to a suite file")
+    p.add_argument("records", help="BenchCAD CodeQA records.jsonl (code_path relative to it) or a JSON list")
+    p.add_argument("--out", required=True)
+    p.add_argument("--suite", default="benchcad")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -127,10 +130,24 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import_benchcad(args: argparse.Namespace) -> int:
+    from ..cli import UsageError
+    from .benchcad import BenchCADError, convert
+    from .items import write_items
+
+    try:
+        n = write_items(args.out, list(convert(args.records, suite=args.suite)))
+    except (BenchCADError, OSError, KeyError, ValueError) as exc:
+        raise UsageError(f"{args.records}: {exc}") from exc
+    print(f"freecad-spatial: {n} items written to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
-    commands = {"run": _run, "report": _report, "suites": _suites, "generate": _generate}
+    commands = {"run": _run, "report": _report, "suites": _suites, "generate": _generate,
+                "import-benchcad": _import_benchcad}
     if not getattr(args, "eval_command", None):
         from ..cli import UsageError
 
-        raise UsageError("eval needs a sub-command: run, report, suites or generate")
+        raise UsageError("eval needs a sub-command: run, report, suites, generate or import-benchcad")
     return commands[args.eval_command](args)

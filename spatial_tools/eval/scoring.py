@@ -5,7 +5,8 @@ The rule (documented in the report and README):
 1. The text after the last ``ANSWER:`` marker is parsed when there is one, else the whole text.
 2. ``number``: the last number, with the unit written right after it converted to the item's unit
    (mm/cm/m/in/um, deg/rad, mm2/mm3...); right when within ``max(abs, rel*|answer|)`` of the answer.
-   ``tolerance: {"rule": "ratio"}`` (BenchCAD): the score is ``min/max`` of the two values instead.
+   ``tolerance: {"rule": "ratio"}`` (BenchCAD): the score is ``min/max`` of the two values instead
+   (0 when either is not positive); right only when it is 1.
 3. ``integer``: the last whole number (or number word); exact.
 4. ``boolean``: the last yes/no/true/false; exact.
 5. ``choice``: the last of the item's choices named; exact (case-insensitive).
@@ -134,10 +135,10 @@ def score(item: Item, raw: str) -> Score:
             return Score(None, 0.0, False)
         expected = float(item.answer)
         if item.tolerance.get("rule") == "ratio":
-            if value <= 0 or expected <= 0:
-                s = 1.0 if value == expected else 0.0
+            if value <= 0 or expected <= 0:  # BenchCAD: 0 when either is not positive
+                s = 0.0
             else:
-                s = min(value, expected) / max(value, expected)
+                s = round(min(value, expected) / max(value, expected), 4)
             return Score(value, s, s >= 1.0 - 1e-9 or within(value, expected, item.tolerance))
         ok = within(value, expected, item.tolerance)
         return Score(value, float(ok), ok)
