@@ -431,3 +431,16 @@ def test_benchcad_items_run_in_the_builders_child(tmp_path):
         return
     assert results["plate_0001-q1"].score == pytest.approx(round(5 / 6, 4))
     assert sum(r.score for r in results.values()) == pytest.approx(4 + round(5 / 6, 4))
+
+
+def test_jobs_answer_several_items_at_once(tmp_path):
+    items = measure_items(6)
+    turns = {"turns": [{"text": "ANSWER: 1 mm", "delay_s": 0.05}], "loop": True}
+    with ProtocolServer(turns) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        summary = run(items, ["reference", "context"], tmp_path / "j.jsonl", model=config, jobs=3, progress=False)
+        assert len(server.requests) == 6
+    results = read_results(tmp_path / "j.jsonl")
+    assert summary.done == 12 and summary.errors == 0 and len(results) == 12
+    assert all(r.correct for r in results if r.mode == "reference")
+    assert {r.item for r in results if r.mode == "context"} == {i.id for i in items}

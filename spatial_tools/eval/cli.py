@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", help="endpoint; OpenAI-compatible ones include /v1")
     p.add_argument("--tier", choices=["cloud", "private", "local"], help="deployment tier")
     p.add_argument("--limit", type=int, help="first N items of each suite")
-    p.add_argument("--jobs", type=int, default=1, help="modes of one item answered in parallel (model modes)")
+    p.add_argument("--jobs", type=int, default=1, help="items whose model modes wait on the model at once (the reference runs on one thread)")
     p.add_argument("--steps", type=int, help="step budget of the model modes")
     p.add_argument("--timeout", type=float, help="seconds of model silence before an item fails as a timeout")
     p.add_argument("--out", default="eval-results.jsonl", help="results file (JSONL); a re-run fills what is missing")

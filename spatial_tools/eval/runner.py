@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -157,6 +158,18 @@ def run(items: Iterable[Item], modes: list[str], out: str | Path, *, model: Mode
             result.error_kind = _kind_of(result.error)
         return _finish(item, result, started)
 
+    in_flight: deque = deque()  # (document, futures) of items whose model modes run on the pool
+
+    def drain(keep: int) -> None:
+        """Records finished items, oldest first, until at most ``keep`` are in flight."""
+        while len(in_flight) > keep:
+            document, futures = in_flight.popleft()
+            try:
+                for future in futures:
+                    record(future.result())
+            finally:
+                close_document(document)
+
     try:
         for item, missing in todo:
             document = None
@@ -169,20 +182,29 @@ def run(items: Iterable[Item], modes: list[str], out: str | Path, *, model: Mode
                                   type=item.type, expected=item.answer, error=f"broken item: {exc}",
                                   error_kind="broken_item"))
                 continue
-            try:
-                if pool is not None and len(missing) > 1:
-                    for future in [pool.submit(one, m, item, document) for m in missing]:
-                        record(future.result())
-                else:
+            if pool is None:
+                try:
                     for mode in missing:
                         record(one(mode, item, document))
-            finally:
-                close_document(document)
+                finally:
+                    close_document(document)
+                continue
+            # The reference answers here, on this thread; the model modes of up to `jobs` items wait on the
+            # model at once (documents are opened and closed only on this thread).
+            done_here = [one(m, item, document) for m in missing if m == "reference"]
+            futures = [pool.submit(one, m, item, document) for m in missing if m != "reference"]
+            for result in done_here:
+                record(result)
+            in_flight.append((document, futures))
+            drain(jobs - 1)
+        drain(0)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        for document, _ in in_flight:
+            close_document(document)
         builder.close()
         if bar is not None:
             bar.end()
