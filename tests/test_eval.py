@@ -444,3 +444,27 @@ def test_jobs_answer_several_items_at_once(tmp_path):
     assert summary.done == 12 and summary.errors == 0 and len(results) == 12
     assert all(r.correct for r in results if r.mode == "reference")
     assert {r.item for r in results if r.mode == "context"} == {i.id for i in items}
+
+
+def test_a_size_dimension_with_a_fit_tolerances_its_link(tmp_path):
+    """Block2 (25 mm) toleranced h9 (0/-0.052, ISO 286 over 18 up to 30 mm) by a size dimension the
+    builder adds; the others keep ISO 2768-m: the gap is 76.3-19.8-24.948-29.8 at most, 75.7-20.2-25-30.2 at least."""
+    from freecad_spatial.spatial_tools.context import ToolContext
+    from freecad_spatial.spatial_tools.registry import load_builtin_tools
+
+    p = {"w": 8.0, "depth": 30.0, "H": 40.0, "block_h": 20.0, "blocks": [20.0, 25.0, 30.0], "S": 76.0, "class": "m",
+         "sizes": [{"nominal": 25.0, "refs": ["Block2.Face1", "Block2.Face2"], "fit": "h9"}]}
+    builder = Builder(tmp_path)
+    try:
+        doc = FreeCAD.openDocument(str(builder.build({"freecad": housing_script(p)})))
+    finally:
+        builder.close()
+    try:
+        chain = {"datum": "Housing.Face4", "target": "Block3.Face2",
+                 "via": ["Housing.Face2", "Block1.Face1", "Block1.Face2", "Block2.Face1", "Block2.Face2", "Block3.Face1"]}
+        envelope = load_builtin_tools().call("stack_up", {"chain": chain}, ToolContext(document=doc, selection=[]))
+    finally:
+        FreeCAD.closeDocument(doc.Name)
+    assert envelope["ok"], envelope
+    worst = envelope["result"]["worst_case"]
+    assert worst["max"] == pytest.approx(76.3 - 19.8 - 24.948 - 29.8) and worst["min"] == pytest.approx(0.3)

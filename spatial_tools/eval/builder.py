@@ -110,7 +110,8 @@ def _serve() -> None:
     from freecad_spatial.spatial_tools import freecad_env
 
     FreeCAD = freecad_env.load()
-    from .sources import run_cadquery_script, run_freecad_source
+    from ..annotations import store
+    from .sources import freecad_sizes, run_cadquery_script, run_freecad_source
 
     for line in sys.stdin:
         try:
@@ -118,8 +119,10 @@ def _serve() -> None:
             source, out = request["source"], request["out"]
             kind = next(iter(source))
             meta: dict[str, str] = {}
+            sizes: list[dict] = []
             if kind == "freecad":
                 parts, meta = run_freecad_source(source[kind])
+                sizes = freecad_sizes(source[kind])
             elif kind == "cadquery":
                 try:
                     parts = {"Part": run_cadquery_script(source[kind])}
@@ -137,6 +140,10 @@ def _serve() -> None:
                 obj.Shape = shape
             if meta:
                 doc.Meta = dict(doc.Meta, **meta)
+            doc.recompute()
+            for size in sizes:  # size-dimension annotations on the built faces
+                store.add_size_dimension(doc, float(size["nominal"]), [str(r) for r in size["refs"]],
+                                         fit_code=str(size["fit"]))
             doc.recompute()
             tmp = out + ".tmp.FCStd"
             doc.saveAs(tmp)

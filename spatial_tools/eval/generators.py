@@ -311,7 +311,12 @@ def _face_index(shape: Any, x: float, normal_x: float) -> int:
     raise LookupError(f"no face at x={x}")
 
 
+FITS_SHAFT = ("h7", "h9", "h11", "f7", "g6", "js9", "k6")  # a block's length: an outer size
+FITS_HOLE = ("H7", "H9", "H11", "JS9")  # the housing's inner width: an inner size
+
+
 def tolerance_chain_item(index: int, seed: int) -> Item:
+    from ..tolerances.iso286 import limits
     from ..tolerances.iso2768 import general_tolerance
     from ..tolerances.stackup import Contributor, stack_up
 
@@ -320,28 +325,49 @@ def tolerance_chain_item(index: int, seed: int) -> Item:
     blocks = [float(rng.choice(range(4, 121)) if rng.random() < 0.8 else rng.choice(range(121, 400))) for _ in range(n)]
     p = {"w": 8.0, "depth": 30.0, "H": 40.0, "block_h": 20.0, "blocks": blocks,
          "S": sum(blocks) + rng.choice([0.5, 1.0, 1.5, 2.0, 3.0]), "class": rng.choice("fmcv")}
+    shapes, _ = run_freecad_source(housing_script(p))
+    housing = shapes["Housing"]
+    left, right = _face_index(housing, p["w"], 1.0), _face_index(housing, p["w"] + p["S"], -1.0)
+    fits: dict[str, str] = {}  # object -> ISO 286 class of its size along the chain (a size dimension)
+    if rng.random() < 0.3 and p["S"] <= 500:  # the ISO 286 tables end at 500 mm
+        fits["Housing"] = rng.choice(FITS_HOLE)
+    for k in range(1, n + 1):
+        if rng.random() < 0.35:
+            fits[f"Block{k}"] = rng.choice(FITS_SHAFT)
+    sizes = []
+    for name, code in fits.items():
+        refs = [f"Housing.Face{left}", f"Housing.Face{right}"] if name == "Housing" else [f"{name}.Face1", f"{name}.Face2"]
+        nominal = p["S"] if name == "Housing" else blocks[int(name[5:]) - 1]
+        sizes.append({"nominal": nominal, "refs": refs, "fit": code})
+    p["sizes"] = sizes
     script = housing_script(p)
     parts, meta = run_freecad_source(script)
-    housing = parts["Housing"]
-    left, right = _face_index(housing, p["w"], 1.0), _face_index(housing, p["w"] + p["S"], -1.0)
     designation = meta["GeneralTolerance"]
-    span = housing.Faces[right - 1].distToShape(housing.Faces[left - 1])[0]
-    contributors = [Contributor("Housing", span, *([general_tolerance(span, designation).tolerance] * 2), 1.0)]
-    for k in range(1, n + 1):
-        length = parts[f"Block{k}"].BoundBox.XLength
-        tol = general_tolerance(length, designation).tolerance
-        contributors.append(Contributor(f"Block{k}", length, tol, tol, -1.0))
+
+    def contributor(name: str, nominal: float, direction: float) -> Contributor:
+        if name in fits:
+            lim = limits(nominal, fits[name], "hole" if fits[name][0].isupper() else "shaft")
+            return Contributor(name, nominal, lim.upper, -lim.lower, direction)
+        tol = general_tolerance(nominal, designation).tolerance
+        return Contributor(name, nominal, tol, tol, direction)
+
+    span = parts["Housing"].Faces[right - 1].distToShape(parts["Housing"].Faces[left - 1])[0]
+    contributors = [contributor("Housing", span, 1.0)]
+    contributors += [contributor(f"Block{k}", parts[f"Block{k}"].BoundBox.XLength, -1.0) for k in range(1, n + 1)]
     result = stack_up(contributors, ["worst_case", "rss"])
     via = [f"Housing.Face{left}"] + [f"Block{k}.Face{f}" for k in range(1, n + 1) for f in (1, 2)][:-1]
     target = f"Block{n}.Face2"
+    described = [f"the housing's inner width is {fits['Housing']}"] if "Housing" in fits else []
+    described += [f"{name}'s length is {code}" for name, code in fits.items() if name != "Housing"]
     params = {"datum": f"Housing.Face{right}", "target": target, "via": via, "cls": p["class"],
-              "chain": " → ".join([f"Housing.Face{right}", *via, target])}
+              "chain": " → ".join([f"Housing.Face{right}", *via, target]),
+              "fits": f"Size dimensions in the document: {', '.join(described)} (ISO 286). " if described else ""}
     order = list(templates()["tolerance-chains"])
     template = order[(index // 7) % len(order)]
     method, end = template.split("_")
     answer = result["worst_case" if method == "worst" else "rss"][end]
     return _item("tolerance-chains", index, template, params, _plain(answer), script,
-                 [f"links-{n + 1}", f"iso2768-{p['class']}"])
+                 [f"links-{n + 1}", f"iso2768-{p['class']}"] + (["fits"] if fits else []))
 
 
 # --- the suite table ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """CAD sources of eval items as FreeCAD Python scripts: written from a part's parameters, run into a shape.
 
 A script assigns its solid to ``result`` (one object, named ``Part``) or a dict of named solids to
-``parts`` (an assembly), and may set ``meta`` (document metadata such as the general tolerance);
+``parts`` (an assembly), and may set ``meta`` (document metadata such as the general tolerance) and
+``sizes`` (size-dimension annotations: ``{"nominal", "refs", "fit"}``);
 it sees ``Part``, ``FreeCAD``, ``Vector`` and ``math``.
 Generated suites use these (FreeCAD is there wherever this package runs); imported suites may bring
 CadQuery programs instead (builder.py runs both in a child process with time and memory limits).
@@ -16,7 +17,8 @@ HEADER = "import math\nimport Part\nfrom FreeCAD import Vector\n"
 
 
 def run_freecad_source(script: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(object name -> shape, document meta) of a FreeCAD script (foreign scripts: in the builder's child)."""
+    """(object name -> shape, document meta) of a FreeCAD script (foreign scripts: in the builder's child).
+    Its size dimensions: ``freecad_sizes(script)``."""
     import FreeCAD
     import Part
 
@@ -33,6 +35,19 @@ def run_freecad_source(script: str) -> tuple[dict[str, Any], dict[str, str]]:
         raise ValueError("`parts` must map object names to shapes")
     meta = namespace.get("meta") or {}
     return parts, {str(k): str(v) for k, v in dict(meta).items()}
+
+
+def freecad_sizes(script: str) -> list[dict]:
+    """The ``sizes`` a FreeCAD script declares (size-dimension annotations the builder adds)."""
+    import FreeCAD
+    import Part
+
+    namespace: dict[str, Any] = {"Part": Part, "FreeCAD": FreeCAD, "Vector": FreeCAD.Vector, "math": math}
+    exec(compile(script, "<item source>", "exec"), namespace)  # noqa: S102 - the builder's child, limited
+    sizes = namespace.get("sizes") or []
+    if not isinstance(sizes, list) or not all(isinstance(s, dict) and {"nominal", "refs", "fit"} <= set(s) for s in sizes):
+        raise ValueError("`sizes` must be a list of {nominal, refs, fit}")
+    return sizes
 
 
 def run_freecad_script(script: str) -> Any:
@@ -126,6 +141,8 @@ def housing_script(p: dict) -> str:
                      f"Vector({fmt(x)}, 0, {fmt(w)}))")
         x += length
     lines.append(f'meta = {{"GeneralTolerance": "ISO 2768-{p["class"]}K"}}')
+    if p.get("sizes"):
+        lines.append(f"sizes = {p['sizes']!r}")
     return "\n".join(lines) + "\n"
 
 
