@@ -468,3 +468,21 @@ def test_a_size_dimension_with_a_fit_tolerances_its_link(tmp_path):
     assert envelope["ok"], envelope
     worst = envelope["result"]["worst_case"]
     assert worst["max"] == pytest.approx(76.3 - 19.8 - 24.948 - 29.8) and worst["min"] == pytest.approx(0.3)
+
+
+def test_a_suite_files_part_files_stay_in_its_folder(tmp_path, capsys):
+    (tmp_path / "parts").mkdir()
+    doc = FreeCAD.newDocument("SuitePart")
+    doc.addObject("Part::Feature", "Part").Shape = __import__("Part").makeBox(2, 3, 4)
+    doc.recompute()
+    doc.saveAs(str(tmp_path / "parts" / "box.FCStd"))
+    FreeCAD.closeDocument(doc.Name)
+    good = Item(id="box", suite="mine", source={"fcstd": "parts/box.FCStd"}, question="Volume?", answer=24.0,
+                type="number", unit="mm3", tolerance={"rel": 0.001}, template="volume")
+    write_items(tmp_path / "mine.jsonl", [good])
+    assert cli.main(["eval", "run", str(tmp_path / "mine.jsonl"), "--quiet", "--out", str(tmp_path / "r.jsonl")]) == 0
+    assert read_results(tmp_path / "r.jsonl")[0].correct
+    evil = Item(**{**good.to_dict(), "source": {"step": "../../../etc/passwd"}})
+    write_items(tmp_path / "evil.jsonl", [evil])
+    assert cli.main(["eval", "run", str(tmp_path / "evil.jsonl"), "--quiet", "--out", str(tmp_path / "e.jsonl")]) == 2
+    assert "outside the suite's folder" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 from freecad_spatial import RESOURCES
 
 from .generators import GENERATORS, generate, suites
-from .items import Item, read_items
+from .items import Item, ItemError, read_items
 
 SHIPPED = RESOURCES / "eval" / "suites"
 
@@ -26,10 +26,22 @@ def load(name_or_path: str, limit: int | None = None) -> Iterator[Item]:
         shipped = shipped_file(name_or_path)
         items = read_items(shipped) if shipped.is_file() else generate(name_or_path)
     elif path.suffix == ".jsonl" and path.is_file():
-        items = read_items(path)
+        items = (_anchored(item, path.parent) for item in read_items(path))
     else:
         raise KeyError(f"no suite '{name_or_path}': give one of {', '.join(GENERATORS)} or a .jsonl suite file")
     return islice(items, limit) if limit is not None else items
+
+
+def _anchored(item: Item, folder: Path) -> Item:
+    """A file source of a suite file resolved inside the suite's folder: a shared suite names its own
+    part files, never a path elsewhere on the host."""
+    kind = item.source_kind()
+    if kind not in ("fcstd", "step"):
+        return item
+    target = (folder / str(item.source[kind])).resolve()
+    if folder.resolve() not in target.parents:
+        raise ItemError(f"item {item.id}: {kind} source {item.source[kind]!r} is outside the suite's folder")
+    return Item(**{**item.to_dict(), "source": {kind: str(target)}})
 
 
 def listing() -> list[dict]:
