@@ -111,7 +111,7 @@ def _serve() -> None:
 
     FreeCAD = freecad_env.load()
     from ..annotations import store
-    from .sources import freecad_sizes, run_cadquery_script, run_freecad_source
+    from .sources import build_freecad, run_cadquery_script
 
     for line in sys.stdin:
         try:
@@ -121,8 +121,7 @@ def _serve() -> None:
             meta: dict[str, str] = {}
             sizes: list[dict] = []
             if kind == "freecad":
-                parts, meta = run_freecad_source(source[kind])
-                sizes = freecad_sizes(source[kind])
+                parts, meta, sizes = build_freecad(source[kind])
             elif kind == "cadquery":
                 try:
                     parts = {"Part": run_cadquery_script(source[kind])}

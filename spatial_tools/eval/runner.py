@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .builder import Builder, BuildError
+from .builder import Builder
 from .items import Item
 from .model_modes import MODEL_MODES, ModelConfig, eval_settings
 from .reference import ReferenceFailed
@@ -175,7 +175,7 @@ def run(items: Iterable[Item], modes: list[str], out: str | Path, *, model: Mode
             document = None
             try:
                 document = open_document(builder.build(item.source))
-            except (BuildError, Exception) as exc:  # a broken item: every mode records why
+            except Exception as exc:  # a broken item (BuildError or an unreadable file): every mode records why
                 for mode in missing:
                     who = REFERENCE_MODEL if mode == "reference" else model_name
                     record(Result(suite=item.suite, item=item.id, mode=mode, model=who, template=item.template,

@@ -16,9 +16,9 @@ from typing import Any
 HEADER = "import math\nimport Part\nfrom FreeCAD import Vector\n"
 
 
-def run_freecad_source(script: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(object name -> shape, document meta) of a FreeCAD script (foreign scripts: in the builder's child).
-    Its size dimensions: ``freecad_sizes(script)``."""
+def build_freecad(script: str) -> tuple[dict[str, Any], dict[str, str], list[dict]]:
+    """(object name -> shape, document meta, size dimensions) of a FreeCAD script; a foreign script only
+    in the builder's child."""
     import FreeCAD
     import Part
 
@@ -34,20 +34,16 @@ def run_freecad_source(script: str) -> tuple[dict[str, Any], dict[str, str]]:
     if not isinstance(parts, dict) or not all(isinstance(k, str) and hasattr(v, "Solids") for k, v in parts.items()):
         raise ValueError("`parts` must map object names to shapes")
     meta = namespace.get("meta") or {}
-    return parts, {str(k): str(v) for k, v in dict(meta).items()}
-
-
-def freecad_sizes(script: str) -> list[dict]:
-    """The ``sizes`` a FreeCAD script declares (size-dimension annotations the builder adds)."""
-    import FreeCAD
-    import Part
-
-    namespace: dict[str, Any] = {"Part": Part, "FreeCAD": FreeCAD, "Vector": FreeCAD.Vector, "math": math}
-    exec(compile(script, "<item source>", "exec"), namespace)  # noqa: S102 - the builder's child, limited
     sizes = namespace.get("sizes") or []
     if not isinstance(sizes, list) or not all(isinstance(s, dict) and {"nominal", "refs", "fit"} <= set(s) for s in sizes):
         raise ValueError("`sizes` must be a list of {nominal, refs, fit}")
-    return sizes
+    return parts, {str(k): str(v) for k, v in dict(meta).items()}, sizes
+
+
+def run_freecad_source(script: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(object name -> shape, document meta) of a FreeCAD script."""
+    parts, meta, _ = build_freecad(script)
+    return parts, meta
 
 
 def run_freecad_script(script: str) -> Any:
