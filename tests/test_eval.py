@@ -20,6 +20,7 @@ from key_leak import TEST_API_KEY
 from freecad_spatial.spatial_tools import cli
 from freecad_spatial.spatial_tools.eval import cli as eval_cli
 from freecad_spatial.spatial_tools.eval.builder import Builder, BuildError
+from freecad_spatial.spatial_tools.eval.cadquery_source import cadquery_python
 from freecad_spatial.spatial_tools.eval.generators import _measure_questions, generate, templates
 from freecad_spatial.spatial_tools.eval.items import Item, read_items, write_items
 from freecad_spatial.spatial_tools.eval.model_modes import ModelConfig
@@ -415,22 +416,120 @@ def test_benchcad_code_path_may_not_leave_its_folder(tmp_path):
 
 
 def test_benchcad_items_run_in_the_builders_child(tmp_path):
+    """The records' CadQuery programs are built (in the CadQuery Python) and the model, asked in `context`
+    mode with the built part's encoding, is scored with BenchCAD's rule. No CadQuery Python fails here
+    loudly: ./setup.sh test creates .venv-cadquery on every supported FreeCAD."""
     from freecad_spatial.spatial_tools.eval.benchcad import convert
 
+    cadquery_python()  # CadQueryMissing says how to install it
     items = list(convert(BENCHCAD))
     turns = [{"text": "ANSWER: 4"}, {"text": "ANSWER: 5 mm"}, {"text": "ANSWER: 4"}, {"text": "ANSWER: 20"},
              {"text": "ANSWER: 0"}]
     with ProtocolServer(turns) as server:
         config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
-        run(items, ["code"], tmp_path / "b.jsonl", model=config, progress=False)
+        run(items, ["context"], tmp_path / "b.jsonl", model=config, progress=False)
+        first = json.dumps(server.requests[0].body)
     results = {r.item: r for r in read_results(tmp_path / "b.jsonl")}
-    try:
-        import cadquery  # noqa: F401
-    except ImportError:  # without the eval extra every item says why, and the run still ends
-        assert all(r.error_kind == "broken_item" and "CadQuery is not installed" in r.error for r in results.values())
-        return
+    assert [r.error for r in results.values()] == [None] * 5
+    assert "Part" in first  # the built plate's encoding went with the question
     assert results["plate_0001-q1"].score == pytest.approx(round(5 / 6, 4))
     assert sum(r.score for r in results.values()) == pytest.approx(4 + round(5 / 6, 4))
+
+
+PLATE_CQ = (REPO / "tests" / "data" / "benchcad" / "codes" / "plate_0001.py").read_text()
+
+
+def test_a_cadquery_source_is_built_in_its_own_python_into_the_constructed_part(tmp_path):
+    """The 40 x 30 x 6 plate with four 4 mm holes, built by CadQuery in .venv-cadquery and read by FreeCAD:
+    its volume, extents and holes are the constructed ones; the program ran in the CadQuery Python, not
+    this one, and saw none of this process's environment."""
+    python = cadquery_python()
+    builder = Builder(tmp_path, time_s=120)
+    try:
+        doc = FreeCAD.openDocument(str(builder.build({"cadquery": PLATE_CQ})))
+        shape = doc.getObject("Part").Shape
+        assert shape.Volume == pytest.approx(40 * 30 * 6 - 4 * math.pi * 2**2 * 6, rel=1e-9)
+        box = shape.BoundBox
+        assert (box.XLength, box.YLength, box.ZLength) == (pytest.approx(40), pytest.approx(30), pytest.approx(6))
+        holes = [f for f in shape.Faces if f.Surface.__class__.__name__ == "Cylinder"]
+        assert sorted(round(f.Surface.Radius, 9) for f in holes) == [2.0] * 4
+        FreeCAD.closeDocument(doc.Name)
+        with pytest.raises(BuildError) as where:
+            builder.build({"cadquery": "import os, sys\nraise RuntimeError(sys.executable + ' ' + ' '.join(sorted(os.environ)))\n"})
+        assert python in str(where.value) and "API_KEY" not in str(where.value)
+        with pytest.raises(BuildError, match="a int, not a shape"):
+            builder.build({"cadquery": "result = 1\n"})
+        with pytest.raises(BuildError, match="no `result`"):
+            builder.build({"cadquery": "y = cq.Workplane('XY')\n"})
+    finally:
+        builder.close()
+
+
+def test_a_looping_cadquery_program_is_stopped_with_its_builder(tmp_path):
+    cadquery_python()
+    pid_file = tmp_path / "pid"
+    builder = Builder(tmp_path / "parts", time_s=20)
+    try:
+        with pytest.raises(BuildError, match="longer than 20 s"):
+            builder.build({"cadquery": f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                       "while True:\n    pass\n"})
+        pid = int(pid_file.read_text())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _running(pid):
+            time.sleep(0.1)
+        assert not _running(pid), "the CadQuery program outlived its builder"
+        path = builder.build({"cadquery": "result = cq.Workplane('XY').box(20, 10, 5)\n"})
+        doc = FreeCAD.openDocument(str(path))
+        assert doc.getObject("Part").Shape.Volume == pytest.approx(1000.0)
+        FreeCAD.closeDocument(doc.Name)
+    finally:
+        builder.close()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie left to a non-reaping init is gone
+    except FileNotFoundError:
+        return False
+
+
+def test_without_a_cadquery_python_each_cadquery_item_says_how_to_install_it(tmp_path, monkeypatch):
+    no_cadquery = tmp_path / "python"  # a Python that cannot import cadquery: no site-packages at all
+    no_cadquery.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    no_cadquery.chmod(0o755)
+    items = [Item(id="a", suite="t", source={"cadquery": "result = cq.Workplane('XY').box(1, 1, 1)\n"},
+                  question="q", answer=1.0, type="number", unit="mm3", tolerance={"rel": 0.01}),
+             Item(id="b", suite="t", source={"freecad": "result = Part.makeBox(1, 2, 3)\n"},
+                  question="q", answer=6.0, type="number", unit="mm3", tolerance={"rel": 0.01})]
+    errors = {}
+    for python in (tmp_path / "nowhere", no_cadquery):
+        monkeypatch.setenv("FREECAD_SPATIAL_CADQUERY_PYTHON", str(python))
+        with ProtocolServer({"turns": [{"text": "ANSWER: 6 mm3"}], "loop": True}) as server:
+            config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+            run(items, ["context"], tmp_path / f"{python.name}.jsonl", model=config, progress=False)
+        a, b = read_results(tmp_path / f"{python.name}.jsonl")
+        assert a.error_kind == "broken_item" and "CadQuery is not installed" in a.error and "./setup.sh cadquery" in a.error
+        assert b.error is None and b.correct  # the run went on
+        errors[python.name] = a.error
+    assert "is not an executable Python" in errors["nowhere"] and "No module named 'cadquery'" in errors["python"]
+
+
+def test_code_mode_sends_the_source_and_builds_nothing(tmp_path):
+    """`code` gives the model only the source: the item is not built (a source that cannot build is no
+    broken item there), while `context` on the same item needs the part and says why it has none."""
+    i = Item(id="c", suite="t", source={"cadquery": "raise SystemExit('never run')\n"}, question="How long?",
+             answer=20.0, type="number", unit="mm", tolerance={"abs": 0.01})
+    with ProtocolServer({"turns": [{"text": "ANSWER: 20 mm"}], "loop": True}) as server:
+        config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local")
+        run([i], ["code", "context"], tmp_path / "c.jsonl", model=config, progress=False, cache_dir=tmp_path / "parts")
+        assert len(server.requests) == 1 and "never run" in json.dumps(server.requests[0].body)
+    results = {r.mode: r for r in read_results(tmp_path / "c.jsonl")}
+    code, context = results["code"], results["context"]
+    assert (code.mode, code.error, code.correct) == ("code", None, True)
+    assert context.mode == "context" and context.error_kind == "broken_item"
+    run([i], ["code"], tmp_path / "only.jsonl", model=config, progress=False, cache_dir=tmp_path / "only")
+    assert not (tmp_path / "only").exists()  # the builder never started
 
 
 def test_jobs_answer_several_items_at_once(tmp_path):

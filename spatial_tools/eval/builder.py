@@ -2,7 +2,8 @@
 
 A source is untrusted (an imported suite's CadQuery program may loop, allocate without end or
 crash the kernel): it runs in a long-lived child (``python -m ...eval.builder``), one JSON request
-per line, under RLIMIT_AS; a build that outlives its time budget gets the child killed and the next
+per line, under RLIMIT_AS (a CadQuery program in a grandchild on the CadQuery Python,
+cadquery_source.py, in the same process group and under the same limit); a build that outlives its time budget gets the child killed and the next
 build starts a new one. The parent only opens the finished file.
 """
 
@@ -111,7 +112,8 @@ def _serve() -> None:
 
     FreeCAD = freecad_env.load()
     from ..annotations import store
-    from .sources import build_freecad, run_cadquery_script
+    from .cadquery_source import run_cadquery_program
+    from .sources import build_freecad
 
     for line in sys.stdin:
         try:
@@ -122,11 +124,8 @@ def _serve() -> None:
             sizes: list[dict] = []
             if kind == "freecad":
                 parts, meta, sizes = build_freecad(source[kind])
-            elif kind == "cadquery":
-                try:
-                    parts = {"Part": run_cadquery_script(source[kind])}
-                except ImportError as exc:
-                    raise RuntimeError(f"CadQuery is not installed (pip install 'freecad-spatial[eval]'): {exc}") from None
+            elif kind == "cadquery":  # in the CadQuery Python, never in this one
+                parts = {"Part": run_cadquery_program(source[kind])}
             else:
                 raise ValueError(f"cannot build a '{kind}' source")
             if not all(shape.Solids for shape in parts.values()):

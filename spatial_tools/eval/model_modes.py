@@ -60,19 +60,23 @@ def ask(mode: str, item: Any, document: Any, config: ModelConfig) -> Any:
     from ..agent.session import Session, Settings
     from ..audit import AuditLog
     from ..backends.factory import make_backend
-    from ..classification import classify
+    from ..classification import classify, find_markings, strictest
     from ..context import ToolContext
     from ..dfm.profiles import allowed_profile_folders
     from ..encoder import encode_json
     from ..registry import load_builtin_tools
-    from ..tiers import Policy, RequestGuard
+    from ..tiers import Policy, RequestGuard, classifications
 
     steps = config.steps or eval_settings()["model"]["steps"]
     settings = Settings.load({"backend": config.backend, "tier": config.tier, "step_budget": steps})
     overrides = {k: v for k, v in (("model", config.model), ("base_url", config.base_url),
                                    ("read_s", config.timeout_s)) if v}
     overrides.update(dict(config.backend_settings))
-    level = classify(document).level if document is not None else "unclassified"
+    if document is not None:
+        level = classify(document).level
+    else:  # `code` mode: the source is all that is sent, so its markings classify the request
+        source = str(next(iter(item.source.values())))
+        level = strictest(classifications()[0], *(m.classification for m in find_markings(source, "item source")))
     policy = Policy(user_tier=settings.tier, classification=level,
                     host_suffixes=tuple(settings.private_host_suffixes),
                     allow_raw_geometry=settings.allow_raw_geometry)

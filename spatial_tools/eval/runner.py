@@ -1,6 +1,7 @@
-"""Runs suites x modes into a results file: builds each item's part once, answers it in every mode,
-scores it, appends the record. Every item's failure (a broken source, a model error, a timeout,
-a rate limit) is recorded on its record and the run goes on; Ctrl-C keeps what is done."""
+"""Runs suites x modes into a results file: builds each item's part once (never for the `code` mode
+alone, which sends only the source), answers it in every mode, scores it, appends the record. Every
+item's failure (a broken source, a model error, a timeout, a rate limit) is recorded on its record
+and the run goes on; Ctrl-C keeps what is done."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .scoring import score
 
 MODES = ("reference", *MODEL_MODES)
 REFERENCE_MODEL = "reference"
+SOURCE_ONLY_MODES = ("code",)  # the model gets the item's source, never its part: nothing to build
 
 
 @dataclass
@@ -168,26 +170,33 @@ def run(items: Iterable[Item], modes: list[str], out: str | Path, *, model: Mode
                 for future in futures:
                     record(future.result())
             finally:
-                close_document(document)
+                if document is not None:
+                    close_document(document)
 
     try:
         for item, missing in todo:
             document = None
-            try:
-                document = open_document(builder.build(item.source))
-            except Exception as exc:  # a broken item (BuildError or an unreadable file): every mode records why
-                for mode in missing:
-                    who = REFERENCE_MODEL if mode == "reference" else model_name
-                    record(Result(suite=item.suite, item=item.id, mode=mode, model=who, template=item.template,
-                                  type=item.type, expected=item.answer, error=f"broken item: {exc}",
-                                  error_kind="broken_item"))
-                continue
+            if any(m not in SOURCE_ONLY_MODES for m in missing):
+                try:
+                    document = open_document(builder.build(item.source))
+                except Exception as exc:  # a broken item (BuildError or an unreadable file): the modes that
+                    for mode in missing:  # need the part record why; `code` gets only the source anyway
+                        if mode in SOURCE_ONLY_MODES:
+                            continue
+                        who = REFERENCE_MODEL if mode == "reference" else model_name
+                        record(Result(suite=item.suite, item=item.id, mode=mode, model=who, template=item.template,
+                                      type=item.type, expected=item.answer, error=f"broken item: {exc}",
+                                      error_kind="broken_item"))
+                    missing = [m for m in missing if m in SOURCE_ONLY_MODES]
+                    if not missing:
+                        continue
             if pool is None:
                 try:
                     for mode in missing:
                         record(one(mode, item, document))
                 finally:
-                    close_document(document)
+                    if document is not None:
+                        close_document(document)
                 continue
             # The reference answers here, on this thread; the model modes of up to `jobs` items wait on the
             # model at once (documents are opened and closed only on this thread).
@@ -204,7 +213,8 @@ def run(items: Iterable[Item], modes: list[str], out: str | Path, *, model: Mode
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         for document, _ in in_flight:
-            close_document(document)
+            if document is not None:
+                close_document(document)
         builder.close()
         if bar is not None:
             bar.end()

@@ -5,7 +5,8 @@ A script assigns its solid to ``result`` (one object, named ``Part``) or a dict 
 ``sizes`` (size-dimension annotations: ``{"nominal", "refs", "fit"}``);
 it sees ``Part``, ``FreeCAD``, ``Vector`` and ``math``.
 Generated suites use these (FreeCAD is there wherever this package runs); imported suites may bring
-CadQuery programs instead (builder.py runs both in a child process with time and memory limits).
+CadQuery programs instead (builder.py runs both in a child process with time and memory limits; CadQuery
+in its own interpreter, cadquery_source.py).
 """
 
 from __future__ import annotations
@@ -52,29 +53,6 @@ def run_freecad_script(script: str) -> Any:
     if len(parts) != 1:
         raise ValueError(f"the script builds {len(parts)} parts, not one")
     return next(iter(parts.values()))
-
-
-def run_cadquery_script(script: str) -> Any:
-    """The shape of a CadQuery program (``result`` or ``show_object(...)``), as a FreeCAD shape via BREP."""
-    import tempfile
-
-    import cadquery as cq  # the `eval` extra
-    import Part
-
-    shown: list = []
-    namespace: dict[str, Any] = {"cq": cq, "cadquery": cq, "math": math, "show_object": lambda o, *a, **k: shown.append(o),
-                                 "__name__": "__main__"}
-    exec(compile(script, "<item source>", "exec"), namespace)  # noqa: S102 - the builder's child, limited
-    obj = namespace.get("result", shown[-1] if shown else None)
-    if obj is None:
-        raise ValueError("the CadQuery program defines no `result` and shows no object")
-    if isinstance(obj, cq.Workplane):
-        obj = obj.val() if len(obj.vals()) == 1 else cq.Compound.makeCompound(obj.vals())
-    with tempfile.NamedTemporaryFile(suffix=".brep") as tmp:
-        obj.exportBrep(tmp.name)
-        shape = Part.Shape()
-        shape.read(tmp.name)
-    return shape
 
 
 def fmt(value: float) -> str:
