@@ -532,6 +532,18 @@ def test_code_mode_sends_the_source_and_builds_nothing(tmp_path):
     assert not (tmp_path / "only").exists()  # the builder never started
 
 
+def test_code_mode_is_classified_by_the_markings_of_its_source():
+    """With no part to classify, the source is what is sent: an ITAR marking in it makes the request
+    export-controlled (local tier only), as it would on the part."""
+    from freecad_spatial.spatial_tools.eval.model_modes import request_classification
+
+    plain = Item(id="plain", suite="t", source={"freecad": "result = Part.makeBox(20, 1, 1)\n"}, question="How long?",
+                 answer=20.0, type="number", unit="mm", tolerance={"abs": 0.01})
+    marked = Item(**{**plain.to_dict(), "source": {"cadquery": "# ITAR controlled bracket\nresult = cq.Workplane()\n"}})
+    assert request_classification(plain, None) == "unrestricted"
+    assert request_classification(marked, None) == "export-controlled"
+
+
 def test_jobs_answer_several_items_at_once(tmp_path):
     items = measure_items(6)
     turns = {"turns": [{"text": "ANSWER: 1 mm", "delay_s": 0.05}], "loop": True}

@@ -55,28 +55,35 @@ def question_for(mode: str, item: Any) -> str:
     return f"{question}\n\n{conf['answer_instruction']}"
 
 
+def request_classification(item: Any, document: Any) -> str:
+    """The classification that picks the tier: the part's, or, with no part (`code` mode sends only the
+    source), the strictest marking in the source."""
+    from ..classification import classify, find_markings, strictest
+    from ..tiers import classifications
+
+    if document is not None:
+        return classify(document).level
+    source = str(next(iter(item.source.values())))
+    return strictest(classifications()[0], *(m.classification for m in find_markings(source, "item source")))
+
+
 def ask(mode: str, item: Any, document: Any, config: ModelConfig) -> Any:
     """One item in one model mode: the agent's Trace (its stop reason says whether it failed)."""
     from ..agent.session import Session, Settings
     from ..audit import AuditLog
     from ..backends.factory import make_backend
-    from ..classification import classify, find_markings, strictest
     from ..context import ToolContext
     from ..dfm.profiles import allowed_profile_folders
     from ..encoder import encode_json
     from ..registry import load_builtin_tools
-    from ..tiers import Policy, RequestGuard, classifications
+    from ..tiers import Policy, RequestGuard
 
     steps = config.steps or eval_settings()["model"]["steps"]
     settings = Settings.load({"backend": config.backend, "tier": config.tier, "step_budget": steps})
     overrides = {k: v for k, v in (("model", config.model), ("base_url", config.base_url),
                                    ("read_s", config.timeout_s)) if v}
     overrides.update(dict(config.backend_settings))
-    if document is not None:
-        level = classify(document).level
-    else:  # `code` mode: the source is all that is sent, so its markings classify the request
-        source = str(next(iter(item.source.values())))
-        level = strictest(classifications()[0], *(m.classification for m in find_markings(source, "item source")))
+    level = request_classification(item, document)
     policy = Policy(user_tier=settings.tier, classification=level,
                     host_suffixes=tuple(settings.private_host_suffixes),
                     allow_raw_geometry=settings.allow_raw_geometry)
