@@ -465,7 +465,9 @@ def test_a_cadquery_source_is_built_in_its_own_python_into_the_constructed_part(
         builder.close()
 
 
-def test_a_looping_cadquery_program_is_stopped_with_its_builder(tmp_path):
+def test_a_cadquery_program_gets_the_builders_time_and_memory_limits(tmp_path):
+    """The CadQuery Python runs in the builder child's process group under its address-space cap: a loop
+    is killed with the child, an allocation beyond the cap fails, and the next build works."""
     cadquery_python()
     pid_file = tmp_path / "pid"
     builder = Builder(tmp_path / "parts", time_s=20)
@@ -478,6 +480,8 @@ def test_a_looping_cadquery_program_is_stopped_with_its_builder(tmp_path):
         while time.monotonic() < deadline and _running(pid):
             time.sleep(0.1)
         assert not _running(pid), "the CadQuery program outlived its builder"
+        with pytest.raises(BuildError, match="out of memory"):
+            builder.build({"cadquery": "x = bytearray(16 << 30)\n"})
         path = builder.build({"cadquery": "result = cq.Workplane('XY').box(20, 10, 5)\n"})
         doc = FreeCAD.openDocument(str(path))
         assert doc.getObject("Part").Shape.Volume == pytest.approx(1000.0)
