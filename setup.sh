@@ -2,6 +2,9 @@
 # One entry point for a fresh Debian/Ubuntu machine (see README):
 #   ./setup.sh demo   install everything, then run the main job on the bundled sample parts
 #   ./setup.sh test   install everything, then run the whole test suite on this machine's FreeCAD
+#   ./setup.sh cadquery
+#                     only .venv-cadquery: CadQuery in its own venv, for `freecad-spatial eval` on
+#                     CadQuery sources (imported BenchCAD suites); `test` creates it too
 #   ./setup.sh test --freecad 1.0|1.1|all
 #                     the same suite on FreeCAD 1.0 (Debian 13) or 1.1 (Debian unstable, Qt6) in a
 #                     root filesystem built from Debian's packages (tests/matrix/freecad_root.sh);
@@ -11,8 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 MODE=${1:-demo}
-USAGE="usage: ./setup.sh demo|install|test [--freecad host|1.0|1.1|all]"
-case "$MODE" in demo|test|install) ;; *) echo "$USAGE" >&2; exit 2;; esac
+USAGE="usage: ./setup.sh demo|install|test|cadquery [--freecad host|1.0|1.1|all]"
+case "$MODE" in demo|test|install|cadquery) ;; *) echo "$USAGE" >&2; exit 2;; esac
 FREECAD_TARGET=host
 if [ $# -ge 2 ]; then
   [ "$MODE" = test ] && [ "$2" = --freecad ] && [ $# -eq 3 ] || { echo "$USAGE" >&2; exit 2; }
@@ -58,12 +61,29 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@"
 }
 
+# CadQuery in a venv of its own (no system site-packages): its OCP bindings would replace the pmi
+# extra's in .venv, and Debian's pyparsing is too old for it. The eval builder runs CadQuery programs
+# with .venv-cadquery/bin/python (spatial_tools/eval/cadquery_source.py).
+cadquery_venv() {
+  .venv-cadquery/bin/python -c 'import cadquery' 2>/dev/null && return 0
+  say "creating .venv-cadquery (CadQuery for freecad-spatial eval's CadQuery sources)"
+  rm -rf .venv-cadquery
+  "$PY" -m venv .venv-cadquery
+  .venv-cadquery/bin/python -m pip install -q --disable-pip-version-check cadquery
+}
+
+PY=${FREECAD_PYTHON:-/usr/bin/python3}
+if [ "$MODE" = cadquery ]; then
+  "$PY" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  cadquery_venv
+  exit 0
+fi
+
 NEED=()
 if ! FREECAD_LIB_DIR=$(find_freecad_lib); then
   say "FreeCAD not found: installing it from the OS packages"
   NEED+=(freecad)
 fi
-PY=${FREECAD_PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || NEED+=(python3)
 "$PY" -c 'import ensurepip, venv' 2>/dev/null || NEED+=(python3-venv)
 # FreeCAD's own Python renders the HTML report of the Export report command.
@@ -121,6 +141,7 @@ if [ "$(readlink -f "$MOD_DIR/FreeCADSpatial" 2>/dev/null)" != "$ROOT" ]; then
   ln -s "$ROOT" "$MOD_DIR/FreeCADSpatial"
 fi
 [ -x .venv/bin/freecad-spatial ] || { echo "setup.sh: .venv/bin/freecad-spatial was not installed" >&2; exit 2; }
+[ "$MODE" != test ] || cadquery_venv  # the suite builds CadQuery sources too
 
 case "$MODE" in
   demo)

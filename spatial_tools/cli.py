@@ -122,6 +122,10 @@ from .synth import cli as synth_cli  # noqa: E402 - registered right after the t
 
 EXTRA_COMMANDS["synth"] = (synth_cli.configure, synth_cli.run)
 
+from .eval import cli as eval_cli  # noqa: E402 - registered right after the table it fills
+
+EXTRA_COMMANDS["eval"] = (eval_cli.configure, eval_cli.run)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="freecad-spatial", description="Spatial tools on FreeCAD's kernel, headless.")

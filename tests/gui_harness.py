@@ -53,7 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 ADDON_FOLDER = "freecad-spatial"
 # What a clone holds that a copy for FreeCAD should not (caches, the venv, VCS data).
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "build", "out", "*.pyc", "*.FCBak"
+    ".git", ".venv", ".venv-cadquery", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", "build", "out", "*.pyc", "*.FCBak"
 )
 GUI_ENV = "FREECAD_GUI"  # override the FreeCAD GUI executable
 

@@ -79,7 +79,7 @@ WORK=$CACHE/work/$VERSION
 sync_checkout() {
   local dest="$WORK/$COPY"
   mkdir -p "$dest"
-  find "$dest" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
+  find "$dest" -mindepth 1 -maxdepth 1 ! -name .venv ! -name .venv-cadquery -exec rm -rf {} +
   (cd "$REPO" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$dest"
 }
 
