@@ -146,6 +146,7 @@ FROM_FREECAD = {"FreeCAD", "FreeCADGui", "Part", "PartDesign", "Sketcher", "Mesh
 FROM_PMI_EXTRA = {"OCP"}
 FROM_EVAL_EXTRA = {"matplotlib"}  # `eval` extra: the report's chart (imported lazily)
 FROM_CADQUERY_VENV = {"cadquery"}  # eval/cadquery_runner.py runs in .venv-cadquery (./setup.sh cadquery)
+FROM_DASK_EXTRA = {"distributed"}  # `dask` extra: check --scheduler only (imported when it is given)
 
 
 def third_party_imports() -> dict[str, set[str]]:
@@ -177,6 +178,7 @@ def test_the_in_app_installer_brings_every_package_the_code_imports():
     imported = third_party_imports()
     assert {"anthropic", "httpx", "keyring", "RestrictedPython", "jinja2", "FreeCAD"} <= set(imported)
     unlisted = {name: sorted(files) for name, files in imported.items()
-                if name not in listed | FROM_FREECAD | FROM_PMI_EXTRA | FROM_EVAL_EXTRA | FROM_CADQUERY_VENV}
+                if name not in listed | FROM_FREECAD | FROM_PMI_EXTRA | FROM_EVAL_EXTRA | FROM_CADQUERY_VENV
+                                            | FROM_DASK_EXTRA}
     assert unlisted == {}
     assert listed <= set(imported), "a listed package nothing imports"
