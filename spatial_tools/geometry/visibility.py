@@ -358,18 +358,6 @@ class Visibility:
             face[ray[nearest]] = owner[tri[nearest]]
         return face
 
-    def faces_along(self, origin: Any, direction: Any) -> list[int]:
-        """0-based faces of the mesh one ray from ``origin`` crosses, nearest first, each once."""
-        import numpy as np
-
-        found: list[tuple[float, int]] = []
-        for _, t, tri in self._hits(np.asarray(origin, dtype=float).reshape(1, 3), direction, None):
-            found += zip(t.tolist(), self.mesh[2][tri].tolist(), strict=True)
-        seen: dict[int, None] = {}
-        for _, face in sorted(found):
-            seen.setdefault(int(face), None)
-        return list(seen)
-
     def _hits(self, origins: Any, direction: Any, own: Any):
         """Yields (ray, t, triangle) arrays of every ray/triangle hit beyond the lift, pass by pass."""
         import numpy as np
