@@ -1,8 +1,8 @@
 """Wall thickness by ray casting: the one implementation measure_thickness and the DFM wall rules share.
 
-A line through the query point is intersected with the solid (a boolean
-common of a long edge with the solid, which returns the runs of the line that
-lie in material). The run that contains the point is the wall there: its two
+A line through the query point is intersected with the solid's faces by the
+exact ray primitive of ``rays`` (the same one the accessibility rules trust),
+which returns the runs of the line that lie in material. The run that contains the point is the wall there: its two
 ends are where the ray enters and leaves the material. Concave parts are
 handled because only that one run counts, not the first and last hits.
 """
@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .query import point_inside, unit
+from .rays import caster_of, tolerance_of
 
-# Kernel noise floor for "this point is on the run's end": a multiple of the
-# shape tolerance, never below this absolute value in mm.
-_MIN_TOLERANCE = 1e-6
-_TOLERANCE_FACTOR = 10.0
+__all__ = ["Chord", "chord_at", "chord_at_face", "material_runs", "tolerance_of"]
 
 
 @dataclass(frozen=True)
@@ -30,33 +28,10 @@ class Chord:
     direction: Any  # unit vector from point_in to point_out
 
 
-def tolerance_of(shape: Any) -> float:
-    """The distance below which two points of ``shape`` are the same point for the kernel."""
-    return max(shape.getTolerance(1) * _TOLERANCE_FACTOR, _MIN_TOLERANCE)
-
-
 def material_runs(solid: Any, origin: Any, direction: Any) -> list[tuple[float, float]]:
     """Parameter intervals (t0, t1), along the unit ``direction`` from ``origin``, of the infinite
     line that lie inside ``solid``; touching runs (internal faces of a compound) are merged."""
-    import Part
-
-    box = solid.BoundBox
-    reach = box.DiagonalLength + (origin - box.Center).Length + 1.0
-    line = Part.LineSegment(origin - direction * reach, origin + direction * reach).toShape()
-    inside = solid.common(line)
-    runs = []
-    for edge in inside.Edges:
-        ends = [(edge.valueAt(p) - origin).dot(direction) for p in (edge.FirstParameter, edge.LastParameter)]
-        runs.append((min(ends), max(ends)))
-    runs.sort()
-    tol = tolerance_of(solid)
-    merged: list[tuple[float, float]] = []
-    for t0, t1 in runs:
-        if merged and t0 <= merged[-1][1] + tol:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], t1))
-        else:
-            merged.append((t0, t1))
-    return merged
+    return caster_of(solid).material_runs(origin, direction)
 
 
 def chord_at(solid: Any, origin: Any, direction: Any) -> Chord | None:

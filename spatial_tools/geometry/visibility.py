@@ -17,9 +17,9 @@ that is clear, so most cost one ray.
 
 The mesh proposes, the kernel decides: a chord can stand in a ray's way where
 the exact surface does not (a ray sliding along a hole wall past the chords
-of its rim), so a face is reported hidden only after the kernel's section of
-the exact ray with each face the mesh says is in the way confirms, for at
-least one of its points, that every direction is blocked. Points the kernel
+of its rim), so a face is reported hidden only after the exact ray primitive
+(``rays``, the one ``thickness.material_runs`` and so measure_thickness use)
+confirms, for at least one of its points, that every direction is blocked. Points the kernel
 clears count as reached; the face's other hidden points keep the mesh's word.
 
 Everything is cached on the DFM target (``VISIBILITY_KEY``, ``SAMPLES_KEY``):
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .query import face_normal_at, point_inside, unit
+from .query import point_inside, unit
+from .rays import RayCaster, caster_of
 
 VISIBILITY_KEY = "visibility"  # per-object cache key of the Visibility
 SAMPLES_KEY = "visibility.samples"  # per-object cache key of the faces' UV samples
@@ -357,18 +358,6 @@ class Visibility:
             face[ray[nearest]] = owner[tri[nearest]]
         return face
 
-    def faces_along(self, origin: Any, direction: Any) -> list[int]:
-        """0-based faces of the mesh one ray from ``origin`` crosses, nearest first, each once."""
-        import numpy as np
-
-        found: list[tuple[float, int]] = []
-        for _, t, tri in self._hits(np.asarray(origin, dtype=float).reshape(1, 3), direction, None):
-            found += zip(t.tolist(), self.mesh[2][tri].tolist(), strict=True)
-        seen: dict[int, None] = {}
-        for _, face in sorted(found):
-            seen.setdefault(int(face), None)
-        return list(seen)
-
     def _hits(self, origins: Any, direction: Any, own: Any):
         """Yields (ray, t, triangle) arrays of every ray/triangle hit beyond the lift, pass by pass."""
         import numpy as np
@@ -418,45 +407,26 @@ class Visibility:
 
     # ----------------------------------------------------------------- exact confirmation
 
-    def exact_blocker(self, origin: Any, direction: Any, candidates: Sequence[int], lift: float) -> int:
-        """The first of ``candidates`` (faces in the mesh's order along the ray) that the exact ray
-        from ``origin`` crosses beyond ``lift``, by the kernel's section of the ray with each; ESCAPED
-        when none does."""
+    @cached_property
+    def rays(self) -> RayCaster:
+        """The exact ray primitive over this shape's faces (the one material_runs uses)."""
+        return caster_of(self.shape)
+
+    def exact_blocker(self, origin: Any, direction: Any, lift: float) -> int:
+        """The face where the exact ray from ``origin`` first enters (or leaves) the solid beyond
+        ``lift``, by ``rays.RayCaster.first_block``; ESCAPED when it leaves the part clear. Grazing
+        an edge or running along a tangent does not block."""
         import FreeCAD
-        import Part
 
         start = FreeCAD.Vector(*map(float, origin))
         d = FreeCAD.Vector(*map(float, direction))
-        segment = Part.LineSegment(start, start + d * (3.0 * self.size)).toShape()
-        for index in candidates:
-            if self._crosses(self.faces[index], segment, start, d, lift):
-                return index
-        return ESCAPED
+        block = self.rays.first_block(start, d, lift)
+        return ESCAPED if block is None else block.faces[0]
 
     def exact_lift(self, face_index: int) -> float:
         """How far a kernel ray starts off face ``face_index``: beyond the tolerance of its edges,
         or the kernel's fuzzy section finds the ray touching the rim it slides past."""
         return max(self.lift, EXACT_LIFT_FACTOR * self.faces[face_index].getTolerance(1))
-
-    def _crosses(self, face: Any, segment: Any, start: Any, d: Any, lift: float) -> bool:
-        """The segment passes through ``face`` (not merely touching it) beyond ``lift``."""
-        if not face.BoundBox.intersect(segment.BoundBox):
-            return False
-        try:
-            section = face.section(segment)
-        except Exception:  # the kernel cannot tell: keep the mesh's answer
-            return True
-        for vertex in section.Vertexes:
-            point = vertex.Point
-            if (point - start).dot(d) <= lift:
-                continue
-            try:
-                normal = face_normal_at(face, point)
-            except Exception:  # no normal there (apex): count it as a crossing
-                return True
-            if abs(normal.dot(d)) > GRAZING:
-                return True
-        return False
 
     # ----------------------------------------------------------------- questions
 
@@ -509,11 +479,10 @@ class Visibility:
         points, normals, faces, exact = self.samples
         lift = self.exact_lift(int(faces[row]))
         start = exact[row] + normals[row] * lift
-        origin = points[row] + normals[row] * self.lift
         for k in rank:
             if not admissible[k]:
                 continue
-            found = self.exact_blocker(start, dirs[k], self.faces_along(origin, dirs[k]), lift)
+            found = self.exact_blocker(start, dirs[k], lift)
             blocker[row, k] = found
             if found == ESCAPED:
                 for j in range(len(dirs)):
@@ -571,7 +540,7 @@ class Visibility:
             if hit == ESCAPED:
                 continue
             start = exact[row] + normals[row] * lift
-            if self.exact_blocker(start, d, self.faces_along(points[row] + normals[row] * self.lift, d), lift) != ESCAPED:
+            if self.exact_blocker(start, d, lift) != ESCAPED:
                 return False
         return True
 
