@@ -252,7 +252,8 @@ def _dfm_params(rng: random.Random, rule: str) -> tuple[dict, tuple[float, ...]]
         p["holes"].append({"x": x, "y": y, "d": d, "through": False, "depth": depth})
         region = (x - d / 2, y - d / 2, T - depth, x + d / 2, y + d / 2, T)
     elif rule == "cnc.nonstandard_hole":
-        d = rng.choice([5.37, 6.37, 7.13, 8.61, 9.27])
+        # off every drill, ISO 273 clearance and tap-drill size, metric and inch (dfm/hole_sizes.py)
+        d = rng.choice([5.77, 6.37, 6.87, 9.27, 9.63])
         p["holes"].append({"x": x, "y": y, "d": d, "through": True})
         region = (x - d / 2, y - d / 2, 0.0, x + d / 2, y + d / 2, T)
     else:
