@@ -46,6 +46,7 @@ def offer_reader_install(parent: Any = None) -> bool:
 
     dialog = QtWidgets.QDialog(parent)
     dialog.setObjectName("SpatialPmiReaderInstall")
+    dialog.setMinimumWidth(520)
     dialog.setWindowTitle(tr(NAME, "Import GD&T from STEP"))
     layout = QtWidgets.QVBoxLayout(dialog)
     banner = DependencyBanner(dialog, find_missing=lambda: pmi_import.reader_requirements() if pmi_import.reader_missing() else [],
