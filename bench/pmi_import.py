@@ -96,6 +96,8 @@ def main(argv: list[str]) -> int:
         "recall": recall,
         "full": totals["full"],
         "skipped": dict(skipped_total),
+        "errata": [{"case": r.case, "row": r.text, "scored_as": {"target_size": r.target_size}, "evidence": r.erratum}
+                   for r in rows if r.erratum and r.case in scored],
         "target": {"recall_full": TARGET_RECALL, "dimensions": TARGET_DIMENSIONS, "for_types_with_rows": MIN_ROWS, "failing": failing},
         "models": models,
     }

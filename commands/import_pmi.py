@@ -32,6 +32,39 @@ def choose_file() -> str:
     return path or ""
 
 
+def offer_reader_install(parent: Any = None) -> bool:
+    """The reader's packages are missing: a dialog offering to install them with pip (progress, result) into
+    the folder only the reader's process puts on its path; True when the reader can run afterwards."""
+    from freecad_spatial.panels.dependencies import DependencyBanner
+    from freecad_spatial.panels.qt import QtWidgets, exec_dialog, tr
+    from freecad_spatial.spatial_tools.gdt import pmi_import
+
+    def target() -> str:
+        folder = pmi_import.reader_packages_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+
+    dialog = QtWidgets.QDialog(parent)
+    dialog.setObjectName("SpatialPmiReaderInstall")
+    dialog.setMinimumWidth(520)
+    dialog.setWindowTitle(tr(NAME, "Import GD&T from STEP"))
+    layout = QtWidgets.QVBoxLayout(dialog)
+    banner = DependencyBanner(dialog, find_missing=lambda: pmi_import.reader_requirements() if pmi_import.reader_missing() else [],
+                              target=target, python=pmi_import.reader_python,
+                              needed_by=tr(NAME, "Reading GD&T from a STEP file"))
+    where = QtWidgets.QLabel(tr(NAME, "They run in {python}, in their own process, from {folder}.").format(
+        python=pmi_import.reader_python(), folder=pmi_import.reader_packages_folder()), dialog)
+    where.setWordWrap(True)
+    buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    banner.finished.connect(lambda ok: dialog.accept() if ok else None)
+    layout.addWidget(banner)
+    layout.addWidget(where)
+    layout.addWidget(buttons)
+    banner.setVisible(True)
+    return bool(exec_dialog(dialog)) and not pmi_import.reader_missing()
+
+
 class Command:
     def GetResources(self) -> dict:  # noqa: N802 - FreeCAD's names
         from freecad_spatial.panels.qt import translate_noop
@@ -52,7 +85,7 @@ class Command:
 
         from freecad_spatial.panels.pmi_summary import show_summary
         from freecad_spatial.spatial_tools.errors import ToolError
-        from freecad_spatial.spatial_tools.gdt.pmi_import import import_pmi
+        from freecad_spatial.spatial_tools.gdt.pmi_import import PmiReaderMissing, import_pmi
         from freecad_spatial.spatial_tools.gdt.pmi_summary import public_summary
 
         path = choose_file()
@@ -61,7 +94,12 @@ class Command:
         document = FreeCAD.ActiveDocument or FreeCAD.newDocument("GdtImport")
         target = _target(document)
         try:
-            summary = import_pmi(document, path, target=target)
+            try:
+                summary = import_pmi(document, path, target=target)
+            except PmiReaderMissing:
+                if not offer_reader_install(FreeCADGui.getMainWindow()):
+                    return
+                summary = import_pmi(document, path, target=target)
         except ToolError as exc:
             common.tell_user("Import GD&T from STEP", exc.message)
             return

@@ -101,12 +101,14 @@ class DependencyBanner(QtWidgets.QFrame):
     progress_text = Signal(str)  # each line pip prints, as it prints it
 
     def __init__(self, parent: Any = None, *, find_missing: Any = missing, target: Any = target_folder,
-                 pip_options: Sequence[str] = ()):
+                 pip_options: Sequence[str] = (), python: Any = None, needed_by: str = ""):
         super().__init__(parent)
         self.setObjectName("dependencyBanner")
         self.setStyleSheet("QFrame#dependencyBanner { border: 1px solid #d4a017; border-radius: 6px; background: #fff8e1; }"
                            " QLabel { color: #4a3b00; }")
         self._find_missing, self._target, self._pip_options = find_missing, target, tuple(pip_options)
+        # Another Python and purpose (the PMI reader's packages run in python3, not in FreeCAD's Python).
+        self._python, self._needed_by = python or python_executable, needed_by
         self.output: list[str] = []  # pip's output of the last install
         layout = QtWidgets.QVBoxLayout(self)
         self.label = QtWidgets.QLabel(self)
@@ -137,7 +139,10 @@ class DependencyBanner(QtWidgets.QFrame):
     def _show_missing(self) -> list[str]:
         """The label says what is missing now, never what was missing before an install."""
         names = self._find_missing()
-        if names:
+        if names and self._needed_by:
+            self.label.setText(tr("DependencyBanner", "{what} needs Python packages FreeCAD's Addon Manager cannot "
+                                  "install: <b>{names}</b>.").format(what=self._needed_by, names=", ".join(names)))
+        elif names:
             self.label.setText(tr("DependencyBanner", "The assistant needs Python packages FreeCAD's Addon Manager "
                                   "cannot install: <b>{names}</b>. Measurement and DFM tools work without them.")
                                .format(names=", ".join(names)))
@@ -161,7 +166,7 @@ class DependencyBanner(QtWidgets.QFrame):
         self.output = []
         self.log.setText(tr("DependencyBanner", "Installing {names} into {target}…").format(
             names=", ".join(names), target=target))
-        self.process.start(python_executable(), pip_arguments(names, target, self._pip_options))
+        self.process.start(self._python(), pip_arguments(names, target, self._pip_options))
 
     def _output(self) -> None:
         if self.process is None:
@@ -176,7 +181,7 @@ class DependencyBanner(QtWidgets.QFrame):
     def _error(self, error: Any) -> None:
         if error == QtCore.QProcess.FailedToStart and self.process is not None:
             self.output.append(tr("DependencyBanner", "could not start {python}: {why}").format(
-                python=python_executable(), why=self.process.errorString()))
+                python=self._python(), why=self.process.errorString()))
             self._done(-1)
 
     def _done(self, code: int, *_: Any) -> None:
@@ -189,7 +194,9 @@ class DependencyBanner(QtWidgets.QFrame):
         importlib.invalidate_caches()
         still = self._show_missing()  # stays visible with the result; the next refresh() hides it
         ok = code == 0 and not still
-        if ok:
+        if ok and self._needed_by:
+            text = tr("DependencyBanner", "Installed into {target}.").format(target=self._installed_into)
+        elif ok:
             text = tr("DependencyBanner", "Installed into {target}. Ask again: the assistant uses them now "
                       "(restart FreeCAD if it still reports one missing).").format(target=self._installed_into)
         else:

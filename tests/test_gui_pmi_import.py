@@ -83,3 +83,59 @@ def test_the_command_imports_onto_the_open_part_in_one_step_and_shows_the_summar
     assert all(reason for _, reason in dialog["skipped"])
     assert r["after_undo"] == 0
     assert run.screenshots["pmi_summary"].stat().st_size > 1000
+
+
+OFFER_SCRIPT = r'''
+r = harness.result
+Gui.activateWorkbench("FreeCADSpatialWorkbench")
+harness.wait(300)
+from freecad_spatial.commands import import_pmi as command
+from freecad_spatial.spatial_tools.annotations.store import annotations
+doc = App.newDocument("Supplier")
+command.choose_file = lambda: harness.params["step"]
+seen = {}
+def look():
+    dialog = QtGui.QApplication.activeModalWidget()
+    if dialog is None:
+        QtCore.QTimer.singleShot(200, look)
+        return
+    seen["name"] = dialog.objectName()
+    seen["labels"] = [w.text() for w in dialog.findChildren(QtGui.QLabel) if w.isVisible()]
+    seen["buttons"] = [b.text() for b in dialog.findChildren(QtGui.QPushButton) if b.isVisible()]
+    harness.screenshot("pmi_reader_install", dialog)
+    dialog.reject()
+QtCore.QTimer.singleShot(300, look)
+Gui.runCommand("Spatial_ImportPmi")
+harness.wait(300)
+r["dialog"] = seen
+r["annotations"] = len(annotations(doc))
+from freecad_spatial.spatial_tools.gdt import pmi_import
+r["folder"] = str(pmi_import.reader_packages_folder())
+r["user_data"] = App.getUserAppDataDir()
+'''
+
+
+def test_without_the_reader_packages_the_command_offers_to_install_them(tmp_path):
+    """The reader's Python lacks cadquery-ocp: the command offers pip into FreeCAD Spatial's own folder (Close: nothing
+    imported, no error). Clicking Install is not run here: it downloads the 150 MB bindings."""
+    if reason := gui_harness.gui_unavailable_reason():
+        pytest.skip(reason)
+    if not CTC02.is_file():
+        pytest.skip("needs the NIST corpus")
+    bare = getattr(sys, "_base_executable", None) or sys.executable
+    if importlib.util.find_spec("OCP") is not None and bare == sys.executable:
+        pytest.skip("no Python without cadquery-ocp to run the reader with")
+    step = tmp_path / CTC02.name
+    shutil.copy(CTC02, step)
+    run = gui_harness.run_in_freecad_gui(OFFER_SCRIPT, params={"step": str(step)}, work_dir=tmp_path / "run", timeout=300,
+                                         env={"FREECAD_SPATIAL_PMI_PYTHON": bare})
+    print(f"GUI run folder (screenshots in out/): {run.work_dir}")
+    r = run.result
+    dialog = r["dialog"]
+    assert dialog["name"] == "SpatialPmiReaderInstall", dialog
+    assert any("cadquery-ocp-novtk" in text and "Reading GD&T from a STEP file" in text for text in dialog["labels"]), dialog
+    assert any(r["folder"] in text and bare in text for text in dialog["labels"]), dialog
+    assert r["folder"].endswith("FreeCADSpatial/pmi-reader") and r["folder"].startswith(r["user_data"].rstrip("/"))
+    assert "Install" in dialog["buttons"], dialog
+    assert r["annotations"] == 0
+    assert run.screenshots["pmi_reader_install"].stat().st_size > 1000

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from freecad_spatial.spatial_tools.gdt import nist_groundtruth as gt
+
+CSV = Path(__file__).parent / "data" / "corpora" / "nist-pmi" / "ground_truth" / "CTC-FTC-Test-Cases.csv"
 
 
 def _row(text: str, kind: str) -> gt.Row:
@@ -101,6 +105,36 @@ def test_an_exact_match_comes_before_a_rounded_one():
     assert scored["found"] == 2 and scored["missed"] == []
 
 
-def test_a_value_half_way_between_two_written_ones_is_not_a_match():
+def test_a_value_half_way_rounds_up_to_the_written_one():
+    """FTC 07: the file's .045 is '.05' written to 2 places (half-up, as drawings round); .055 is not."""
     row = _row("⊕ | ∅.05 | A | B | C", "Position tolerance")
-    assert _score([row], [_frame(characteristic="position", value=0.045, diameter_zone=True)], "full")["Position tolerance"]["found"] == 0
+    assert _score([row], [_frame(characteristic="position", value=0.045, diameter_zone=True, datums=["A", "B", "C"])],
+                  "full")["Position tolerance"]["found"] == 1
+    assert _score([row], [_frame(characteristic="position", value=0.055, diameter_zone=True)], "full")["Position tolerance"]["found"] == 0
+
+
+def test_rounds_to_is_half_up_at_the_written_precision():
+    assert gt.rounds_to(0.4375, 0.438, 3)
+    assert gt.rounds_to(0.4375 * 25.4 / 25.4, 0.438, 3)
+    assert not gt.rounds_to(0.4385, 0.438, 3)  # that one is .439
+    assert gt.rounds_to(0.4384, 0.438, 3) and not gt.rounds_to(0.4374, 0.438, 3)
+
+
+def test_an_inch_nominal_half_way_matches_the_value_written_to_three_places():
+    """FTC 07: NIST writes '∅.438 ± .01' for the file's ∅0.4375 (7/16")."""
+    row = gt.Row(case="FTC 07", text="∅.438 ± .01", type="Dimension - hole")
+    row.nominal, row.deviations, row.limits, row.angular = gt.parse_dimension(row.text)
+    record = {"kind": "dimension", "value": 0.4375 * 25.4, "upper": 0.01 * 25.4, "lower": -0.01 * 25.4, "range": None, "faces": []}
+    assert gt.score_case([row], [record], "inch", strict="full")["Dimension (all kinds)"]["found"] == 1
+    assert gt.score_case([row], [record | {"value": 0.4385 * 25.4}], "inch", strict="full")["Dimension (all kinds)"]["found"] == 0
+
+
+def test_nists_k1_diameter_is_an_erratum_scored_against_the_file():
+    """CTC 02's file states the K1 target ∅85 mm (#55, mm unit); NIST's list writes ∅0.85: corrected, with evidence."""
+    rows = gt.load_rows(CSV)
+    (k1,) = [r for r in rows if r.case == "CTC 02" and r.text.startswith("K1")]
+    assert k1.target_size == 85.0 and "#55" in k1.erratum and "MILLI" in k1.erratum
+    record = {"kind": "datum_target", "label": "K1", "shape": "circle", "size": [85.0], "movable": False, "faces": ["P.Face1"],
+              "unmatched_faces": 0}
+    assert _score([k1], [record], "full")["Datum target"]["found"] == 1
+    assert [r for r in rows if r.erratum] == [k1]  # nothing else silently corrected

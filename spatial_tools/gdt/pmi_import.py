@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ... import RESOURCES
 from ..annotations import properties as P
 from ..annotations.frame_text import frame_text, size_text
 from ..annotations.signature import face_signature
@@ -66,6 +67,48 @@ def reader_python() -> str:
 
 
 READER_TIMEOUT = 600.0
+REQUIREMENTS = RESOURCES / "pmi-reader-requirements.txt"
+
+
+def reader_requirements() -> list[str]:
+    """The pip requirements of the reader (``resources/pmi-reader-requirements.txt``, the ``pmi`` extra)."""
+    lines = (line.split("#", 1)[0].strip() for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+def reader_packages_folder(user_data_dir: str | None = None) -> Path | None:
+    """Where the GUI installs the reader's packages: ``<FreeCAD user data>/FreeCADSpatial/pmi-reader``.
+
+    Its own folder, never FreeCAD's ``AdditionalPythonPackages``: the bindings carry their own
+    OpenCASCADE, which must not load beside FreeCAD's; only the reader's child process sees it.
+    None outside FreeCAD (no user data folder): there the ``pmi`` extra is installed with pip.
+    """
+    if user_data_dir is None:
+        freecad = sys.modules.get("FreeCAD")
+        getter = getattr(freecad, "getUserAppDataDir", None)
+        if getter is None:
+            return None
+        user_data_dir = getter()
+    return Path(user_data_dir) / "FreeCADSpatial" / "pmi-reader"
+
+
+def reader_env() -> dict[str, str]:
+    """The reader's environment: this one without PYTHONHOME, the packages folder first on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME",)}
+    folder = reader_packages_folder()
+    if folder is not None and folder.is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(folder), env.get("PYTHONPATH", ""))))
+    return env
+
+
+def reader_missing(timeout: float = 120.0) -> bool:
+    """Whether the reader's Python cannot import the bindings (checked in a child process, as the reader runs)."""
+    try:
+        proc = subprocess.run([reader_python(), "-c", "import OCP.STEPCAFControl"], capture_output=True,
+                              timeout=timeout, env=reader_env(), check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return proc.returncode != 0
 
 
 def run_reader(step_path: str | Path, timeout: float = READER_TIMEOUT) -> dict:
@@ -73,10 +116,9 @@ def run_reader(step_path: str | Path, timeout: float = READER_TIMEOUT) -> dict:
     path = Path(step_path)
     if not path.is_file():
         raise UnreadableFile(f"no such file: {path}")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME",)}
     try:
         proc = subprocess.run(
-            [reader_python(), str(READER), str(path)], capture_output=True, text=True, timeout=timeout, env=env, check=False
+            [reader_python(), str(READER), str(path)], capture_output=True, text=True, timeout=timeout, env=reader_env(), check=False
         )
     except subprocess.TimeoutExpired:
         raise DeadlineExceeded(f"reading the PMI of {path.name} took longer than {timeout:g} s") from None
