@@ -35,6 +35,7 @@ class AssistantPreferences:
     allow_raw_geometry: bool
     private_host_suffixes: tuple[str, ...]
     cloud_disabled_tools: tuple[str, ...] = ()  # tools the model is not offered in the cloud tier
+    vision: str = "auto"  # "auto" | "on" | "off": may tool results carry images (render_view) to the model
 
     @classmethod
     def load(cls) -> AssistantPreferences:
@@ -50,6 +51,7 @@ class AssistantPreferences:
             allow_raw_geometry=p.GetBool("AllowRawGeometry", d.allow_raw_geometry),
             private_host_suffixes=tuple(s.strip() for s in p.GetString("PrivateHosts", ",".join(d.private_host_suffixes)).split(",") if s.strip()),
             cloud_disabled_tools=_names(p.GetString("CloudDisabledTools", "")),
+            vision=_vision(p.GetString("Vision", "auto")),
         )
 
     def save(self) -> None:
@@ -64,6 +66,7 @@ class AssistantPreferences:
         p.SetBool("AllowRawGeometry", bool(self.allow_raw_geometry))
         p.SetString("PrivateHosts", ",".join(self.private_host_suffixes))
         p.SetString("CloudDisabledTools", ",".join(sorted(set(self.cloud_disabled_tools))))
+        p.SetString("Vision", _vision(self.vision))
 
     def settings(self) -> Settings:
         return Settings.load({
@@ -74,7 +77,18 @@ class AssistantPreferences:
         })
 
     def overrides(self) -> dict:
-        return {k: v for k, v in (("base_url", self.base_url), ("model", self.model)) if v}
+        """Backend overrides: the vision setting only when it is not "auto" (backends.toml decides then)."""
+        vision = _vision(self.vision)
+        return {k: v for k, v in (("base_url", self.base_url), ("model", self.model),
+                                  ("vision", "" if vision == "auto" else vision)) if v}
+
+
+def _vision(value: str) -> str:
+    """A stored vision setting; anything unknown (a hand-edited parameter) reads as "auto"."""
+    from freecad_spatial.spatial_tools.backends.settings import VISION_SETTINGS
+
+    value = str(value or "").strip().lower()
+    return value if value in VISION_SETTINGS else "auto"
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -38,6 +38,8 @@ TEXTS_FILE = RESOURCES / "preferences.toml"
 TOOLS_FILE = RESOURCES / "prompts" / "tools.toml"
 TIERS_FILE = RESOURCES / "tiers.toml"
 BACKENDS = (("anthropic", "Anthropic"), ("openai", "OpenAI-compatible (vLLM, …)"))
+VISION = (("auto", "By model name (vision models only)"), ("on", "On: send renders of the part"),
+          ("off", "Off: never send images"))
 ALWAYS_ON = "The model can always submit findings and, where installed, run checked code cells."
 WARNING_STYLE = ("QFrame#keyringWarningFrame { background: #fff4e0; border: 1px solid #d4a017; border-radius: 4px; }"
                  " QLabel { color: #5a3d00; }")
@@ -201,6 +203,9 @@ class PreferencesForm(QtWidgets.QWidget):
         self.base_url.setPlaceholderText(_t("the provider's default"))
         self.model = QtWidgets.QLineEdit(model)
         self.model.setPlaceholderText(_t("the provider's default"))
+        self.vision = QtWidgets.QComboBox(model)
+        for value, label in VISION:
+            self.vision.addItem(_t(label), value)
         self.api_key = QtWidgets.QLineEdit(model)
         self.api_key.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.api_key.setObjectName("apiKey")
@@ -235,6 +240,7 @@ class PreferencesForm(QtWidgets.QWidget):
         form.add(_t("Backend"), self.backend)
         form.add(_t("Base URL"), self.base_url)
         form.add(_t("Model"), self.model)
+        form.add(_t("Images to the model"), self.vision)
         form.add(_t("API key"), key_row)
         form.add("", self.keyring_frame)
         form.add("", self.session_only)
@@ -322,6 +328,7 @@ class PreferencesForm(QtWidgets.QWidget):
         self.backend.setCurrentIndex(max(0, self.backend.findData(prefs.backend)))
         self.base_url.setText(prefs.base_url)
         self.model.setText(prefs.model)
+        self.vision.setCurrentIndex(max(0, self.vision.findData(prefs.vision)))
         self.api_key.clear()
         self.step_budget.setValue(prefs.step_budget)
         self.context_budget.setValue(prefs.context_budget_tokens)
@@ -356,6 +363,7 @@ class PreferencesForm(QtWidgets.QWidget):
         prefs.backend = self.provider()
         prefs.base_url = self.base_url.text().strip()
         prefs.model = self.model.text().strip()
+        prefs.vision = str(self.vision.currentData())
         prefs.step_budget = self.step_budget.value()
         prefs.context_budget_tokens = self.context_budget.value()
         if prefs.document_budget_tokens >= prefs.context_budget_tokens:

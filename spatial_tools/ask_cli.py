@@ -29,6 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["anthropic", "openai"], help="model backend (default from settings)")
     parser.add_argument("--base-url", help="endpoint; OpenAI-compatible ones include /v1")
     parser.add_argument("--model", help="model name (vLLM: the model it serves)")
+    parser.add_argument("--vision", choices=["auto", "on", "off"],
+                        help="offer render_view (images) to the model: auto = only models known to take images")
     parser.add_argument("--tier", choices=["cloud", "private", "local"], help="deployment tier (the document's classification may make it stricter)")
     parser.add_argument("--private-host", action="append", default=[], metavar="SUFFIX",
                         help="organisation host suffix the private tier accepts (repeatable)")
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings.load({"backend": args.backend, "tier": args.tier, "step_budget": args.steps})
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    overrides = {k: v for k, v in (("model", args.model), ("base_url", args.base_url)) if v}
+    overrides = {k: v for k, v in (("model", args.model), ("base_url", args.base_url), ("vision", args.vision)) if v}
     try:
         backend_settings = BackendSettings.for_provider(settings.backend, overrides)
     except ValueError as exc:

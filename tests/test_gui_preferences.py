@@ -32,6 +32,7 @@ r = harness.result
 p = App.ParamGet("User parameter:BaseApp/Preferences/Mod/FreeCADSpatial/Assistant")
 p.SetInt("StepBudget", 11)
 p.SetString("Tier", "private")
+p.SetString("Vision", "off")
 # The workbench is not activated first: the page is there from start-up.
 r["active_workbench"] = Gui.activeWorkbench().name()
 doc = App.newDocument("Classified")
@@ -51,7 +52,8 @@ def inspect(tries=[0]):
         r["page_found"] = page is not None
         r["page_visible"] = bool(page is not None and page.isVisible())
         r["loaded"] = {"step": page.step_budget.value(), "tier": page.tier.currentText(),
-                       "tools": page.tools.count(), "classification_enabled": page.classification.isEnabled()}
+                       "tools": page.tools.count(), "classification_enabled": page.classification.isEnabled(),
+                       "vision": page.vision.currentData(), "vision_tip": page.vision.toolTip()}
         r["key_masked"] = page.api_key.echoMode() == QtGui.QLineEdit.Password
         # Seen as the dialog opens, without scrolling: the document's classification.
         viewport = page.scroll.viewport()
@@ -67,6 +69,7 @@ def inspect(tries=[0]):
         r["key_note_before_ok"] = page.key_source.text()
         page.step_budget.setValue(13)
         page.model.setText("from-the-gui")
+        page.vision.setCurrentIndex(page.vision.findData("on"))
         page.classification.setCurrentIndex(page.classification.findText("proprietary"))
         harness.wait(300)
         harness.screenshot("preferences", dialog)
@@ -77,7 +80,8 @@ def inspect(tries=[0]):
 QtCore.QTimer.singleShot(1500, inspect)
 Gui.showPreferences("Spatial", 0)  # modal: returns after inspect() pressed OK
 harness.wait(200)
-r["saved"] = {"step": p.GetInt("StepBudget"), "model": p.GetString("Model"), "tier": p.GetString("Tier")}
+r["saved"] = {"step": p.GetInt("StepBudget"), "model": p.GetString("Model"), "tier": p.GetString("Tier"),
+              "vision": p.GetString("Vision")}
 r["meta"] = dict(doc.Meta)
 # What the next question finds (the chat controller's check, then the backend factory's lookup).
 r["key_source_after_ok"] = keys.key_source("anthropic")
@@ -117,6 +121,7 @@ def test_the_page_loads_the_parameters(gui):
     loaded = gui.result["loaded"]
     assert loaded["step"] == 11 and loaded["tier"] == "private"
     assert loaded["tools"] >= 10 and loaded["classification_enabled"]
+    assert loaded["vision"] == "off" and "render_view" in loaded["vision_tip"]
 
 
 def test_the_classification_and_the_explanations_are_seen_without_scrolling(gui):
@@ -139,7 +144,7 @@ def test_without_a_keyring_the_page_says_so_and_the_key_lives_for_the_session(gu
 
 
 def test_ok_saves_the_page_into_parameters_and_the_document(gui):
-    assert gui.result["saved"] == {"step": 13, "model": "from-the-gui", "tier": "private"}
+    assert gui.result["saved"] == {"step": 13, "model": "from-the-gui", "tier": "private", "vision": "on"}
     assert gui.result["meta"].get("FreeCADSpatial.Classification") == "proprietary"
     shot = gui.screenshots["preferences"]
     assert shot.is_file()

@@ -18,13 +18,14 @@ from conftest import FreeCAD  # noqa: F401 - FreeCAD loaded first
 
 from freecad_spatial.spatial_tools.cli import main
 from freecad_spatial.spatial_tools.documents import close_document, open_document
+from freecad_spatial.spatial_tools.gdt.validation.model import read_gdt
 from freecad_spatial.spatial_tools.render import png
 from freecad_spatial.spatial_tools.render.view import config as render_config
 from freecad_spatial.spatial_tools.render.view import decode_id_map
 from freecad_spatial.spatial_tools.synth.export import export
 from freecad_spatial.spatial_tools.synth.families import hole_centres
 from freecad_spatial.spatial_tools.synth.generate import Run, generate
-from freecad_spatial.spatial_tools.synth.qa import call, extract, same
+from freecad_spatial.spatial_tools.synth.qa import PMI, call, extract, same
 
 RUN = Run(families=("plate_holes", "l_bracket", "plate_stack"), count=6, seed=7, views=("iso", "front", "top"))
 
@@ -47,15 +48,56 @@ def test_every_answer_is_rederived_by_the_tools_on_the_step(batch):
     checked = 0
     for row in rows:
         document = open_document(batch / row["step"])
+        pmi = open_document(batch / row["pmi"]) if row["pmi"] else None  # GD&T items: the saved annotations
         try:
             for item in row["qa"]:
-                result = call(document, item["tool"], json.loads(item["arguments_json"]))
+                result = call(pmi if item["tool"] == PMI else document, item["tool"], json.loads(item["arguments_json"]))
                 expected = json.loads(item["value_json"])
                 assert same(extract(result, item["path"]), expected, item["tolerance"]), (row["id"], item)
                 checked += 1
         finally:
             close_document(document)
+            if pmi is not None:
+                close_document(pmi)
     assert checked >= 40
+
+
+def test_gdt_pairs_come_from_the_annotation_objects_of_the_saved_document(batch):
+    """datum A and the position frame: annotation objects in part.FCStd (a PMI-carrying part), on the
+    constructed faces: A on the largest planar face, the frame on every hole of the pattern."""
+    framed = 0
+    for row in records(batch):
+        if row["kind"] != "part":
+            assert row["pmi"] is None
+            continue
+        qa = {item["kind"]: item for item in row["qa"]}
+        assert qa["datum_a"]["tool"] == PMI
+        document = open_document(batch / row["pmi"])
+        try:
+            gdt = read_gdt(document)
+            datum = next(d for d in gdt.datums if d.letter == "A")
+            assert datum.faces.refs == json.loads(qa["datum_a"]["value_json"])
+            shape = document.getObject(datum.faces.object).Shape
+            planar = [f for f in shape.Faces if f.Surface.__class__.__name__ == "Plane"]
+            (face,) = [shape.getElement(e) for e in datum.faces.elements]
+            assert face.Area == pytest.approx(max(f.Area for f in planar), rel=1e-12)
+            frames = [f for f in gdt.frames if f.characteristic == "position"]
+            if "frame_faces" not in qa:  # suggest_gdt proposed no position frame for this pattern
+                assert not frames
+                continue
+            framed += 1
+            frame = frames[0]
+            assert qa["frame_faces"]["tool"] == PMI
+            assert frame.faces.refs == json.loads(qa["frame_faces"]["value_json"])
+            assert "A" in frame.datum_letters
+            p = json.loads(row["params_json"])
+            holes = [shape.getElement(e) for e in frame.faces.elements]
+            assert len(holes) == p["nx"] * p["ny"]
+            assert all(h.Surface.__class__.__name__ == "Cylinder" and h.Surface.Radius == pytest.approx(p["hole_d"] / 2)
+                       for h in holes)
+        finally:
+            close_document(document)
+    assert framed >= 2
 
 
 def test_answers_match_the_constructed_parts(batch):
@@ -189,7 +231,7 @@ def test_exports_to_the_fine_tuning_formats(batch, tmp_path):
 def test_dataset_card_says_what_the_labels_are(batch):
     card = (batch / "README.md").read_text()
     assert "license: cc0-1.0" in card and "--seed 7" in card and "plate_stack: 2 samples" in card
-    assert "stack_worst_case (2): stack_up" in card and "datum_a (4): suggest_gdt" in card
+    assert "stack_worst_case (2): stack_up" in card and "datum_a (4): pmi" in card
     assert "needs model weights and a GPU" in card
 
 

@@ -14,8 +14,10 @@ HOW = {
     "hole_count": "find_features (kind hole): number of holes the feature finder recognises.",
     "hole_diameter": "find_features: the hole's diameter from its cylindrical face.",
     "hole_spacing": "measure_distance: axis_distance between two hole cylinders (kernel).",
-    "datum_a": "suggest_gdt: the face it proposes as datum A (largest planar face).",
-    "frame_faces": "suggest_gdt: the faces of its position frame for the hole pattern.",
+    "datum_a": "pmi: the faces of datum feature A among the part's GD&T annotation objects (part.FCStd; "
+               "suggest_gdt's scheme, accepted: the largest planar face).",
+    "frame_faces": "pmi: the faces of the part's position frame annotation (part.FCStd; suggest_gdt's scheme "
+                   "for the hole pattern, accepted).",
     "stack_nominal": "stack_up on the chain measured in the model (plate faces along Z).",
     "stack_worst_case": "stack_up: worst-case limits with ISO 2768 general tolerances per step.",
     "stack_rss": "stack_up: root-sum-square tolerance of the same chain.",

@@ -96,6 +96,10 @@ def make_sample(out: Path, run: Run, index: int, table: dict[str, fam.Family]) -
                           "id_map": f"samples/{sample_id}/{view}.ids.png", "sha256": picture.sha256})
         _write(folder / "refs.json", json.dumps(picture.refs))
         _write(folder / "scene.json", encode_json(document))
+        if family.kind == "part":  # with the GD&T annotation objects part_items put in: the PMI model
+            pmi = folder / "part.FCStd"
+            document.saveCopy(str(pmi.with_suffix(".tmp.FCStd")))
+            os.replace(pmi.with_suffix(".tmp.FCStd"), pmi)
     finally:
         close_document(document)
     qa = [item.to_dict(i) for i, item in enumerate(items, start=1)]
@@ -103,6 +107,7 @@ def make_sample(out: Path, run: Run, index: int, table: dict[str, fam.Family]) -
               "params_json": json.dumps(params, sort_keys=True), "source": f"samples/{sample_id}/source.py",
               "step": f"samples/{sample_id}/part.step", "scene": f"samples/{sample_id}/scene.json",
               "refs": f"samples/{sample_id}/refs.json", "views": views, "qa": qa,
+              "pmi": f"samples/{sample_id}/part.FCStd" if family.kind == "part" else None,
               "freecad": ".".join(FreeCAD.Version()[:3])}
     record["images"] = [v["image"] for v in views]
     record["messages"] = conversation(record)

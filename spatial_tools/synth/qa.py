@@ -2,6 +2,8 @@
 
 Every item names the tool, its arguments and the path of the answer in the result, so anyone can
 re-derive it by calling the same tool on the sample's STEP (tests/test_synth.py does, for every item).
+GD&T items name the pseudo-tool ``pmi``: the callout <-> faces pairs read from the GD&T annotation
+objects of the sample's saved document (``part.FCStd``), as a part that carries PMI holds them.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 from freecad_spatial import RESOURCES
 
 from ..context import ToolContext
+from ..gdt.validation.model import read_gdt
 from ..registry import load_builtin_tools
 
 CONFIG_FILE = RESOURCES / "synth" / "synth.toml"
 AXES = ("X", "Y", "Z")
+PMI = "pmi"  # not a registered tool: the GD&T annotation objects of the document (see pmi_pairs)
 
 
 @cache
@@ -32,7 +36,17 @@ class ToolFailed(RuntimeError):
     """A tool the answers come from failed on a sample: the sample is not written."""
 
 
+def pmi_pairs(document: Any) -> dict:
+    """The callout <-> faces pairs the document's GD&T annotation objects hold (its PMI model)."""
+    gdt = read_gdt(document)
+    return {"datums": [{"name": d.name, "letter": d.letter, "faces": d.faces.refs} for d in gdt.datums],
+            "frames": [{"name": f.name, "label": f.label, "characteristic": f.characteristic,
+                        "datums": list(f.datums), "faces": f.faces.refs} for f in gdt.frames]}
+
+
 def call(document: Any, tool: str, arguments: dict) -> dict:
+    if tool == PMI:
+        return pmi_pairs(document)
     envelope = load_builtin_tools().call(tool, arguments, ToolContext(document=document))
     if not envelope["ok"]:
         raise ToolFailed(f"{tool}({json.dumps(arguments)}): {envelope['error']['message']}")
@@ -130,15 +144,23 @@ def part_items(document: Any, obj: str) -> list[Item]:
         a, b = holes[0]["faces"][0], holes[1]["faces"][0]
         items.append(_item(document, "hole_spacing", _q("hole_spacing", a=a, b=b), "measure_distance",
                            {"a": a, "b": b}, "axis_distance", results))
-    suggestions = call(document, "suggest_gdt", {"object": obj})["suggestions"]
-    results["suggest_gdt" + json.dumps({"object": obj}, sort_keys=True)] = {"suggestions": suggestions}
-    if any(s["id"] == "datum_A" for s in suggestions):
-        items.append(_item(document, "datum_a", _q("datum_a"), "suggest_gdt", {"object": obj},
-                           "suggestions.id=datum_A.refs", results, 0.0))
-    frames = [s for s in suggestions if s.get("kind") == "frame" and s.get("characteristic") == "position"]
+    items.extend(gdt_items(document, obj, results))
+    return items
+
+
+def gdt_items(document: Any, obj: str, results: dict[str, dict]) -> list[Item]:
+    """Puts suggest_gdt's scheme into the document as annotation objects (the part's PMI), then asks
+    about the callout <-> faces pairs those objects hold."""
+    call(document, "suggest_gdt", {"object": obj, "accept": ["all"]})
+    pairs = call(document, PMI, {})
+    items = []
+    if any(d["letter"] == "A" for d in pairs["datums"]):
+        items.append(_item(document, "datum_a", _q("datum_a"), PMI, {}, "datums.letter=A.faces", results, 0.0))
+    frames = [f for f in pairs["frames"] if f["characteristic"] == "position"]
     if frames:
-        items.append(_item(document, "frame_faces", _q("frame_faces", frame=frames[0]["title"]), "suggest_gdt",
-                           {"object": obj}, f"suggestions.id={frames[0]['id']}.refs", results, 0.0))
+        frame = frames[0]
+        items.append(_item(document, "frame_faces", _q("frame_faces", frame=f"{frame['label']} ({frame['name']})"),
+                           PMI, {}, f"frames.name={frame['name']}.faces", results, 0.0))
     return items
 
 
