@@ -192,6 +192,86 @@ def corners_along(corners: list[Corner], direction: Any, faces: set[int] | None 
     return found
 
 
+# --- corners a 3-axis setup cuts sharp as a floor meeting a wall --------------------------------------
+
+SETUP_DIRECTIONS = ((1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, 1.0), (0.0, 0.0, -1.0))
+PROBE_CLEARANCE = 1e-3  # mm: the probe stands this far off the floor, the wall and the corner's ends
+PROBE_SOLID_SHARE = 1e-6  # of the probe's volume: less material than this inside it is boolean noise
+
+
+def _normal_at(face: Any, point: Any) -> Any | None:
+    try:
+        u, v = face.Surface.parameter(point)
+        n = face.normalAt(u, v)
+    except Exception:  # noqa: BLE001 - no normal there (degenerate point): this face says nothing
+        return None
+    return n.normalize() if n.Length > 1e-12 else None
+
+
+def _end_mill_reaches(shape: Any, edge: Any, floor_normal: Any, wall_normal: Any, width: float) -> bool:
+    """Nothing of the part stands over a strip of the floor along the corner, out along the floor's normal:
+    the flat end of a cutter fed along -normal sits on that strip against the wall."""
+    import Part
+
+    first, last = edge.ParameterRange
+    a, b = edge.valueAt(first), edge.valueAt(last)
+    along = b - a
+    if along.Length <= 4 * PROBE_CLEARANCE:
+        return False
+    along.normalize()
+    across = wall_normal - floor_normal * wall_normal.dot(floor_normal)  # into the open floor, square to the corner
+    if across.Length < 1e-9:
+        return False
+    across.normalize()
+    lift = floor_normal * PROBE_CLEARANCE
+    a = a + along * PROBE_CLEARANCE + across * PROBE_CLEARANCE + lift
+    b = b - along * PROBE_CLEARANCE + across * PROBE_CLEARANCE + lift
+    base = Part.Face(Part.makePolygon([a, b, b + across * width, a + across * width, a]))
+    probe = base.extrude(floor_normal * shape.BoundBox.DiagonalLength)
+    return shape.common(probe).Volume <= PROBE_SOLID_SHARE * probe.Volume + 1e-12
+
+
+def floor_wall_setup(corner: Corner, graph: FaceGraph, probe_width: float) -> tuple[float, float, float] | None:
+    """A 3-axis setup (±X ±Y ±Z of the part) in which the sharp straight ``corner`` is where a floor meets a
+    wall: the corner square to the setup, one of its faces a plane facing it, and a cutter fed along the
+    setup's axis reaches that floor along the corner. A flat end mill leaves that corner sharp as modelled,
+    so it is no corner problem. None when no setup does (a pocket's vertical corner: each wall faces the
+    opposite one, which stands in the way)."""
+    import FreeCAD
+
+    if not corner.sharp or corner.line is None or len(corner.faces) != 2:
+        return None
+    tol = settings().sin_tol
+    edges = [graph.edge_shapes[k] for k in corner.edges]
+    for setup in SETUP_DIRECTIONS:
+        d = FreeCAD.Vector(*setup)
+        if abs(corner.line.dot(d)) > tol:
+            continue
+        for floor, wall in (corner.faces, corner.faces[::-1]):
+            floor_face, wall_face = graph.faces[floor], graph.faces[wall]
+            if type(floor_face.Surface).__name__ != "Plane":
+                continue
+            reached = True
+            for edge in edges:
+                first, last = edge.ParameterRange
+                middle = edge.valueAt(0.5 * (first + last))
+                floor_normal, wall_normal = _normal_at(floor_face, middle), _normal_at(wall_face, middle)
+                if floor_normal is None or wall_normal is None or (floor_normal - d).Length > tol:
+                    reached = False
+                    break
+                if not _end_mill_reaches(graph.shape, edge, d, wall_normal, probe_width):
+                    reached = False
+                    break
+            if reached:
+                return setup
+    return None
+
+
+def off_floor_walls(corners: list[Corner], graph: FaceGraph, probe_width: float) -> list[Corner]:
+    """The corners that are not a floor meeting a wall in any 3-axis setup (``floor_wall_setup``)."""
+    return [c for c in corners if floor_wall_setup(c, graph, probe_width) is None]
+
+
 def cached_corners(target: Any) -> tuple[list[FaceInfo], FaceGraph, list[Corner]]:
     """(face infos, face graph, concave corners) of a DFM target's shape, computed once per object."""
     if CORNERS_KEY not in target.cache:

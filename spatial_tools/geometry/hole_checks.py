@@ -96,6 +96,22 @@ def drilled_bore(hole: dict) -> Bore:
     return min(bores(hole), key=lambda b: (round(b.diameter, 6), -b.end))
 
 
+def tap_drill_bore(hole: dict) -> Bore:
+    """The bore a tapped hole's thread is cut in: among the bores that overlap the thread along the axis,
+    the one whose Ø is nearest the thread's minor Ø. A thread in a counterbore that steps down to a narrower
+    passage (a gland body) is cut in the counterbore, not the passage. Without a modelled thread, or with no
+    bore beside it, the drilled bore (``drilled_bore``)."""
+    thread = hole.get("thread")
+    if not thread:
+        return drilled_bore(hole)
+    start, end = sorted((thread["start"], thread["end"]))
+    beside = [b for b in bores(hole) if min(b.end, end) - max(b.start, start) > 0]
+    if not beside:
+        return drilled_bore(hole)
+    minor = thread.get("minor_diameter") or thread["major_diameter"]
+    return min(beside, key=lambda b: (round(abs(b.diameter - minor), 6), -b.end))
+
+
 # --- where the drill enters and leaves ---------------------------------------------------------
 
 

@@ -9,7 +9,13 @@ radius below a fraction of the corner's depth needs a long, slender tool.
 
 from __future__ import annotations
 
-from ...geometry.corners import cached_corners, corners_along, off_threads, real_corners
+from ...geometry.corners import (
+    cached_corners,
+    corners_along,
+    off_floor_walls,
+    off_threads,
+    real_corners,
+)
 from ...geometry.hole_checks import cached_features
 from ...geometry.threads import thread_faces
 from ..finding import Finding
@@ -40,10 +46,11 @@ def check(ctx: RuleContext) -> list[Finding]:
     import FreeCAD
 
     target = ctx.target
-    _, _, corners = cached_corners(target)
+    _, graph, corners = cached_corners(target)
     corners = off_threads(real_corners(corners, ctx.settings.number("min_turn_deg")), thread_faces(target.shape))
     sharp_severity = ctx.settings.severity("sharp_severity")
     limit = ctx.settings.number("warn_below")
+    probe = ctx.settings.number("floor_probe_mm")
     findings = []
     seen: set[int] = set()
     for feature in cached_features(target):
@@ -53,7 +60,11 @@ def check(ctx: RuleContext) -> list[Finding]:
         faces = {_index(n) for n in feature["faces"]}
         where = f"the {feature['kind']}"  # an engineer reads "the pocket", not our id "pocket1"; Where lists the faces
         groups: dict[tuple, list] = {}
-        for corner in corners_along(corners, axis, faces):
+        along = corners_along(corners, axis, faces)
+        cut_as_floor = {id(c) for c in along} - {id(c) for c in off_floor_walls(along, graph, probe)}
+        for corner in along:
+            if id(corner) in cut_as_floor:
+                continue
             if id(corner) in seen:
                 continue
             seen.add(id(corner))

@@ -6,7 +6,8 @@ PartDesign Hole whose ``Threaded`` property is set without a modelled
 thread (a cosmetic thread: size from ``ThreadSize``, length from
 ``ThreadDepth``). Its findings name all its faces, never a thread face alone.
 
-- Tap drill: the thread engagement the drilled Ø leaves,
+- Tap drill (the bore beside the thread nearest its minor Ø, hole_checks.tap_drill_bore:
+  not a narrower passage a tapped counterbore steps down to): the thread engagement the drilled Ø leaves,
   (major Ø - drill Ø) / (2 × 0.5413 P) with 0.5413 P the basic thread depth of
   a 60° thread (ISO 68-1, 5/8 H), must lie between ``min_engagement`` (a
   larger drill leaves a shallow thread that strips) and ``max_engagement`` (a
@@ -26,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...geometry.hole_checks import drilled_bore, holes_of, settle
+from ...geometry.hole_checks import holes_of, settle, tap_drill_bore
 from ...geometry.threads import thread_settings
 from ..finding import Finding
 from ..hole_sizes import Thread, thread_by_name, thread_named
@@ -141,7 +142,7 @@ def check(ctx: RuleContext) -> list[Finding]:
             continue
         faces = _faces(hole)
         name, major, pitch = thread["name"], thread["major"], thread["pitch"]
-        drill = settle(drilled_bore(hole).diameter)
+        drill = settle(tap_drill_bore(hole).diameter)
 
         def where(problem: str) -> dict:
             return {"elements": faces, "location": hole["position"], "facts": {"thread": name, "problem": problem}}  # noqa: B023
