@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.slow
 # One call of each registry tool on the sample (a plate with holes and a pin through one of them).
 CALLS = {
     "check_gdt": {},
+    "import_pmi": {"file": "supplier.stp", "object": "Plate"},  # a NIST AP242 file beside the sample: its GD&T listed
     "check_interference": {"a": "Plate", "b": "Pin"},
     "find_features": {"object": "Plate"},
     "fit": {"diameter": 10, "hole": "H7", "shaft": "g6"},
@@ -86,6 +88,8 @@ def files(tmp_path_factory):
     plates.addObject("Part::Feature", "Plate2").Shape = shape.translated(FreeCAD.Vector(100, 0, 0))
     plates.saveAs(str(d / "slow.FCStd"))
     FreeCAD.closeDocument(plates.Name)
+    shutil.copy(Path(__file__).parent / "data" / "corpora" / "nist-pmi" / "step" / "nist_ctc_01_asme1_ap242-e1.stp",
+                d / "supplier.stp")
     return {"sample": _save(d / "sample.FCStd", "McpSample"),
             "secret": _save(d / "secret.FCStd", "McpSecret", "export-controlled"),
             "slow": d / "slow.FCStd", "dir": d}
@@ -116,7 +120,7 @@ def audit(tmp_path: Path) -> list[dict]:
 
 def cli_result(name: str, arguments: dict, doc: Path) -> dict:
     proc = subprocess.run([EXE, "tool", name, "--doc", str(doc), "--args", json.dumps(arguments)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, cwd=doc.parent)  # a file named as the user would
     return json.loads(proc.stdout)
 
 
