@@ -193,10 +193,10 @@ def test_interrupted_run_resumes_without_checking_stored_files_again(tmp_path):
 
 def test_a_finished_run_leaves_no_process_behind():
     """run_batch ends its workers and the resource tracker that multiprocessing started for them."""
-    assert children_of(os.getpid()) == []
+    before = set(children_of(os.getpid()))  # earlier tests' long-lived helpers (the warm tool worker) may be here
     results = run_batch([str(p) for p in PARTS[:3]], CheckOptions(process="cnc-3axis"), jobs=2, progress=False)
     assert [r.status for r in results] == ["ok"] * 3
-    assert children_of(os.getpid()) == []
+    assert set(children_of(os.getpid())) <= before
 
 
 def test_progress_shows_rate_and_eta():
@@ -243,12 +243,13 @@ def test_a_file_past_the_memory_limit_is_an_error_and_the_batch_goes_on(tmp_path
     hungry = tmp_path / "hungry.step"
     shutil.copy(PARTS[0], hungry)
     paths = [str(hungry), str(PARTS[1]), str(hungry), str(PARTS[2])]
+    before = set(children_of(os.getpid()))
     results = run_batch(paths, CheckOptions(process="cnc-3axis", memory_mb=1536), jobs=1, progress=False, checker=hungry_checker)
     assert [r.path for r in results] == paths
     for result in (results[0], results[2]):
         assert result.status == "error" and result.error == "ran out of memory (the limit is 1536 MB)" and result.transient
     assert results[1].status == "ok" and results[3].status == "ok"
-    assert children_of(os.getpid()) == []
+    assert set(children_of(os.getpid())) <= before
 
 
 def test_memory_limit_argument():
