@@ -251,11 +251,12 @@ def test_broken_item_model_error_timeout_and_rate_limit_are_recorded_and_the_run
     broken = Item(**{**items[0].to_dict(), "id": "broken", "source": {"freecad": "raise ValueError('no part')\n"}})
     turns = ([{"fault": {"kind": "rate_limit", "retry_after": 0.05}}] * 2
              + [{"fault": "server_error"}] * 2
-             + [{"text": "thinking", "fault": {"kind": "stall", "after_events": 1, "stall_s": 3}}]
+             + [{"text": "thinking", "fault": {"kind": "stall", "after_events": 1, "stall_s": 8}}]
              + [{"text": right(items[3])}])
     with ProtocolServer(turns) as server:
         config = ModelConfig(backend="openai", model="scripted", base_url=f"{server.url}/v1", tier="local",
-                             timeout_s=0.5, backend_settings=(("max_attempts", 2), ("base_delay_s", 0.01)))
+                             timeout_s=3.0, backend_settings=(("max_attempts", 2), ("base_delay_s", 0.01)))
+        # 3 s per item: the retries of a loaded machine fit in it, the 8 s stall does not
         summary = run([broken, *items[:4]], ["context"], tmp_path / "e.jsonl", model=config, progress=False)
     results = {r.item: r for r in read_results(tmp_path / "e.jsonl")}
     assert summary.done == 5 and summary.errors == 4
