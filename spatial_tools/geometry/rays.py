@@ -55,6 +55,26 @@ def tolerance_of(shape: Any) -> float:
     return max(shape.getTolerance(1) * _TOLERANCE_FACTOR, _MIN_TOLERANCE)
 
 
+def box_spans(lo: Any, hi: Any, origin: Any, direction: Any, flat_below: float) -> tuple[Any, Any]:
+    """Where the line ``origin + t·direction`` enters and leaves each axis-aligned box (rows of ``lo``/``hi``,
+    numpy arrays): the slab test; a box the line misses has enter > leave. A direction component under
+    ``flat_below`` runs parallel to that slab: inside it for every t or never."""
+    import numpy as np
+
+    o = np.array((origin.x, origin.y, origin.z))
+    d = np.array((direction.x, direction.y, direction.z))
+    flat = np.abs(d) < flat_below
+    safe = np.where(flat, 1.0, d)
+    a = (lo - o) / safe
+    b = (hi - o) / safe
+    near = np.minimum(a, b)
+    far = np.maximum(a, b)
+    inside = (lo <= o) & (o <= hi)
+    near = np.where(flat, np.where(inside, -np.inf, np.inf), near)
+    far = np.where(flat, np.where(inside, np.inf, -np.inf), far)
+    return near.max(axis=1), far.min(axis=1)
+
+
 class RayCaster:
     """Exact ray/face intersections of one shape, with its faces' boxes cached for the prefilter."""
 
@@ -82,19 +102,9 @@ class RayCaster:
         nearest first. Sections are cut to that span: a long line costs the kernel 10-20× more."""
         import numpy as np
 
-        o = np.array((origin.x, origin.y, origin.z))
-        d = np.array((direction.x, direction.y, direction.z))
-        flat = np.abs(d) < 1e-15
-        safe = np.where(flat, 1.0, d)
-        a = (self.lo - o) / safe
-        b = (self.hi - o) / safe
-        near = np.minimum(a, b)
-        far = np.maximum(a, b)
-        inside = (self.lo <= o) & (o <= self.hi)
-        near = np.where(flat, np.where(inside, -np.inf, np.inf), near)
-        far = np.where(flat, np.where(inside, np.inf, -np.inf), far)
-        enter = np.maximum(near.max(axis=1), t0)
-        leave = np.minimum(far.min(axis=1), t1)
+        enter, leave = box_spans(self.lo, self.hi, origin, direction, flat_below=1e-15)
+        enter = np.maximum(enter, t0)
+        leave = np.minimum(leave, t1)
         keep = np.nonzero(enter <= leave)[0]
         order = np.argsort(enter[keep], kind="stable")
         return [(float(enter[keep[k]]), float(leave[keep[k]]), int(keep[k])) for k in order]

@@ -43,6 +43,7 @@ from typing import Any
 from .adjacency import CONCAVE, CONVEX, SMOOTH, FaceGraph, face_graph
 from .face_domain import PlaneDomain
 from .query import CurveType, SurfaceType, curve_info, face_normal_at, point_inside, surface_info
+from .rays import box_spans
 from .thickness import Chord, chord_at, tolerance_of
 
 WALLS_KEY = "walls"  # per-object cache key of the WallMap
@@ -341,19 +342,7 @@ class _Finder:
     def _in_boxes(self, start: Any, direction: Any, length: float) -> list[int]:
         """Positions (in ``self.faces``) of faces whose box the open segment passes through."""
         np = self.np
-        origin = np.array((start.x, start.y, start.z))
-        d = np.array((direction.x, direction.y, direction.z))
-        flat = np.abs(d) < 1e-12
-        safe = np.where(flat, 1.0, d)
-        t1 = (self.lo - origin) / safe
-        t2 = (self.hi - origin) / safe
-        near = np.minimum(t1, t2)
-        far = np.maximum(t1, t2)
-        inside = (self.lo <= origin) & (origin <= self.hi)
-        near = np.where(flat, np.where(inside, -np.inf, np.inf), near)
-        far = np.where(flat, np.where(inside, np.inf, -np.inf), far)
-        enter = near.max(axis=1)
-        leave = far.min(axis=1)
+        enter, leave = box_spans(self.lo, self.hi, start, direction, flat_below=1e-12)
         hit = (enter <= leave) & (leave >= self.eps) & (enter <= length - self.eps)
         return [int(k) for k in np.nonzero(hit)[0]]
 
