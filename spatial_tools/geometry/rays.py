@@ -147,14 +147,9 @@ class RayCaster:
             return [normal.dot(point - origin) / along]
         if surface[0] == "cylinder":
             _, centre, axis, radius = surface
-            w = origin - centre
-            w = w - axis * w.dot(axis)
-            d = direction - axis * direction.dot(axis)
-            a = d.dot(d)
+            a, mid, closest = _across_axis(origin, direction, centre, axis)
             if a < 1e-12:
                 return None
-            mid = -w.dot(d) / a
-            closest = (w + d * mid).Length
             if closest > radius + self.tol:
                 return []
             if closest >= radius - self.tol:
@@ -221,19 +216,13 @@ class RayCaster:
             return self._in_box(index, origin + direction * t)
         if surface[0] == "cylinder":
             _, centre, axis, radius = surface
-            w = origin - centre
-            w = w - axis * w.dot(axis)
-            d = direction - axis * direction.dot(axis)
-            a = d.dot(d)
+            a, mid, closest = _across_axis(origin, direction, centre, axis)
             if a < 1e-12:  # along the axis: on the surface or never
-                return abs(w.Length - radius) <= tol
-            b = 2.0 * w.dot(d)
+                return abs(closest - radius) <= tol
             # Distance of the line from the axis below radius + tol: the ray meets (or grazes) the cylinder.
-            closest = (w - d * (w.dot(d) / a)).Length
             if closest > radius + tol:
                 return False
             half = math.sqrt(max((radius + tol) ** 2 - closest**2, 0.0) / a)
-            mid = -b / (2.0 * a)
             return mid + half >= t0 - tol and mid - half <= t1 + tol
         return True
 
@@ -309,6 +298,19 @@ class RayCaster:
             enter, leave, index = todo[k]
             hits += [h for h in self.face_hits(index, origin, direction, enter, leave) if h.t > t_min]
             k += 1
+
+
+def _across_axis(origin: Any, direction: Any, centre: Any, axis: Any) -> tuple[float, float, float]:
+    """The line seen across a cylinder's axis: |direction ⟂ axis|², the t where it passes nearest the
+    axis, and that distance (along the axis, a ≈ 0: t = 0 and the origin's distance)."""
+    w = origin - centre
+    w = w - axis * w.dot(axis)
+    d = direction - axis * direction.dot(axis)
+    a = d.dot(d)
+    if a < 1e-12:
+        return a, 0.0, w.Length
+    mid = -w.dot(d) / a
+    return a, mid, (w + d * mid).Length
 
 
 def _unit_normal(face: Any, u: float, v: float) -> Any:
