@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import lru_cache
-from pathlib import Path
 
-RESOURCE = Path(__file__).resolve().parent.parent / "resources" / "step_reading.toml"
+from freecad_spatial import RESOURCES
+
+RESOURCE = RESOURCES / "step_reading.toml"
 # One statement: quoted strings (with '' inside) or runs of other bytes, up to the ';' that ends it.
 _STATEMENT = re.compile(rb"(?:'(?:[^']|'')*+'|[^';]++)*+;")
 

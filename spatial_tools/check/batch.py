@@ -53,7 +53,9 @@ def default_memory_mb() -> int:
     """The worker memory limit of resources/check_batch.toml (MiB; 0: none)."""
     import tomllib
 
-    table = tomllib.loads((Path(__file__).resolve().parents[2] / "resources" / "check_batch.toml").read_text(encoding="utf-8"))
+    from freecad_spatial import RESOURCES
+
+    table = tomllib.loads((RESOURCES / "check_batch.toml").read_text(encoding="utf-8"))
     return int(table["memory_limit_mb"])
 
 
