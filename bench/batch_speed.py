@@ -1,16 +1,15 @@
 """Benchmark: batch throughput of ``check`` with 1 and 2 warm workers, and the per-file cost of the worker pool.
 
-Three measurements, back to back in one run on the same files:
+Three measurements, back to back in each repeat on the same files:
 
 - in-process: each file opened and checked in this process (``check_file``),
   the time the rules themselves take (the baseline);
-- ``run_batch`` with ``--jobs 1`` and ``--jobs 2``, alternated ``--repeat``
-  times (1, 2, 1, 2, ...), wall time around the whole batch (worker start-up
-  included): files per minute each, and the jobs-2/jobs-1 ratio per pair
-  (median, min, max);
-- per-file overhead of the pool: (jobs-1 wall − in-process total) / in-process
-  total, start-up included, and the same counting only the workers' own
-  per-file clocks.
+- ``run_batch`` with ``--jobs 1`` and ``--jobs 2`` (order alternating between
+  repeats), wall time around the whole batch (worker start-up included): files
+  per minute each, and the jobs-2/jobs-1 ratio per repeat (median, min, max);
+- per-file overhead of the pool per repeat: (jobs-1 wall − in-process total) /
+  in-process total, start-up included, and the same counting only the workers'
+  own per-file clocks.
 
 The machine's load (``os.getloadavg``) before and after, and how many cores a
 CPU burn actually gets right now (bench/dfm_speed.parallelism), are printed
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", choices=sorted(GLOBS), default="mfcad")
     parser.add_argument("--process", default="cnc-3axis")
-    parser.add_argument("--repeat", type=int, default=2, help="pairs of jobs-1/jobs-2 runs")
+    parser.add_argument("--repeat", type=int, default=2, help="repeats of in-process, jobs-1 and jobs-2 runs")
     args = parser.parse_args(argv)
     sub, pattern = GLOBS[args.corpus]
     files = sorted(str(p) for p in (CORPORA / sub).glob(pattern))
@@ -68,32 +67,50 @@ def main(argv: list[str] | None = None) -> int:
 
     freecad_env.load()
     check_file(files[0], options)  # the first check imports the rules: not a file's cost
-    started = time.monotonic()
-    inproc = [check_file(f, options).seconds for f in files]
-    inproc_wall = time.monotonic() - started
 
+    def in_process() -> tuple[float, list[float]]:
+        started = time.monotonic()
+        seconds = [check_file(f, options).seconds for f in files]
+        return time.monotonic() - started, seconds
+
+    # Each repeat runs in-process, jobs 1 and jobs 2 back to back, the two pool runs in
+    # alternating order, so a machine that slows down or speeds up during the run
+    # weighs on both sides of every ratio alike.
+    inproc_walls: list[float] = []
     walls: dict[int, list[float]] = {1: [], 2: []}
     worker_sums: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(args.repeat):
-        for jobs in (1, 2):
+    inproc: list[float] = []
+    inproc_sums: list[float] = []
+    for repeat in range(args.repeat):
+        wall, seconds = in_process()
+        inproc_walls.append(wall)
+        inproc = inproc or seconds
+        inproc_sums.append(sum(seconds))
+        for jobs in ((1, 2) if repeat % 2 == 0 else (2, 1)):
             started = time.monotonic()
             results = run_batch(files, options, jobs=jobs, progress=False)
             walls[jobs].append(time.monotonic() - started)
             worker_sums[jobs].append(sum(r.seconds for r in results))
             assert all(r.status == "ok" for r in results), [r.error for r in results if r.status != "ok"]
     ratios = [a / b for a, b in zip(walls[1], walls[2], strict=True)]
+    overheads = [a / b - 1.0 for a, b in zip(walls[1], inproc_walls, strict=True)]
+    clock_overheads = [a / b - 1.0 for a, b in zip(worker_sums[1], inproc_sums, strict=True)]
     per_min = {f"jobs{j}": [round(len(files) / w * 60, 1) for w in ws] for j, ws in walls.items()}
-    overhead = statistics.median(walls[1]) / inproc_wall - 1.0
+    overhead = statistics.median(overheads)
+    inproc_wall = statistics.median(inproc_walls)
+
+    def spread(values: list[float]) -> dict:
+        return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3),
+                "each": [round(v, 3) for v in values]}
+
     out.update({
-        "in_process": {"total_s": round(inproc_wall, 3), "median_s": round(statistics.median(inproc), 4),
+        "in_process": {"total_s": [round(w, 3) for w in inproc_walls], "median_s": round(statistics.median(inproc), 4),
                        "p90_s": round(percentile(inproc, 0.9), 4), "max_s": round(max(inproc), 4),
                        "files_per_min": round(len(files) / inproc_wall * 60, 1)},
         "wall_s": {f"jobs{j}": [round(w, 3) for w in ws] for j, ws in walls.items()},
         "files_per_min": per_min,
-        "speedup_jobs2": {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3), "max": round(max(ratios), 3),
-                          "each": [round(r, 3) for r in ratios]},
-        "overhead_vs_in_process": {"with_startup": round(overhead, 3),
-                                   "worker_clock_only": round(statistics.median(worker_sums[1]) / sum(inproc) - 1.0, 3)},
+        "speedup_jobs2": spread(ratios),
+        "overhead_vs_in_process": {"with_startup": spread(overheads), "worker_clock_only": spread(clock_overheads)},
         "estimate_100k": estimate(inproc, overhead),
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "cores_available_after": parallelism(),

@@ -105,3 +105,24 @@ def test_an_unreachable_scheduler_is_a_usage_error():
 def test_annotate_cannot_go_to_a_cluster(tmp_path):
     proc = check(PARTS[0], "--process", "cnc-3axis", "--scheduler", "tcp://127.0.0.1:9", "--annotate", tmp_path / "a.FCStd")
     assert proc.returncode == 2 and "--annotate" in proc.stderr
+
+
+def test_a_file_past_its_timeout_on_the_cluster_is_an_error_and_the_rest_is_checked(cluster):
+    """A NIST model (seconds of work) under --timeout 4: its worker ends at the deadline each try, Dask gives up on
+    the task (KilledWorker) and the report says why; the small parts are still checked as a local run checks them."""
+    nist = Path(__file__).parent / "data" / "corpora" / "nist-pmi" / "step" / "nist_ctc_02_asme1_ap242-e2.stp"
+    paths = [str(PARTS[20]), str(nist), str(PARTS[21])]
+    options = CheckOptions(process="cnc-3axis", timeout=4)
+    local = run_batch([paths[0], paths[2]], options, jobs=1, progress=False)
+    client = connect(cluster.scheduler_address)
+    try:
+        remote = run_on_cluster(paths, options, client)
+        client.wait_for_workers(2, timeout=120)  # the nanny restarted the ended worker: later tests get two
+    finally:
+        client.close()
+    assert [r.path for r in remote] == paths
+    assert remote[1].status == "error" and remote[1].transient
+    assert remote[1].error == "the checker process died or outlived --timeout 4 s on every try (KilledWorker)"
+    assert [r.status for r in (remote[0], remote[2])] == [r.status for r in local] == ["ok", "ok"]
+    assert [[f.to_dict() for f in r.findings] for r in (remote[0], remote[2])] == [[f.to_dict() for f in r.findings] for r in local]
+

@@ -155,10 +155,11 @@ def test_results_rerun_checks_nothing_and_a_changed_file_is_checked_again(tmp_pa
 def test_interrupted_run_resumes_without_checking_stored_files_again(tmp_path):
     """Ctrl-C (SIGINT to the CLI alone) mid-run: exit 130, no process left; the re-run checks only the rest."""
     store = tmp_path / "store"
-    # Two MFCAD parts (a fraction of a second each), then two NIST models (seconds each): the
-    # signal comes once two outcomes are stored, while the slow ones are being checked.
+    # MFCAD parts (a fraction of a second each) and three NIST models (seconds each), handed out
+    # largest first: the two big models go to the two workers, then the third; the signal comes
+    # once two outcomes are stored, while the third model is being checked.
     nist = Path(__file__).parent / "data" / "corpora" / "nist-pmi" / "step"
-    slow = [str(nist / "nist_ftc_10_asme1_ap242-e2.stp"), str(nist / "nist_stc_07_asme1_ap242-e3.stp")]
+    slow = [str(nist / name) for name in ("nist_ftc_10_asme1_ap242-e2.stp", "nist_stc_07_asme1_ap242-e3.stp", "nist_ctc_01_asme1_ap242-e1.stp")]
     parts = [str(p) for p in PARTS[:2]] + slow + [str(p) for p in PARTS[2:6]]
     proc = subprocess.Popen(
         [str(EXE), "check", *parts, "--process", "cnc-3axis", "--results", str(store), "--jobs", "2"],
@@ -189,6 +190,31 @@ def test_interrupted_run_resumes_without_checking_stored_files_again(tmp_path):
     assert len(after) == len(parts) and all(after[name] == value for name, value in stored.items())
     direct = check(*parts, "--process", "cnc-3axis", "--jobs", "2")
     assert files_of(resumed.stdout) == files_of(direct.stdout)
+
+
+# A checker for run_batch (module level: spawned workers import it).
+def rules_already_loaded(path, options):
+    """Says whether the worker had imported the rules before its first file came: start-up work, not the file's."""
+    from freecad_spatial.spatial_tools.check.batch import FileResult
+
+    loaded = "freecad_spatial.spatial_tools.dfm.rules.cnc_thin_wall" in sys.modules
+    return FileResult(path=path, status="ok" if loaded else "error", error=None if loaded else "rules imported by the file")
+
+
+def test_the_largest_files_are_handed_out_first_and_results_stay_in_input_order():
+    """Longest first keeps two workers from waiting on one big file at the end; the report keeps the input order."""
+    paths = [str(p) for p in PARTS[:8]]
+    sizes = [os.path.getsize(p) for p in paths]
+    assert len(set(sizes)) == len(sizes) and sizes != sorted(sizes, reverse=True)  # the test says something
+    order = []
+    results = run_batch(paths, CheckOptions(process="cnc-3axis"), jobs=1, progress=False, on_result=lambda i, r: order.append(i))
+    assert order == sorted(range(len(paths)), key=lambda i: -sizes[i])
+    assert [r.path for r in results] == paths and [r.status for r in results] == ["ok"] * len(paths)
+
+
+def test_a_worker_imports_the_rules_before_it_says_ready():
+    results = run_batch([str(PARTS[0])], CheckOptions(process="cnc-3axis"), jobs=1, progress=False, checker=rules_already_loaded)
+    assert results[0].status == "ok", results[0].error
 
 
 def test_a_finished_run_leaves_no_process_behind():

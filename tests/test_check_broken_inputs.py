@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -121,6 +122,29 @@ def crashing_checker(path, options):
     return check_file(path, options)
 
 
+def pmi_reading_checker(path, options):
+    """Reads the file's PMI in the reader process (seconds on a NIST model): the worker is killed meanwhile."""
+    from freecad_spatial.spatial_tools.gdt.pmi_import import run_reader
+
+    run_reader(path, timeout=600)
+    return check_file(path, options)
+
+
+def _readers_of(path):
+    """Live processes whose command line names ``path`` (the PMI reader started on it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                words = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if os.fsencode(path) in words and state != "Z":
+                found.append(int(entry))
+    return found
+
+
 def test_a_hung_file_times_out_and_the_batch_goes_on(corpus):
     _, _, good = corpus
     paths = ["/nowhere/hang.step", good[0], "/nowhere/hang-again.step", good[1]]
@@ -141,3 +165,34 @@ def test_a_crashed_worker_is_reported_and_replaced(corpus):
     assert results[0].status == "error"
     assert results[0].error.startswith(f"the checker process died (exit status {-signal.SIGKILL})")
     assert [r.status for r in results[1:]] == ["ok", "ok"]
+
+
+def test_a_worker_killed_at_its_deadline_takes_its_pmi_reader_with_it(tmp_path):
+    """The PMI reader is a child of the worker: when the worker is killed (here at --timeout), the reader ends too."""
+    pytest.importorskip("OCP", reason="the pmi extra is not installed")
+    nist = Path(__file__).parent / "data" / "corpora" / "nist-pmi" / "step" / "nist_stc_08_asme1_ap242-e3.stp"
+    model = tmp_path / "slow-reader-model.stp"  # a name no other test's reader has
+    model.write_bytes(nist.read_bytes())
+    seen = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.extend(pid for pid in _readers_of(str(model)) if pid not in seen)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        results = run_batch([str(model)], CheckOptions(process="cnc-3axis", timeout=0.6), jobs=1, checker=pmi_reading_checker)
+    finally:
+        stop.set()
+        watcher.join()
+    assert results[0].error == "timed out after 0.6 s"
+    assert seen, "the reader never ran: the deadline came before it started"
+    # Left alone the reader would read on for more than a second (~2 s in all); killed with its parent it is gone at once.
+    deadline = time.monotonic() + 0.3
+    while _readers_of(str(model)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _readers_of(str(model)) == []
+

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,14 +50,23 @@ class CheckOptions:
     pmi: bool = True  # import a STEP AP242 file's GD&T first (gdt.pmi_import.import_pmi_for_check)
 
 
-def default_memory_mb() -> int:
-    """The worker memory limit of resources/check_batch.toml (MiB; 0: none)."""
+@cache
+def _limits() -> dict:
     import tomllib
 
     from freecad_spatial import RESOURCES
 
-    table = tomllib.loads((RESOURCES / "check_batch.toml").read_text(encoding="utf-8"))
-    return int(table["memory_limit_mb"])
+    return tomllib.loads((RESOURCES / "check_batch.toml").read_text(encoding="utf-8"))
+
+
+def default_memory_mb() -> int:
+    """The worker memory limit of resources/check_batch.toml (MiB; 0: none)."""
+    return int(_limits()["memory_limit_mb"])
+
+
+def start_timeout() -> float:
+    """Seconds a worker may take to start (resources/check_batch.toml), apart from each file's --timeout."""
+    return float(_limits()["start_timeout_s"])
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -281,6 +291,35 @@ def _die_with_parent() -> None:
         pass
 
 
+def warm_up() -> None:
+    """Imports every rule (and numpy, MeshPart with them) before the worker says "ready".
+
+    Otherwise the first file each worker checks pays ~0.3 s of imports and the
+    per-file clocks lie about what a file costs.
+    """
+    from ..dfm.engine import check_document  # noqa: F401
+    from ..dfm.rules import load_rules
+
+    load_rules()
+
+
+def _largest_first(paths: list[str]) -> deque[tuple[int, str]]:
+    """(index, path) in the order files are handed out: largest first.
+
+    The size of a CAD file is a fair guess of its checking time, and handing
+    out the long ones first keeps N workers from waiting on one big file at the
+    end (longest-processing-time-first). Results still come back in input order.
+    """
+
+    def size(item: tuple[int, str]) -> int:
+        try:
+            return os.path.getsize(item[1])
+        except OSError:
+            return 0
+
+    return deque(sorted(enumerate(paths), key=lambda item: (-size(item), item[0])))
+
+
 def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -> None:
     """Worker loop: says "ready", then receives (index, path) and sends (index, FileResult)."""
     # Ctrl-C reaches the whole process group: the batch process decides, and ends its workers itself.
@@ -291,18 +330,20 @@ def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -
     os.dup2(log, 1)
     os.dup2(log, 2)
     from .. import freecad_env
-    from ..dfm.engine import check_document  # noqa: F401 - imported before the clock starts
 
     freecad_env.load()
+    warm_up()
     _limit_memory(options.memory_mb)  # after FreeCAD's own start: the limit is for the files
     conn.send("ready")
     while True:
         try:
             task = conn.recv()
         except EOFError:
-            return
-        if task is None:
-            return
+            task = None
+        if task is None:  # done: skip the interpreter's and OpenCASCADE's teardown, nothing is left to save
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         index, path = task
         try:
             result = checker(path, options)
@@ -343,7 +384,7 @@ class _Slot:
         self.conn.send(task)
 
     def deadline(self, timeout: float) -> float:
-        return (self.started if self.ready else self.born) + timeout
+        return self.started + timeout if self.ready else self.born + start_timeout()
 
     def last_words(self) -> str:
         try:
@@ -353,7 +394,8 @@ class _Slot:
             return ""
         return lines[-1][:200] if lines else ""
 
-    def stop(self, kill: bool = False) -> None:
+    def ask_to_stop(self, kill: bool = False) -> None:
+        """Tells the worker to end (or kills it) without waiting: ending many workers takes one wait, not N."""
         if kill:
             self.process.kill()
         else:
@@ -361,6 +403,13 @@ class _Slot:
                 self.conn.send(None)
             except OSError:
                 pass
+
+    def stop(self, kill: bool = False) -> None:
+        self.ask_to_stop(kill)
+        self.reap()
+
+    def reap(self) -> None:
+        """Waits for the worker asked to end (killing it after 10 s) and closes its pipe."""
         self.process.join(timeout=10)
         if self.process.is_alive():
             self.process.kill()
@@ -431,7 +480,7 @@ def _run_slots(
     context: Any,
 ) -> list[FileResult]:
     results: list[FileResult | None] = [None] * len(paths)
-    queue = deque(enumerate(paths))
+    queue = _largest_first(paths)
     done = 0
     with tempfile.TemporaryDirectory(prefix="freecad-spatial-check-") as tmpdir:
         counter = 0
@@ -503,12 +552,14 @@ def _run_slots(
                         replace(i, reason + (f": {words}" if words else ""))
                     elif time.monotonic() >= slot.deadline(options.timeout):
                         if not slot.ready:
-                            raise WorkerStartError(f"the checker process did not start within {options.timeout:g} s")
+                            raise WorkerStartError(f"the checker process did not start within {start_timeout():g} s")
                         replace(i, f"timed out after {options.timeout:g} s")
         finally:
-            for slot in slots:
-                if slot.process.is_alive():
-                    slot.stop(kill=slot.task is not None or not slot.ready)
+            ending = [s for s in slots if s.process.is_alive()]
+            for slot in ending:
+                slot.ask_to_stop(kill=slot.task is not None or not slot.ready)
+            for slot in ending:
+                slot.reap()
     return [r if r is not None else FileResult.failed(p, "internal error: no result came back") for p, r in zip(paths, results, strict=True)]
 
 

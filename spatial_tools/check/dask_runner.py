@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from .batch import CheckOptions, FileResult, check_file
+from .batch import CheckOptions, FileResult, check_file, warm_up
 from .output import display_name
 from .progress import Progress
 
@@ -51,6 +51,7 @@ def check_shipped(path: str, data: bytes | None, options: CheckOptions) -> FileR
 
     with _LOCK:
         freecad_env.load()
+        warm_up()  # start-up work: not under the file's --timeout
         timer = _watchdog(options.timeout)
         try:
             if data is None:
@@ -66,6 +67,13 @@ def check_shipped(path: str, data: bytes | None, options: CheckOptions) -> FileR
             return result
         finally:
             timer.cancel()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _shipped_bytes(path: str) -> bytes | None:
@@ -110,7 +118,8 @@ def run_on_cluster(
     run = uuid.uuid4().hex[:12]  # task keys unique to this run: two runs never share a result
     try:
         for index, path in enumerate(paths):
-            future = client.submit(check_shipped, path, _shipped_bytes(path), options, key=f"freecad-spatial-check-{run}-{index}", pure=False)
+            future = client.submit(check_shipped, path, _shipped_bytes(path), options, key=f"freecad-spatial-check-{run}-{index}",
+                                   pure=False, priority=_size(path))  # largest first, as a local run hands them out
             futures[future] = index
         for future in as_completed(list(futures)):
             index = futures[future]

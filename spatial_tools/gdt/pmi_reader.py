@@ -892,8 +892,30 @@ def read_pmi(path: str | Path) -> dict:
     }
 
 
+def _end_with_parent() -> None:
+    """Linux: the kernel ends this reader when the process that started it dies (a batch worker killed at its
+    deadline, a GUI closed), so no reader outlives the command. A copy of batch._die_with_parent: this script runs
+    in the reader's own Python, where the package may not be importable."""
+    if not sys.platform.startswith("linux"):
+        return
+    import os
+    import signal
+
+    try:
+        import ctypes
+
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Prints the PMI of one STEP file as JSON; errors go to stderr with a non-zero exit."""
+    if argv is None:
+        _end_with_parent()
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m freecad_spatial.spatial_tools.gdt.pmi_reader FILE.stp", file=sys.stderr)
