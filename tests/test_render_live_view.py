@@ -134,11 +134,37 @@ def test_no_view_given_means_the_live_view_when_there_is_one(box):
     # A named view or a direction still wins over the live camera.
     assert ok(box, "render_view", {"view": "top"}, view_camera=camera)["view"] == "top"
     assert ok(box, "render_view", {"direction": [1, 0, 0]}, view_camera=camera)["view"] == "direction"
-    # The snapshot is plain data: the same picture from a forked child.
-    apart = REGISTRY.call("render_view", {"view": "current", "highlight": ["Block.Face6"]},
-                          ToolContext(document=box, deadline=time.monotonic() + 60, view_camera=camera))
-    assert apart["ok"], apart
-    assert apart["result"]["sha256"] == current["sha256"]
+
+
+@pytest.mark.parametrize("apart", ["fork", "worker"])
+def test_the_snapshot_crosses_to_the_process_that_draws(box, monkeypatch, apart):
+    """The chat's call runs in a forked child (Linux) or a warm worker on a saved copy (no fork): the
+    camera snapshot reaches both, and the picture is the one drawn here."""
+    from freecad_spatial.spatial_tools import tool_process, tool_worker
+
+    camera = shot((0.3, 0.5, -1.0), (0, 1, 0), viewport=(700, 500))
+    args = {"view": "current", "highlight": ["Block.Face6"]}
+    here = ok(box, "render_view", args, view_camera=camera)
+    seen = []
+    kind = tool_process.ChildCall if apart == "fork" else tool_worker.WorkerCall
+    original = kind.__init__
+
+    def init(self, *a, **k):
+        original(self, *a, **k)
+        seen.append(self)
+
+    monkeypatch.setattr(kind, "__init__", init)
+    if apart == "worker":
+        monkeypatch.setenv(tool_process.DISABLE_ENV, "1")
+        monkeypatch.delenv(tool_worker.DISABLE_ENV, raising=False)
+    try:
+        far = REGISTRY.call("render_view", args, ToolContext(document=box, deadline=time.monotonic() + 120,
+                                                             view_camera=camera))
+    finally:
+        tool_worker.shutdown()
+    assert len(seen) == 1, "the call ran apart"
+    assert far["ok"], far
+    assert far["result"]["view"] == "current" and far["result"]["sha256"] == here["sha256"]
 
 
 def test_current_view_outside_the_gui_is_a_clear_error(box):
