@@ -181,7 +181,12 @@ def test_a_part_partly_behind_a_perspective_camera_is_drawn_without_error(box):
     """The camera inside the box: faces behind it are left out, the picture is still made."""
     camera = {**shot((1.0, 0.0, 0.0), (0, 0, 1), angle=math.radians(60), distance=0.0)}
     camera["position"] = [5.0, 10.0, 5.0]
-    result = ok(box, "render_view", {"view": "current", "highlight": ["Block.Face2"]}, view_camera=camera)
+    markers = [{"point": [30, 10, 5], "label": "ahead"}, {"point": [0, 10, 5], "label": "behind"}]
+    result = ok(box, "render_view", {"view": "current", "highlight": ["Block.Face2"], "markers": markers},
+                view_camera=camera)
+    assert result["markers"][0]["pixel"] == pytest.approx(pixel_of(camera, (30, 10, 5), result["width"],
+                                                                    result["height"]), abs=0.06)
+    assert result["markers"][1]["pixel"] is None, "behind the camera: not drawn"
     rgb = picture(result)
     col, row = pixel_of(camera, (40, 10, 5), result["width"], result["height"])
     assert hue_is(rgb[int(row), int(col)], result["highlights"][0]["colour"])

@@ -261,12 +261,15 @@ def render(document: Any, *, objects: list[str] | None = None, view: str | None 
         if not (isinstance(point, list) and len(point) == 3 and all(isinstance(x, (int, float)) for x in point)):
             raise BadArguments("render_view: each marker needs a `point` [x, y, z] in mm")
         col, row, _ = camera.project(np.asarray(point, float))[0]
+        if not camera.in_front(np.asarray(point, float))[0]:  # behind a perspective live view: not drawn
+            marker_infos.append({"number": m, "point": point, "pixel": None, "label": str(marker.get("label", ""))[:80]})
+            continue
         canvas.ring((col, row), 7.0, colours["marker"])
         marker_infos.append({"number": m, "point": point, "pixel": [round(col, 1), round(row, 1)],
                              "label": str(marker.get("label", ""))[:80]})
     # Labels last, over everything: a box offset from its point with a leader that stops short of it.
     dx, dy = labels["offset"]
-    for info in infos + marker_infos:
+    for info in infos + [m for m in marker_infos if m["pixel"] is not None]:
         col, row = info["pixel"]
         box = canvas.label(str(info["number"]), (col + dx, row + dy), labels["scale"], colours["label_text"],
                            colours["label_box"], colours["edge"])
