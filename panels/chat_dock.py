@@ -98,7 +98,22 @@ class FreeCADHost(DocumentHost):
         import FreeCAD
 
         super().__init__(lambda: FreeCAD.ActiveDocument, gui_selection, on_findings=publish_and_show,
-                         on_select=select_refs)
+                         on_select=select_refs, view_camera=live_camera)
+
+
+def live_camera(document: Any) -> dict | None:
+    """The camera of ``document``'s active 3D view as plain data (render_view's view "current"); None
+    when it has no 3D view or the camera cannot be read (the tool then says there is no live view)."""
+    import FreeCAD
+    import FreeCADGui
+
+    from freecad_spatial.spatial_tools.render.live_view import snapshot
+
+    try:
+        return snapshot(FreeCADGui.getDocument(document.Name))
+    except Exception as exc:  # a view being closed, a camera Coin cannot read: no live view, said in the Report
+        FreeCAD.Console.PrintWarning(f"FreeCAD Spatial: the 3D view's camera could not be read: {exc}\n")
+        return None
 
 
 class _SelectionObserver:

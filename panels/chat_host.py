@@ -29,9 +29,11 @@ class DocumentHost:
     """One document, the current selection, and the tool registry."""
 
     def __init__(self, document: Callable[[], Any], selection: Callable[[], list[dict]] | None = None,
-                 on_findings: FindingsHook | None = None, on_select: Callable[[list[str]], None] | None = None):
+                 on_findings: FindingsHook | None = None, on_select: Callable[[list[str]], None] | None = None,
+                 view_camera: Callable[[Any], dict | None] | None = None):
         self._document = document
         self._selection = selection or (lambda: [])
+        self._view_camera = view_camera  # the document's live 3D view camera as plain data (GUI only)
         self.on_findings = on_findings
         self.on_select = on_select
         self._registry: Any = None
@@ -92,8 +94,10 @@ class DocumentHost:
 
         from freecad_spatial.spatial_tools.context import ToolContext, model_call_s
 
-        context = ToolContext.for_assistant(self.document(), selection=list(selection), on_select=self.on_select,
-                                            deadline=time.monotonic() + model_call_s())
+        document = self.document()
+        camera = self._view_camera(document) if self._view_camera is not None and document is not None else None
+        context = ToolContext.for_assistant(document, selection=list(selection), on_select=self.on_select,
+                                            deadline=time.monotonic() + model_call_s(), view_camera=camera)
         return self.registry().start(name, arguments, context)
 
     def publish_findings(self, findings: list[dict]) -> Any:

@@ -145,6 +145,9 @@ class ToolContext:
     may_change_document: bool = True
     # Folders a profile (or drill table) may be named from; None: any path (a user's own call).
     profile_folders: tuple[str, ...] | None = None
+    # The GUI's live 3D view camera as plain floats (render/live_view.snapshot, taken on the GUI thread
+    # when the call starts, so it crosses to a forked child or a worker); None outside the GUI.
+    view_camera: dict | None = None
 
     def current_selection(self) -> list[dict]:
         if self.selection_provider is not None:

@@ -273,7 +273,7 @@ class Registry:
         if document is not None and tool_worker.available():
             try:
                 pending = tool_worker.start_tool(document, name, arguments, ctx.current_selection(),
-                                                 ctx.profile_folders, deadline)
+                                                 ctx.profile_folders, deadline, getattr(ctx, "view_camera", None))
             except Exception as exc:  # no worker could be started: say so, never run unbounded instead
                 return tool_process.Done(errors.InternalError(
                     f"{name}: no worker process could be started to run it under its time budget: {exc}").envelope())

@@ -67,7 +67,8 @@ def serve() -> None:
                 context = ToolContext(document=document, selection=request["selection"], deadline=deadline,
                                       may_change_document=False,
                                       profile_folders=tuple(request["profile_folders"])
-                                      if request["profile_folders"] is not None else None)
+                                      if request["profile_folders"] is not None else None,
+                                      view_camera=request.get("view_camera"))
                 answer: dict = {"value": registry.call(request["tool"], request["arguments"], context)}
             else:
                 from .encoder import encode_json
@@ -242,9 +243,10 @@ class WorkerCall(Pending):
 
 
 def start_tool(document: Any, name: str, arguments: dict, selection: list, profile_folders: Any,
-               deadline: float | None) -> Pending:
+               deadline: float | None, view_camera: dict | None = None) -> Pending:
     request = {"kind": "tool", "tool": name, "arguments": dict(arguments), "selection": selection,
-               "profile_folders": list(profile_folders) if profile_folders is not None else None}
+               "profile_folders": list(profile_folders) if profile_folders is not None else None,
+               "view_camera": view_camera}
     return WorkerCall(document, request, deadline, name).start()
 
 

@@ -131,7 +131,8 @@ def test_bad_input_is_a_clear_error(box):
 
 
 def test_views_of_the_schema_are_those_of_the_data():
-    assert set(REGISTRY.get("render_view").input_schema["properties"]["view"]["enum"]) == set(config()["views"])
+    """The named views of render.toml, and "current": the live 3D view in the GUI (test_render_live_view)."""
+    assert set(REGISTRY.get("render_view").input_schema["properties"]["view"]["enum"]) == {*config()["views"], "current"}
 
 
 def test_policy_offers_renders_only_to_vision_models_and_never_as_hidden_geometry():

@@ -1,4 +1,4 @@
-"""An orthographic z-buffer rasteriser in numpy: shaded faces, an id map, edges, numbered labels.
+"""A z-buffer rasteriser in numpy (orthographic, or perspective for a live view's camera): shaded faces, an id map, edges, numbered labels.
 
 Pure arithmetic on arrays in a fixed order, so the same triangles give the same pixels on every machine;
 no OpenGL context and no display (see the package docstring for why).
@@ -7,7 +7,7 @@ no OpenGL context and no display (see the package docstring for why).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,6 +64,52 @@ class Camera:
         return np.stack([p @ self.right * self.scale + self.offset[0], -(p @ self.up) * self.scale + self.offset[1],
                          p @ self.toward], axis=1)
 
+    def in_front(self, points: np.ndarray) -> np.ndarray:
+        """Which points the camera can draw (all, for an orthographic camera)."""
+        return np.ones(len(np.asarray(points).reshape(-1, 3)), bool)
+
+    def depth_bias(self, px: float) -> float:
+        """``px`` pixels' worth of depth (near the focal point), so edges on a face are not hidden by it."""
+        return px / self.scale
+
+
+@dataclass(frozen=True)
+class PerspectiveCamera(Camera):
+    """Perspective camera at ``position``: pixel = centre + ``focal_px`` * (x, -y) / distance along the view.
+
+    Depth is 1 / distance, which is affine over the screen, so the rasteriser's depth planes stay exact;
+    ``scale`` is px per mm at the focal distance. Points closer than ``near`` (or behind) are not drawn.
+    """
+
+    position: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    focal_px: float = 1.0
+    near: float = 1e-3
+
+    @property
+    def matrix(self) -> list[list[float]]:
+        """Homogeneous rows: ``[u, v, w] = M @ [x, y, z, 1]``, pixel column u / w, row v / w."""
+        look = -self.toward
+        rows = [self.right * self.focal_px + look * self.offset[0], -self.up * self.focal_px + look * self.offset[1],
+                look]
+        return [[*r, -float(r @ self.position)] for r in rows]
+
+    def _distance(self, p: np.ndarray) -> np.ndarray:
+        return -((p - self.position) @ self.toward)
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        p = np.asarray(points, float).reshape(-1, 3)
+        d = p - self.position
+        z = np.maximum(self._distance(p), self.near)
+        return np.stack([self.focal_px * (d @ self.right) / z + self.offset[0],
+                         -self.focal_px * (d @ self.up) / z + self.offset[1], 1.0 / z], axis=1)
+
+    def in_front(self, points: np.ndarray) -> np.ndarray:
+        return self._distance(np.asarray(points, float).reshape(-1, 3)) > self.near
+
+    def depth_bias(self, px: float) -> float:
+        focal_distance = self.focal_px / self.scale
+        return px / self.scale / focal_distance**2
+
 
 class Canvas:
     """Colour, depth and face-id buffers of one picture."""
@@ -82,6 +128,7 @@ class Canvas:
         if len(triangles) == 0:
             return
         screen = self.camera.project(vertices)
+        front = self.camera.in_front(vertices)[triangles].all(axis=1)
         world = vertices[triangles]
         normals = np.cross(world[:, 1] - world[:, 0], world[:, 2] - world[:, 0])
         lengths = np.linalg.norm(normals, axis=1)
@@ -94,7 +141,7 @@ class Canvas:
         h, w = self.camera.height, self.camera.width
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
         area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-        ok = keep & (np.abs(area) > 1e-12)
+        ok = keep & front & (np.abs(area) > 1e-12)
         safe = np.where(ok, area, 1.0)
         # Depth is a plane over the screen: z = z0 + dzdx (x - x0) + dzdy (y - y0).
         dzdx = (e1[:, 2] * e2[:, 1] - e2[:, 2] * e1[:, 1]) / safe
@@ -160,7 +207,11 @@ class Canvas:
         screen = self.camera.project(points)
         if len(screen) < 2:
             return
-        a, b = screen[:-1], screen[1:]
+        front = self.camera.in_front(points)
+        drawn = front[:-1] & front[1:]  # a segment reaching behind a perspective camera is left out
+        a, b = screen[:-1][drawn], screen[1:][drawn]
+        if len(a) == 0:
+            return
         lengths = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
         counts = np.maximum(1, np.ceil(lengths / step_px).astype(int)) + 1
         seg = np.repeat(np.arange(len(a)), counts)

@@ -21,6 +21,7 @@ from freecad_spatial import RESOURCES
 from ..errors import BadArguments, BadReference, NotApplicable
 from ..refs import element_ref, global_shape, resolve
 from . import png
+from .live_view import NO_LIVE_VIEW, camera_of
 from .raster import Camera, Canvas
 
 CONFIG_FILE = RESOURCES / "render.toml"
@@ -181,8 +182,9 @@ def _direction(view: str | None, direction: list[float] | None) -> tuple[str, np
 def render(document: Any, *, objects: list[str] | None = None, view: str | None = None,
            direction: list[float] | None = None, width: int | None = None, height: int | None = None,
            highlight: list[Any] | None = None, markers: list[dict] | None = None,
-           mesh: Mesh | None = None) -> Render:
-    """Renders ``objects`` (default: the visible parts) from a named view or a direction (part -> camera)."""
+           mesh: Mesh | None = None, live_camera: dict | None = None) -> Render:
+    """Renders ``objects`` (default: the visible parts) from a named view, a direction (part -> camera), or
+    with ``view="current"`` through the live 3D view's camera (``live_camera``, live_view.snapshot)."""
     cfg = config()
     colours, shading, labels = cfg["colours"], cfg["shading"], cfg["labels"]
     if objects:
@@ -194,13 +196,20 @@ def render(document: Any, *, objects: list[str] | None = None, view: str | None 
             chosen.append(element.obj)
     else:
         chosen = default_objects(document)
+    if view == "current" and live_camera is None:
+        raise NotApplicable(NO_LIVE_VIEW)
     if not chosen:
         raise NotApplicable("render_view: the document has no visible shape to render")
+    if view == "current" and direction is not None:
+        raise BadArguments("render_view: give either view 'current' or a direction, not both")
+    w, h, _ = capped_size(width, height)
+    if view == "current":
+        name, camera = "current", camera_of(live_camera, w, h)
     if mesh is None:
         mesh = tessellate(chosen)
-    w, h, _ = capped_size(width, height)
-    name, toward, up = _direction(view, direction)
-    camera = Camera.fit(mesh.points, toward, up, w, h, cfg["image"]["margin"])
+    if view != "current":
+        name, toward, up = _direction(view, direction)
+        camera = Camera.fit(mesh.points, toward, up, w, h, cfg["image"]["margin"])
     canvas = Canvas(camera, colours["background"])
 
     palette = [np.asarray(c, float) for c in colours["highlights"]]
@@ -231,7 +240,7 @@ def render(document: Any, *, objects: list[str] | None = None, view: str | None 
     if verts:
         canvas.triangles(np.concatenate(verts), np.concatenate(tris), np.concatenate(ids), np.concatenate(cols),
                          shading["ambient"], shading["diffuse"])
-    bias = 2.0 / camera.scale  # two pixels' worth of depth, so edges on a face are not hidden by it
+    bias = camera.depth_bias(2.0)  # two pixels' worth of depth, so edges on a face are not hidden by it
     for ref, pts in mesh.edges.items():
         if ref not in edge_colour:
             canvas.polyline(pts, colours["edge"], bias)
@@ -252,12 +261,15 @@ def render(document: Any, *, objects: list[str] | None = None, view: str | None 
         if not (isinstance(point, list) and len(point) == 3 and all(isinstance(x, (int, float)) for x in point)):
             raise BadArguments("render_view: each marker needs a `point` [x, y, z] in mm")
         col, row, _ = camera.project(np.asarray(point, float))[0]
+        if not camera.in_front(np.asarray(point, float))[0]:  # behind a perspective live view: not drawn
+            marker_infos.append({"number": m, "point": point, "pixel": None, "label": str(marker.get("label", ""))[:80]})
+            continue
         canvas.ring((col, row), 7.0, colours["marker"])
         marker_infos.append({"number": m, "point": point, "pixel": [round(col, 1), round(row, 1)],
                              "label": str(marker.get("label", ""))[:80]})
     # Labels last, over everything: a box offset from its point with a leader that stops short of it.
     dx, dy = labels["offset"]
-    for info in infos + marker_infos:
+    for info in infos + [m for m in marker_infos if m["pixel"] is not None]:
         col, row = info["pixel"]
         box = canvas.label(str(info["number"]), (col + dx, row + dy), labels["scale"], colours["label_text"],
                            colours["label_box"], colours["edge"])

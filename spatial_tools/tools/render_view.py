@@ -3,6 +3,12 @@
 Highlighted faces and edges get a colour and a numbered label keyed to their ref, findings get ring
 markers; the long edge is capped and the image-token cost estimated, because every picture the model
 sees is paid for. The same input gives the same bytes (render/raster.py).
+
+In the FreeCAD GUI, ``view: "current"`` (and no view at all) is what the user sees: the chat snapshots
+the live 3D view's camera on the GUI thread (ToolContext.view_camera) and the picture is drawn through
+that camera, at the viewport's aspect. The pixels still come from our rasteriser, not from the screen's
+framebuffer: it gives the same bytes for the same camera, the labels and the id map agree with the
+refs exactly, and it runs where the call runs (a forked child or a worker process has no GL context).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Annotated, Literal
 
 from ..context import ToolContext
 from ..registry import tool
+from ..render.live_view import default_size
 from ..render.view import capped_size, image_tokens, render
 from ..schema import VEC3_SCHEMA, Arg, Ref, Vec3
 
@@ -40,7 +47,8 @@ RESULT = {
             },
         },
         "markers": {"type": "array"},
-        "camera": {"type": "array", "description": "[col, row] = camera @ [x, y, z, 1] (px from mm)"},
+        "camera": {"type": "array", "description": "[col, row] = camera @ [x, y, z, 1] (px from mm); three "
+                                                   "rows for a perspective live view: [u, v, w], pixel u/w, v/w"},
         "image_tokens": {"type": "object"},
         "bytes": {"type": "integer"},
         "sha256": {"type": "string"},
@@ -62,8 +70,9 @@ MARKERS_SCHEMA = {
 @tool(result=RESULT, raw_geometry=True, tags=("image",))
 def render_view(
     ctx: ToolContext,
-    view: Annotated[Literal["iso", "front", "back", "left", "right", "top", "bottom"],
-                    Arg("Named view (default iso)")] = "iso",
+    view: Annotated[Literal["iso", "front", "back", "left", "right", "top", "bottom", "current"] | None,
+                    Arg("Named view, or 'current': the live 3D view's camera in the FreeCAD GUI "
+                        "(default: current in the GUI, else iso)")] = None,
     direction: Annotated[Vec3 | None, Arg("Camera direction from the part, instead of a named view")] = None,
     objects: Annotated[list[str] | None, Arg("Objects to render (default: the visible parts)")] = None,
     highlight: Annotated[list[Ref] | None, Arg("Faces/edges to colour and number, e.g. 'Plate.Face7'",
@@ -73,9 +82,14 @@ def render_view(
     width: Annotated[int | None, Arg("Pixels (long edge capped at 1024)", minimum=64, maximum=4096)] = None,
     height: Annotated[int | None, Arg("Pixels", minimum=64, maximum=4096)] = None,
 ) -> dict:
+    live = ctx.view_camera
+    if view is None and direction is None and live is not None:
+        view = "current"
+    if view == "current":
+        width, height = default_size(live, width, height)
     w, h, scaled = capped_size(width, height)
     picture = render(ctx.document, objects=objects, view=view, direction=list(direction) if direction else None,
-                     width=w, height=h, highlight=highlight, markers=markers)
+                     width=w, height=h, highlight=highlight, markers=markers, live_camera=live)
     return {
         "image": {"media_type": "image/png", "data": base64.b64encode(picture.png).decode("ascii")},
         "width": w,
