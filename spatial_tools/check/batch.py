@@ -195,21 +195,25 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
     from ..dfm.engine import check_document
     from ..documents import close_document, open_document
     from ..errors import ToolError
-    from ..gdt.pmi_import import import_pmi_for_check
+    from ..gdt.pmi_import import import_pmi_for_check, start_reader_for_check, stop_reader
     from ..gdt.validation import gdt_findings
 
     started = time.monotonic()
     document = None
+    reader = None
     opened = path
     names = ExitStack()  # closed last: the document is closed before its alias goes
     try:
         opened = names.enter_context(_openable(path))
+        if options.pmi:  # the PMI reader reads the file in its own process while FreeCAD opens it here
+            reader = start_reader_for_check(opened)
         if options.annotate:
             from ..annotations.store import import_proxies
 
             import_proxies()  # so findings already in an FCStd come back with their proxies
         document = open_document(opened)
-        pmi_notes = import_pmi_for_check(document, opened, options.timeout) if options.pmi else []
+        pmi_notes = import_pmi_for_check(document, opened, options.timeout, reader=reader) if options.pmi else []
+        reader = None  # import_pmi_for_check ended it
         result = check_document(
             document,
             options.process,
@@ -257,6 +261,7 @@ def check_file(path: str, options: CheckOptions) -> FileResult:
         reason = f"internal error: {traceback.format_exception_only(exc)[-1].strip()}"
         outcome = FileResult.failed(path, _unalias(reason, opened, path))
     finally:
+        stop_reader(reader)  # the file could not be opened: its PMI is not wanted
         if document is not None:
             close_document(document)
         try:

@@ -111,23 +111,40 @@ def reader_missing(timeout: float = 120.0) -> bool:
     return proc.returncode != 0
 
 
-def run_reader(step_path: str | Path, timeout: float = READER_TIMEOUT) -> dict:
-    """Runs ``pmi_reader`` on ``step_path`` in a child process; its JSON, or a ToolError saying why not."""
+def start_reader(step_path: str | Path) -> subprocess.Popen:
+    """Starts ``pmi_reader`` on ``step_path`` in a child process and returns at once (``reader_result`` waits).
+
+    ``check`` starts it before FreeCAD opens the same file, so the two reads overlap where a second core is free.
+    """
     path = Path(step_path)
     if not path.is_file():
         raise UnreadableFile(f"no such file: {path}")
+    return subprocess.Popen([reader_python(), str(READER), str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=reader_env())
+
+
+def reader_result(proc: subprocess.Popen, step_path: str | Path, timeout: float = READER_TIMEOUT) -> dict:
+    """The JSON of a reader started by ``start_reader``, or a ToolError saying why not; the child is always ended."""
+    path = Path(step_path)
     try:
-        proc = subprocess.run(
-            [reader_python(), str(READER), str(path)], capture_output=True, text=True, timeout=timeout, env=reader_env(), check=False
-        )
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         raise DeadlineExceeded(f"reading the PMI of {path.name} took longer than {timeout:g} s") from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     if proc.returncode == 3:
-        raise PmiReaderMissing(proc.stderr.strip() or "the cadquery-ocp bindings are missing")
+        raise PmiReaderMissing(err.strip() or "the cadquery-ocp bindings are missing")
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+        detail = err.strip().splitlines()[-1] if err.strip() else f"exit code {proc.returncode}"
         raise UnreadableFile(f"cannot read PMI from {path.name}: {detail}")
-    return json.loads(proc.stdout)
+    return json.loads(out)
+
+
+def run_reader(step_path: str | Path, timeout: float = READER_TIMEOUT) -> dict:
+    """Runs ``pmi_reader`` on ``step_path`` in a child process; its JSON, or a ToolError saying why not."""
+    return reader_result(start_reader(step_path), step_path, timeout)
 
 
 # --- faces ------------------------------------------------------------------------------------
@@ -527,7 +544,8 @@ def target_point_faces(pmi: dict, shape: Any, object_name: str) -> dict[str, lis
     return out
 
 
-def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout: float | None = None) -> dict:
+def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout: float | None = None,
+               pmi: dict | None = None) -> dict:
     """Imports the STEP's PMI into ``document`` as GD&T objects, in one undoable transaction.
 
     ``target`` is the Part feature holding the STEP's geometry; when None the
@@ -535,7 +553,8 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
     what was skipped (each with its reason) and which faces could not be linked.
     """
     step_path = Path(step_path)
-    pmi = run_reader(step_path, timeout=timeout or READER_TIMEOUT)
+    if pmi is None:  # else the reader's output, read ahead (check starts the reader before opening the file)
+        pmi = run_reader(step_path, timeout=timeout or READER_TIMEOUT)
     shape = target.Shape if target is not None else load_step_shape(step_path)
     indices, unmatched = map_faces(pmi["faces"], shape)
     created: dict[str, list[str]] = {k: [] for k in ("datum", "datum_target", "datum_system", "tolerance", "dimension")}
@@ -606,21 +625,43 @@ def _count(skipped: list[dict]) -> dict[str, int]:
     return out
 
 
-def import_pmi_for_check(document: Any, path: str | Path, timeout: float | None = None) -> list[dict]:
+def start_reader_for_check(path: str | Path) -> subprocess.Popen | None:
+    """The PMI reader started on ``path`` when it is a STEP file with PMI (None otherwise, or when it cannot start)."""
+    from .pmi_summary import step_has_pmi
+
+    try:
+        return start_reader(path) if step_has_pmi(path) else None
+    except (OSError, ToolError):  # import_pmi_for_check runs it again and reports why it cannot
+        return None
+
+
+def stop_reader(proc: subprocess.Popen | None) -> None:
+    """Ends a reader whose output is no longer wanted (the file could not be opened)."""
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+def import_pmi_for_check(document: Any, path: str | Path, timeout: float | None = None,
+                         reader: subprocess.Popen | None = None) -> list[dict]:
     """``check``'s first step on a STEP file: its PMI as annotations, so the gdt.* rules and stack-up use them.
 
-    Returns entries for the report's ``skipped`` list (items not imported or not
-    linked, or why the PMI could not be read); never raises for PMI reasons.
+    ``reader``: the reader ``start_reader_for_check`` started on the same file
+    (always ended here). Returns entries for the report's ``skipped`` list
+    (items not imported or not linked, or why the PMI could not be read); never
+    raises for PMI reasons.
     """
     from .pmi_summary import check_notes, step_has_pmi
 
-    if not step_has_pmi(path):
+    if reader is None and not step_has_pmi(path):
         return []
     parts = [o for o in document.Objects if o.TypeId == "Part::Feature"]
     if len(parts) != 1:
+        stop_reader(reader)
         return [{"rule": "pmi.import", "object": None, "reason": f"PMI not imported: the file holds {len(parts)} solids; the import maps faces onto one"}]
     try:
-        summary = import_pmi(document, path, target=parts[0], timeout=timeout)
+        pmi = reader_result(reader, path, timeout or READER_TIMEOUT) if reader is not None else None
+        summary = import_pmi(document, path, target=parts[0], timeout=timeout, pmi=pmi)
     except ToolError as exc:
         return [{"rule": "pmi.import", "object": parts[0].Name, "reason": f"PMI not imported: {exc.message}"}]
     for obj in document.Objects:
