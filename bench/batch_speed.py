@@ -17,7 +17,7 @@ with it: on a shared 2-core machine read the ratio against them. The per-file
 distribution (in-process) gives the estimate for 100,000 files on N workers.
 Prints JSON.
 
-    .venv/bin/python bench/batch_speed.py [--corpus mfcad|nist] [--repeat 2] [--process cnc-3axis]
+    .venv/bin/python bench/batch_speed.py [--corpus mfcad|nist] [--repeat 2] [--process cnc-3axis] [--no-pmi]
 """
 
 from __future__ import annotations
@@ -56,12 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", choices=sorted(GLOBS), default="mfcad")
     parser.add_argument("--process", default="cnc-3axis")
+    parser.add_argument("--no-pmi", action="store_true", help="skip the AP242 PMI import, as check --no-pmi")
     parser.add_argument("--repeat", type=int, default=2, help="repeats of in-process, jobs-1 and jobs-2 runs")
     args = parser.parse_args(argv)
     sub, pattern = GLOBS[args.corpus]
     files = sorted(str(p) for p in (CORPORA / sub).glob(pattern))
-    options = CheckOptions(process=args.process, timeout=600)
-    out: dict = {"benchmark": "batch_speed", "corpus": args.corpus, "files": len(files), "process": args.process,
+    options = CheckOptions(process=args.process, timeout=600, pmi=not args.no_pmi)
+    out: dict = {"benchmark": "batch_speed", "corpus": args.corpus, "files": len(files), "process": args.process, "pmi": not args.no_pmi,
                  "cpus": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
     out["cores_available_before"] = parallelism()
 
