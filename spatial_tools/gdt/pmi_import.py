@@ -37,6 +37,7 @@ from ..annotations.signature import face_signature
 from ..annotations.store import link_elements, spatial_group
 from ..annotations.transaction import transaction
 from ..errors import DeadlineExceeded, ToolError, UnreadableFile
+from .pmi_target_symbol import read_symbol
 
 PYTHON_ENV = "FREECAD_SPATIAL_PMI_PYTHON"
 READER = Path(__file__).with_name("pmi_reader.py")
@@ -277,6 +278,26 @@ def _tolerance_record(tol: dict, names: Any) -> dict:
     }
 
 
+MOVABLE_SOURCES = {
+    "semantic": "stated by the file (CAx-IF 'movable direction')",
+    "symbol_graphics": "read from the target symbol's graphics (the file's semantic PMI does not state it)",
+}
+
+
+def _movable(target: dict) -> dict:
+    """Movable flag, direction and where they came from: the file's semantic PMI first, else the drawn symbol.
+
+    ``symbol`` says what the drawing shows ('movable', 'plain', 'none'), so a
+    reader of the summary sees why a target is not movable too.
+    """
+    drawn = read_symbol(target.get("presentation") or [])
+    if target.get("movable_direction") is not None or target.get("movable_source") == "semantic":
+        return {"movable": True, "movable_direction": target.get("movable_direction"), "movable_source": "semantic", "symbol": drawn["symbol"]}
+    if drawn["symbol"] == "movable":
+        return {"movable": True, "movable_direction": drawn["direction"], "movable_source": "symbol_graphics", "symbol": "movable"}
+    return {"movable": bool(target.get("movable")), "movable_direction": None, "movable_source": None, "symbol": drawn["symbol"]}
+
+
 def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str, list[str]] | None = None) -> list[dict]:
     """The reader's output as plain records whose faces are ``Object.FaceN`` names (unmatched left out).
 
@@ -298,7 +319,7 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
         size = [v for v in (target["length"], target["width"]) if v]
         targets.append({"kind": "datum_target", "label": target["label"], "letter": target["letter"], "number": target["number"],
                         "type": target["type"], "shape": target["shape"], "size": size, "point": target["point"],
-                        "movable": target["movable"], "faces": faces, "unmatched_faces": lost})
+                        **_movable(target), "faces": faces, "unmatched_faces": lost})
     records: list[dict] = []
     for datum in pmi["datums"]:
         faces, lost = names(datum["faces"])
@@ -377,7 +398,8 @@ def describe(record: dict) -> str:
         return f"Datum {record['letter']}"
     if kind == "datum_target":
         size = "×".join(f"{v:g}" for v in record["size"])
-        return f"Datum target {record['label']} ({record['shape']}{' ' + size if size else ''})"
+        movable = ", movable" if record.get("movable") else ""
+        return f"Datum target {record['label']} ({record['shape']}{' ' + size if size else ''}{movable})"
     if kind == "datum_system":
         return "DRF " + "|".join(record.get(s, "") for s in ("primary", "secondary", "tertiary") if record.get(s))
     if kind == "tolerance":
@@ -567,10 +589,13 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
                     "Movable": bool(record["movable"]),
                 }
                 obj = _new_object(document, P.DATUM_FEATURE, describe(record), values, target, record["faces"])
-                if record["point"] is not None:
+                if record["point"] is not None or record["movable_direction"] is not None:
                     import FreeCAD
 
-                    obj.TargetLocation = FreeCAD.Vector(*record["point"])
+                    if record["point"] is not None:
+                        obj.TargetLocation = FreeCAD.Vector(*record["point"])
+                    if record["movable_direction"] is not None:
+                        obj.MovableDirection = FreeCAD.Vector(*record["movable_direction"])
                     obj.purgeTouched()
             elif kind == "datum_system":
                 values = {slot.capitalize(): record.get(slot, "") for slot in ("primary", "secondary", "tertiary")}
@@ -584,8 +609,11 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
             else:
                 obj = _new_object(document, P.SIZE_DIMENSION, _dimension_label(record), _dimension_values(record), target, record["faces"])
             created[kind].append(obj.Name)
-            items.append({"kind": kind, "object": obj.Name, "what": describe(record), "faces": len(record.get("faces", [])),
-                          "unmatched_faces": record.get("unmatched_faces", 0)})
+            item = {"kind": kind, "object": obj.Name, "what": describe(record), "faces": len(record.get("faces", [])),
+                    "unmatched_faces": record.get("unmatched_faces", 0)}
+            if record.get("movable_source"):
+                item["movable"] = MOVABLE_SOURCES[record["movable_source"]]
+            items.append(item)
     return {
         "file": str(step_path),
         "target": target.Name,

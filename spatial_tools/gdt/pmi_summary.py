@@ -48,6 +48,10 @@ def summary_lines(summary: dict) -> list[str]:
     if data["unlinked"]:
         lines.append(f"  {len(data['unlinked'])} imported without all their faces linked:")
         lines += [f"    {i['what']} ({i['object']})" for i in data["unlinked"]]
+    read_elsewhere = [i for i in data["items"] if i.get("movable")]
+    if read_elsewhere:
+        lines.append(f"  {len(read_elsewhere)} movable datum targets:")
+        lines += [f"    {i['what']} ({i['object']}): {i['movable']}" for i in read_elsewhere]
     if data["skipped"]:
         lines.append(f"  {len(data['skipped'])} skipped:")
         lines += [f"    {s['what']}: {s['reason']}" for s in data["skipped"]]
