@@ -363,15 +363,110 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
                 "unmatched_faces": lost,
             }
         )
-    records += [{"kind": "note", "text": text} for text in pmi.get("notes", [])]
+    places = pmi.get("note_places")
+    if places is None:  # an older reader: the notes without their faces
+        places = [{"text": text, "axes": []} for text in pmi.get("notes", [])]
+    tolerances = [r for r in records if r["kind"] == "tolerance"]
+    for place in places:
+        records.append(attach_loose_note(place, tolerances, pmi["tolerances"], pmi["datums"]))
     return records
+
+
+NOTE_HOLES_FILE = RESOURCES / "pmi_note_holes.toml"
+
+
+def _note_hole_limits() -> dict[str, float]:
+    import tomllib
+
+    with open(NOTE_HOLES_FILE, "rb") as handle:
+        return {k: float(v) for k, v in tomllib.load(handle).items()}
+
+
+def distinct_axes(axes: list[dict], limits: dict[str, float]) -> list[dict]:
+    """One entry per axis line (a hole split into two half-cylinder faces is one hole)."""
+    out: list[dict] = []
+    for axis in axes:
+        if not any(same_axis(axis, known, limits) for known in out):
+            out.append(axis)
+    return out
+
+
+def same_axis(a: dict, b: dict, limits: dict[str, float]) -> bool:
+    """Whether two cylinder axes are one line: parallel, and each point on the other's line."""
+    da, db = a["direction"], b["direction"]
+    cos = abs(sum(x * y for x, y in zip(da, db, strict=True)))
+    if cos < math.cos(math.radians(limits["axis_angle_deg"])):
+        return False
+    d = [p - q for p, q in zip(a["point"], b["point"], strict=True)]
+    along = sum(x * y for x, y in zip(d, db, strict=True))
+    off = math.sqrt(max(0.0, sum(x * x for x in d) - along * along))
+    return off <= limits["axis_offset"] * min(a["radius"], b["radius"])
+
+
+def attach_loose_note(place: dict, tolerances: list[dict], stated: list[dict], datums: list[dict] | None = None) -> dict:
+    """A note the file ties to no frame: added to its frame when the file shows which one, else a note record saying why not.
+
+    Only a count note ('4X INDIVIDUALLY') goes onto a frame. Its frame is, first,
+    the one frame referencing the datum whose feature holds the note's faces
+    (ASME: INDIVIDUALLY takes a pattern datum feature hole by hole, as NIST
+    FTC 06's F); else the one frame on the same holes (every hole axis of the
+    note is one of the frame's). The count must be the holes' number either way.
+    Returns the note record (``attached_to`` set when it went onto a frame).
+    """
+    limits = _note_hole_limits()
+    record: dict[str, Any] = {"kind": "note", "text": place["text"]}
+    note_axes = distinct_axes(place.get("axes", []), limits)
+    count = _count_of([place["text"]])
+    if not note_axes:
+        record["reason"] = "a note (semantic text) the file ties to no frame or datum, on no hole: listed here, not imported as an object"
+        return record
+    sizes = sorted({round(2 * a["radius"], 4) for a in note_axes})
+    where = f"{len(note_axes)} hole(s) ∅{', ∅'.join(f'{d:g}' for d in sizes)} mm"
+    if not count:
+        record["reason"] = f"its faces ({where}) are holes, but it states no count ('4X'): not a frame's note; listed here, not imported"
+        return record
+    faces = set(place.get("faces", []))
+    reasons = []
+    for datum in datums or []:
+        if not faces or not faces <= set(datum["faces"]):
+            continue
+        holes = len(distinct_axes(datum.get("hole_axes", []), limits))
+        users = [tol for tol in tolerances if datum["letter"] in (re.split(r"[^A-Z]", d)[0] for d in tol["datums"])]
+        if len(users) == 1 and holes == count:
+            return _attach(record, place["text"], users[0], count, f"on the holes of datum feature {datum['letter']} ({where}), which this frame references")
+        reasons.append(f"its faces lie on datum feature {datum['letter']} ({holes} holes), referenced by {len(users)} frames")
+    same = []
+    for tol, raw in zip(tolerances, stated, strict=True):
+        frame_axes = distinct_axes(raw.get("hole_axes", []), limits)
+        if frame_axes and all(any(same_axis(n, f, limits) for f in frame_axes) for n in note_axes):
+            same.append((tol, len(frame_axes)))
+    fitting = [tol for tol, n in same if n == count]
+    if len(fitting) == 1 and not reasons:
+        return _attach(record, place["text"], fitting[0], count, f"on this frame's hole axes ({where})")
+    if same:
+        reasons.append(f"its faces ({where}) lie on the holes of {', '.join(f'{describe(t)} ({n} holes)' for t, n in same)}")
+    else:
+        reasons.append(f"its faces ({where}) share their hole axes with no frame's holes")
+    record["reason"] = "; ".join(reasons) + f": the file does not say which frame its '{count}X' belongs to; listed here, not attached"
+    return record
+
+
+def _attach(record: dict, text: str, tol: dict, count: int, why: str) -> dict:
+    tol["notes"].append(text)
+    tol["count"] = tol["count"] or count
+    tol.setdefault("attached_notes", []).append(f"'{text}': {why}")
+    record["attached_to"] = describe(tol)
+    record["why"] = why
+    return record
 
 
 def skip_reason(record: dict) -> str | None:
     """Why a record cannot become an object (None: it can); every skip is listed with this reason."""
     kind = record["kind"]
     if kind == "note":
-        return "a note (semantic text) the file ties to no frame or datum: listed here, not imported as an object"
+        if record.get("attached_to"):
+            return None
+        return record.get("reason") or "a note (semantic text) the file ties to no frame or datum: listed here, not imported as an object"
     if kind in ("datum", "datum_target"):
         letter = record["letter"].strip().upper()
         if not letter.isalpha() or len(letter) > 2:
@@ -436,7 +531,9 @@ def read_pmi_records(step_path: str | Path, shape: Any = None, object_name: str 
     face_names = [f"{object_name}.Face{i + 1}" if i is not None else None for i in indices]
     records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, object_name))
     skipped = [{"kind": r["kind"], "what": describe(r), "reason": why} for r in records if (why := skip_reason(r))]
+    attached = [{"what": describe(r), "to": r["attached_to"]} for r in records if r["kind"] == "note" and r.get("attached_to")]
     return {
+        "notes_attached": attached,
         "file": str(step_path),
         "file_length_unit": pmi["file_length_unit"],
         "values_unit": pmi["values_unit"],
@@ -563,6 +660,7 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
     created: dict[str, list[str]] = {k: [] for k in ("datum", "datum_target", "datum_system", "tolerance", "dimension")}
     skipped: list[dict] = []
     items: list[dict] = []
+    attached: list[dict] = []
     with transaction(document, f"Spatial: import PMI of {step_path.name}"):
         if target is None:
             target = document.addObject("Part::Feature", _object_name(step_path))
@@ -572,6 +670,9 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
         records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, target.Name))
         for record in records:
             kind = record["kind"]
+            if kind == "note" and record.get("attached_to"):
+                attached.append({"what": describe(record), "to": record["attached_to"]})
+                continue  # it is on its frame's object (Notes, Count)
             why = skip_reason(record)
             if why is not None:
                 skipped.append({"kind": kind, "what": describe(record), "reason": why, "record": record})
@@ -622,6 +723,7 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
         "imported": items,
         "skipped": skipped,
         "skipped_by_kind": _count(skipped),
+        "notes_attached": attached,
         "unmatched_faces": unmatched,
         "warnings": pmi["warnings"],
     }

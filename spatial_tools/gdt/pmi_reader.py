@@ -163,6 +163,17 @@ class _Faces:
         self.signatures.append(face_signature(face))
         return len(self.faces) - 1
 
+    def cylinder_axis(self, index: int) -> dict | None:
+        """A cylindrical face's axis (point and radius in mm, unit direction) as placed in the model; None otherwise."""
+        from OCP.BRepAdaptor import BRepAdaptor_Surface
+
+        adaptor = BRepAdaptor_Surface(self.faces[index])
+        if _enum_name(adaptor.GetType(), "GeomAbs_") != "Cylinder":
+            return None
+        cyl = adaptor.Cylinder()
+        p, d = cyl.Axis().Location(), cyl.Axis().Direction()
+        return {"face": index, "point": _vec(p.X(), p.Y(), p.Z()), "direction": [d.X(), d.Y(), d.Z()], "radius": round(cyl.Radius(), 6)}
+
     def indices(self, shape: Any) -> list[int]:
         """Indices of the faces of ``shape`` (a face or anything holding faces); every placed instance."""
         from OCP.TopAbs import TopAbs_FACE
@@ -974,7 +985,16 @@ def read_pmi(path: str | Path) -> dict:
     _complete_tolerances(tolerances, stated, step_faces)
     used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
     used |= {a for a, b in graph.relations if b in graph.letters} | set(graph.letters)  # a datum feature's note is its letter
-    loose_notes = [step_text(text) for holder, texts in graph.semantic_texts().items() if holder not in used for text in texts]
+    loose = [(holder, step_text(t)) for holder, texts in graph.semantic_texts().items() if holder not in used for t in texts]
+    loose_notes = [t for _, t in loose]
+    # Where each loose note sits (its faces, their hole axes), so the import can tell whether it is a
+    # frame's note ('4X INDIVIDUALLY' on a datum feature's holes); frames and datums get their hole axes too.
+    note_places = []
+    for holder, note in loose:
+        indices = step_faces(graph.faces_of_aspect(holder, depth=-2), f"note {note[:20]!r}")
+        note_places.append({"text": note, "step_id": holder, "faces": indices, "axes": [a for i in indices if (a := faces.cylinder_axis(i))]})
+    for entry in [*tolerances, *datums.values()]:
+        entry["hole_axes"] = [a for i in entry["faces"] if (a := faces.cylinder_axis(i))]
     known = {t["label"] for t in targets.values()}
     stated_targets = graph.datum_targets()
     for entry in stated_targets:  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
@@ -1024,6 +1044,7 @@ def read_pmi(path: str | Path) -> dict:
         "tolerances": tolerances,
         "dimensions": dimensions,
         "notes": loose_notes,  # semantic texts the file ties to no tolerance (NIST FTC 06's '4X INDIVIDUALLY')
+        "note_places": note_places,  # the same notes with the hole axes of their faces
         "faces": faces.signatures,
         "model_face_count": len(faces.model_faces),
         "warnings": warnings,
