@@ -16,7 +16,11 @@ import pytest
 from conftest import CORPORA
 
 from freecad_spatial.spatial_tools.gdt import nist_groundtruth as gt
-from freecad_spatial.spatial_tools.gdt.pmi_import import _frame_values, attach_loose_note, skip_reason
+from freecad_spatial.spatial_tools.gdt.pmi_import import (
+    _frame_values,
+    attach_loose_note,
+    skip_reason,
+)
 
 FTC06 = CORPORA / "nist-pmi" / "step" / "nist_ftc_06_asme1_ap242-e2.stp"
 INCH = 25.4
