@@ -367,9 +367,35 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
     if places is None:  # an older reader: the notes without their faces
         places = [{"text": text, "axes": []} for text in pmi.get("notes", [])]
     tolerances = [r for r in records if r["kind"] == "tolerance"]
+    scale = 25.4 if pmi.get("file_length_unit") == "inch" else 1.0
     for place in places:
+        limit = note_dimension(place["text"], scale)
+        if limit is not None:
+            faces, lost = names(place.get("faces", []))
+            records.append(limit | {"index": len(records) + 1, "faces": faces, "unmatched_faces": lost if place.get("faces") else 1})
+            continue
         records.append(attach_loose_note(place, tolerances, pmi["tolerances"], pmi["datums"]))
     return records
+
+
+_LIMIT_NOTE = re.compile(r"^\s*(?:(\d+)\s*X\s+)?(S?R|S?∅|⌀)\s*(\d*\.?\d+)\s+(MAX|MIN)\s*$", re.I)
+
+
+def note_dimension(text: str, scale: float = 1.0) -> dict | None:
+    """A note that is a size with one limit ('4X R0.15 MAX' on NIST FTC 10) as a dimension record; None otherwise.
+
+    The value is in the file's length unit (``scale`` to mm). A MAX size is 0
+    up to the value: nominal the value, upper deviation 0, lower down to 0;
+    a MIN size has no upper bound an object can hold, so it stays a note.
+    """
+    m = _LIMIT_NOTE.match(text)
+    if m is None or m.group(4).upper() != "MAX":
+        return None
+    value = float(m.group(3)) * scale
+    symbol = m.group(2).upper().replace("⌀", "∅")
+    return {"kind": "dimension", "type": f"note '{' '.join(text.split())}'", "dimension_type": "size", "value": value,
+            "upper": None, "lower": None, "range": [0.0, value], "angular": False, "limit": "max", "symbol": symbol,
+            "count": int(m.group(1) or 0), "size": {"nominal": value, "upper": 0.0, "lower": -value}}
 
 
 NOTE_HOLES_FILE = RESOURCES / "pmi_note_holes.toml"
@@ -617,6 +643,9 @@ def _dimension_values(record: dict) -> dict:
 
 
 def _dimension_label(record: dict) -> str:
+    if record.get("limit") == "max":  # '4X R0.15 MAX': as the note says it
+        count = f"{record['count']}X " if record.get("count") else ""
+        return f"{count}{record['symbol']}{record['value']:g} MAX"
     text = size_text(_dimension_values(record))
     if record["dimension_type"] in P.ANGULAR_DIMENSIONS:
         return text.replace(" ", "° ", 1) + "°" if " " in text else text + "°"

@@ -506,8 +506,11 @@ class StepGraph:
             out += [line for line in self._curves(shown) if len(line) >= 2]
         return out
 
-    def semantic_texts(self) -> dict[int, list[str]]:
-        """Entity id -> its 'semantic text' notes ('4X INDIVIDUALLY'), through PROPERTY_DEFINITION and REPRESENTATION."""
+    def semantic_texts(self, joined: bool = False) -> dict[int, list[str]]:
+        """Entity id -> its 'semantic text' notes ('4X INDIVIDUALLY'), through PROPERTY_DEFINITION and REPRESENTATION.
+
+        ``joined``: the lines of one representation as one note ('4X R0.2' and 'MAX' are NIST FTC 10's 'R.20 MAX').
+        """
         holders = {}
         for i, body in self.entities.items():
             if self.keyword[i] == "PROPERTY_DEFINITION" and "'semantic text'" in body.lower():
@@ -522,10 +525,14 @@ class StepGraph:
             if len(refs) < 2 or refs[0] not in holders:
                 continue
             items = [int(r) for r in _REF.findall(self.entities.get(refs[1], "").split("(", 2)[-1].split(")", 1)[0])]
+            lines = []
             for item in items:
                 m = re.search(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'[^']*'\s*,\s*'([^']*)'", self.entities.get(item, ""))
                 if m and m.group(1).strip():
-                    out.setdefault(holders[refs[0]], []).append(m.group(1).strip())
+                    lines.append(m.group(1).strip())
+            if joined and lines:
+                lines = ["\n".join(lines)]
+            out.setdefault(holders[refs[0]], []).extend(lines)
         return out
 
     def composites(self) -> dict[int, tuple[int, str]]:
@@ -985,7 +992,7 @@ def read_pmi(path: str | Path) -> dict:
     _complete_tolerances(tolerances, stated, step_faces)
     used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
     used |= {a for a, b in graph.relations if b in graph.letters} | set(graph.letters)  # a datum feature's note is its letter
-    loose = [(holder, step_text(t)) for holder, texts in graph.semantic_texts().items() if holder not in used for t in texts]
+    loose = [(holder, step_text(t)) for holder, texts in graph.semantic_texts(joined=True).items() if holder not in used for t in texts]
     loose_notes = [t for _, t in loose]
     # Where each loose note sits (its faces, their hole axes), so the import can tell whether it is a
     # frame's note ('4X INDIVIDUALLY' on a datum feature's holes); frames and datums get their hole axes too.
