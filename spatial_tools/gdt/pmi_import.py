@@ -513,8 +513,8 @@ def skip_reason(record: dict) -> str | None:
 def describe(record: dict) -> str:
     """One line a user reads in a summary: '|⌖|⌀0.75 Ⓟ50|A|B|C|', 'Datum A', '∅20 +0.05/-0.1'."""
     kind = record["kind"]
-    if kind == "note":
-        return f"Note '{record['text']}'"
+    if kind == "note":  # a note of several lines on one line: 'MAX' under '4X R0.2' reads '4X R0.2 / MAX'
+        return "Note '" + " / ".join(line.strip() for line in record["text"].splitlines() if line.strip()) + "'"
     if kind == "datum":
         return f"Datum {record['letter']}"
     if kind == "datum_target":

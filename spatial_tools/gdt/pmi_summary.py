@@ -50,11 +50,11 @@ def summary_lines(summary: dict) -> list[str]:
         lines.append(f"  {len(data['unlinked'])} imported without all their faces linked:")
         lines += [f"    {i['what']} ({i['object']})" for i in data["unlinked"]]
     if data["notes_attached"]:
-        lines.append(f"  {len(data['notes_attached'])} notes added to the frame on the same holes:")
+        lines.append(f"  {len(data['notes_attached'])} note(s) added to their frame:")
         lines += [f"    {n['what']} -> {n['to']}" for n in data["notes_attached"]]
     read_elsewhere = [i for i in data["items"] if i.get("movable")]
     if read_elsewhere:
-        lines.append(f"  {len(read_elsewhere)} movable datum targets:")
+        lines.append(f"  {len(read_elsewhere)} movable datum target(s):")
         lines += [f"    {i['what']} ({i['object']}): {i['movable']}" for i in read_elsewhere]
     if data["skipped"]:
         lines.append(f"  {len(data['skipped'])} skipped:")
