@@ -63,6 +63,10 @@ def main(argv: list[str]) -> int:
             "reader_warnings": len(result["warnings"]),
             "skipped": result["skipped_by_kind"],
             "skipped_items": result["skipped"][:12],
+            "notes_attached": result["notes_attached"],
+            # what each datum target's file says of movability: the semantic flag, else the drawn symbol
+            "datum_targets": [{"label": r["label"], "movable": r["movable"], "from": r["movable_source"], "symbol_drawn": r["symbol"]}
+                              for r in records if r["kind"] == "datum_target"],
             "seconds": round(time.perf_counter() - start, 2),
         }
         if case not in cases_in_csv:
@@ -92,7 +96,7 @@ def main(argv: list[str]) -> int:
         "corpus": str(corpus),
         "cases_scored": sorted(scored),
         "cases_without_step_file": [c for c in cases_in_csv if c not in scored],
-        "levels": {"value": "type + value", "datums": "+ Ø, material modifier, datum references", "full": "+ every modifier (S∅, (P) length, (U) offset, unit basis, all around, UOS; target shape, size, movable)"},
+        "levels": {"value": "type + value", "datums": "+ Ø, material modifier, datum references", "full": "+ every modifier (S∅, (P) length, (U) offset, unit basis, all around, UOS, 'NX INDIVIDUALLY' with its count; target shape, size, movable)"},
         "recall": recall,
         "full": totals["full"],
         "skipped": dict(skipped_total),

@@ -111,6 +111,8 @@ GDT_PROPERTIES: dict[str, tuple[Prop, ...]] = {
         Prop("TargetSize", "App::PropertyFloatList", "Datum target", "Line length; rectangle length and width; circle diameter (mm)"),
         Prop("TargetLocation", "App::PropertyVector", "Datum target", "Where the target sits (mm, the part's coordinates)"),
         Prop("Movable", "App::PropertyBool", "Datum target", "A movable datum target"),
+        Prop("MovableDirection", "App::PropertyVector", "Datum target",
+             "Direction a movable target moves in (stated by the file, or the way its drawn symbol points); zero when unknown"),
     ),
     DATUM_REFERENCE_FRAME: (
         Prop("Primary", "App::PropertyString", "Datums", "Primary datum letter"),

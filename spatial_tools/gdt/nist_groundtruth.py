@@ -82,6 +82,7 @@ class Row:
     all_around: bool = False
     whole_part: bool = False  # '(UOS)'
     unit_basis: list[float] = field(default_factory=list)  # '/ .25 X .25'
+    individually: int = 0  # '/ 4X INDIVIDUALLY': the count (0: no such note)
     target_label: str = ""  # datum targets: 'A1'
     target_shape: str = ""  # 'point', 'line', 'area', 'rectangle', 'circular curve'
     target_size: float | None = None  # 'K1 ∅0.85'
@@ -187,6 +188,8 @@ def load_rows(csv_path: str | Path) -> list[Row]:
                 row.segments = parse_frame(row.text)
                 row.all_around = "(All Around)" in row.text
                 row.whole_part = "(UOS)" in row.text
+                each = re.search(r"/\s*(\d+)\s*X\s+INDIVIDUALLY", row.text, re.I)
+                row.individually = int(each.group(1)) if each else 0
                 basis = re.search(r" / (?:S?∅\s*)?(" + _NUMBER + r")(?: X (" + _NUMBER + r"))?\s*$", row.text)
                 if basis:  # '/ .25 X .25' per unit area, '/ ∅1.0' per circular area, '/ 15' per unit length
                     row.unit_basis = [float(v) for v in basis.groups() if v]
@@ -254,6 +257,9 @@ def _segment_matches(seg: Segment, record: dict, scale: float, strict: bool | st
         return False
     if row is not None:
         if row.all_around != bool(record.get("all_around")) or row.whole_part != bool(record.get("whole_part")):
+            return False
+        individually = any("INDIVIDUALLY" in n.upper() for n in record.get("notes", []))
+        if bool(row.individually) != individually or (row.individually and row.individually != record.get("count")):
             return False
         basis = [b for b in record.get("unit_basis", []) if b]
         if len(row.unit_basis) != len(basis) or not all(_close(a * scale, b) for a, b in zip(row.unit_basis, basis, strict=False)):

@@ -37,6 +37,7 @@ from ..annotations.signature import face_signature
 from ..annotations.store import link_elements, spatial_group
 from ..annotations.transaction import transaction
 from ..errors import DeadlineExceeded, ToolError, UnreadableFile
+from .pmi_target_symbol import read_symbol
 
 PYTHON_ENV = "FREECAD_SPATIAL_PMI_PYTHON"
 READER = Path(__file__).with_name("pmi_reader.py")
@@ -294,6 +295,26 @@ def _tolerance_record(tol: dict, names: Any) -> dict:
     }
 
 
+MOVABLE_SOURCES = {
+    "semantic": "stated by the file (CAx-IF 'movable direction')",
+    "symbol_graphics": "read from the target symbol's graphics (the file's semantic PMI does not state it)",
+}
+
+
+def _movable(target: dict) -> dict:
+    """Movable flag, direction and where they came from: the file's semantic PMI first, else the drawn symbol.
+
+    ``symbol`` says what the drawing shows ('movable', 'plain', 'none'), so a
+    reader of the summary sees why a target is not movable too.
+    """
+    drawn = read_symbol(target.get("presentation") or [])
+    if target.get("movable_direction") is not None or target.get("movable_source") == "semantic":
+        return {"movable": True, "movable_direction": target.get("movable_direction"), "movable_source": "semantic", "symbol": drawn["symbol"]}
+    if drawn["symbol"] == "movable":
+        return {"movable": True, "movable_direction": drawn["direction"], "movable_source": "symbol_graphics", "symbol": "movable"}
+    return {"movable": bool(target.get("movable")), "movable_direction": None, "movable_source": None, "symbol": drawn["symbol"]}
+
+
 def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str, list[str]] | None = None) -> list[dict]:
     """The reader's output as plain records whose faces are ``Object.FaceN`` names (unmatched left out).
 
@@ -315,7 +336,7 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
         size = [v for v in (target["length"], target["width"]) if v]
         targets.append({"kind": "datum_target", "label": target["label"], "letter": target["letter"], "number": target["number"],
                         "type": target["type"], "shape": target["shape"], "size": size, "point": target["point"],
-                        "movable": target["movable"], "faces": faces, "unmatched_faces": lost})
+                        **_movable(target), "faces": faces, "unmatched_faces": lost})
     records: list[dict] = []
     for datum in pmi["datums"]:
         faces, lost = names(datum["faces"])
@@ -359,15 +380,136 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
                 "unmatched_faces": lost,
             }
         )
-    records += [{"kind": "note", "text": text} for text in pmi.get("notes", [])]
+    places = pmi.get("note_places")
+    if places is None:  # an older reader: the notes without their faces
+        places = [{"text": text, "axes": []} for text in pmi.get("notes", [])]
+    tolerances = [r for r in records if r["kind"] == "tolerance"]
+    scale = 25.4 if pmi.get("file_length_unit") == "inch" else 1.0
+    for place in places:
+        limit = note_dimension(place["text"], scale)
+        if limit is not None:
+            faces, lost = names(place.get("faces", []))
+            records.append(limit | {"index": len(records) + 1, "faces": faces, "unmatched_faces": lost if place.get("faces") else 1})
+            continue
+        records.append(attach_loose_note(place, tolerances, pmi["tolerances"], pmi["datums"]))
     return records
+
+
+_LIMIT_NOTE = re.compile(r"^\s*(?:(\d+)\s*X\s+)?(S?R|S?∅|⌀)\s*(\d*\.?\d+)\s+(MAX|MIN)\s*$", re.I)
+
+
+def note_dimension(text: str, scale: float = 1.0) -> dict | None:
+    """A note that is a size with one limit ('4X R0.15 MAX' on NIST FTC 10) as a dimension record; None otherwise.
+
+    The value is in the file's length unit (``scale`` to mm). A MAX size is 0
+    up to the value: nominal the value, upper deviation 0, lower down to 0;
+    a MIN size has no upper bound an object can hold, so it stays a note.
+    """
+    m = _LIMIT_NOTE.match(text)
+    if m is None or m.group(4).upper() != "MAX":
+        return None
+    value = float(m.group(3)) * scale
+    symbol = m.group(2).upper().replace("⌀", "∅")
+    return {"kind": "dimension", "type": f"note '{' '.join(text.split())}'", "dimension_type": "size", "value": value,
+            "upper": None, "lower": None, "range": [0.0, value], "angular": False, "limit": "max", "symbol": symbol,
+            "count": int(m.group(1) or 0), "size": {"nominal": value, "upper": 0.0, "lower": -value}}
+
+
+NOTE_HOLES_FILE = RESOURCES / "pmi_note_holes.toml"
+
+
+def _note_hole_limits() -> dict[str, float]:
+    import tomllib
+
+    with open(NOTE_HOLES_FILE, "rb") as handle:
+        return {k: float(v) for k, v in tomllib.load(handle).items()}
+
+
+def distinct_axes(axes: list[dict], limits: dict[str, float]) -> list[dict]:
+    """One entry per axis line (a hole split into two half-cylinder faces is one hole)."""
+    out: list[dict] = []
+    for axis in axes:
+        if not any(same_axis(axis, known, limits) for known in out):
+            out.append(axis)
+    return out
+
+
+def same_axis(a: dict, b: dict, limits: dict[str, float]) -> bool:
+    """Whether two cylinder axes are one line: parallel, and each point on the other's line."""
+    da, db = a["direction"], b["direction"]
+    cos = abs(sum(x * y for x, y in zip(da, db, strict=True)))
+    if cos < math.cos(math.radians(limits["axis_angle_deg"])):
+        return False
+    d = [p - q for p, q in zip(a["point"], b["point"], strict=True)]
+    along = sum(x * y for x, y in zip(d, db, strict=True))
+    off = math.sqrt(max(0.0, sum(x * x for x in d) - along * along))
+    return off <= limits["axis_offset"] * min(a["radius"], b["radius"])
+
+
+def attach_loose_note(place: dict, tolerances: list[dict], stated: list[dict], datums: list[dict] | None = None) -> dict:
+    """A note the file ties to no frame: added to its frame when the file shows which one, else a note record saying why not.
+
+    Only a count note ('4X INDIVIDUALLY') goes onto a frame. Its frame is, first,
+    the one frame referencing the datum whose feature holds the note's faces
+    (ASME: INDIVIDUALLY takes a pattern datum feature hole by hole, as NIST
+    FTC 06's F); else the one frame on the same holes (every hole axis of the
+    note is one of the frame's). The count must be the holes' number either way.
+    Returns the note record (``attached_to`` set when it went onto a frame).
+    """
+    limits = _note_hole_limits()
+    record: dict[str, Any] = {"kind": "note", "text": place["text"]}
+    note_axes = distinct_axes(place.get("axes", []), limits)
+    count = _count_of([place["text"]])
+    if not note_axes:
+        record["reason"] = "a note (semantic text) the file ties to no frame or datum, on no hole: listed here, not imported as an object"
+        return record
+    sizes = sorted({round(2 * a["radius"], 4) for a in note_axes})
+    where = f"{len(note_axes)} hole(s) ∅{', ∅'.join(f'{d:g}' for d in sizes)} mm"
+    if not count:
+        record["reason"] = f"its faces ({where}) are holes, but it states no count ('4X'): not a frame's note; listed here, not imported"
+        return record
+    faces = set(place.get("faces", []))
+    reasons = []
+    for datum in datums or []:
+        if not faces or not faces <= set(datum["faces"]):
+            continue
+        holes = len(distinct_axes(datum.get("hole_axes", []), limits))
+        users = [tol for tol in tolerances if datum["letter"] in (re.split(r"[^A-Z]", d)[0] for d in tol["datums"])]
+        if len(users) == 1 and holes == count:
+            return _attach(record, place["text"], users[0], count, f"on the holes of datum feature {datum['letter']} ({where}), which this frame references")
+        reasons.append(f"its faces lie on datum feature {datum['letter']} ({holes} holes), referenced by {len(users)} frames")
+    same = []
+    for tol, raw in zip(tolerances, stated, strict=True):
+        frame_axes = distinct_axes(raw.get("hole_axes", []), limits)
+        if frame_axes and all(any(same_axis(n, f, limits) for f in frame_axes) for n in note_axes):
+            same.append((tol, len(frame_axes)))
+    fitting = [tol for tol, n in same if n == count]
+    if len(fitting) == 1 and not reasons:
+        return _attach(record, place["text"], fitting[0], count, f"on this frame's hole axes ({where})")
+    if same:
+        reasons.append(f"its faces ({where}) lie on the holes of {', '.join(f'{describe(t)} ({n} holes)' for t, n in same)}")
+    else:
+        reasons.append(f"its faces ({where}) share their hole axes with no frame's holes")
+    record["reason"] = "; ".join(reasons) + f": the file does not say which frame its '{count}X' belongs to; listed here, not attached"
+    return record
+
+
+def _attach(record: dict, text: str, tol: dict, count: int, why: str) -> dict:
+    tol["notes"].append(text)
+    tol["count"] = tol["count"] or count
+    tol.setdefault("attached_notes", []).append(f"'{text}': {why}")
+    record["attached_to"] = describe(tol)
+    record["why"] = why
+    return record
 
 
 def skip_reason(record: dict) -> str | None:
     """Why a record cannot become an object (None: it can); every skip is listed with this reason."""
     kind = record["kind"]
     if kind == "note":
-        return "a note (semantic text) the file ties to no frame or datum: listed here, not imported as an object"
+        if record.get("attached_to"):
+            return None
+        return record.get("reason") or "a note (semantic text) the file ties to no frame or datum: listed here, not imported as an object"
     if kind in ("datum", "datum_target"):
         letter = record["letter"].strip().upper()
         if not letter.isalpha() or len(letter) > 2:
@@ -388,13 +530,14 @@ def skip_reason(record: dict) -> str | None:
 def describe(record: dict) -> str:
     """One line a user reads in a summary: '|⌖|⌀0.75 Ⓟ50|A|B|C|', 'Datum A', '∅20 +0.05/-0.1'."""
     kind = record["kind"]
-    if kind == "note":
-        return f"Note '{record['text']}'"
+    if kind == "note":  # a note of several lines on one line: 'MAX' under '4X R0.2' reads '4X R0.2 / MAX'
+        return "Note '" + " / ".join(line.strip() for line in record["text"].splitlines() if line.strip()) + "'"
     if kind == "datum":
         return f"Datum {record['letter']}"
     if kind == "datum_target":
         size = "×".join(f"{v:g}" for v in record["size"])
-        return f"Datum target {record['label']} ({record['shape']}{' ' + size if size else ''})"
+        movable = ", movable" if record.get("movable") else ""
+        return f"Datum target {record['label']} ({record['shape']}{' ' + size if size else ''}{movable})"
     if kind == "datum_system":
         return "DRF " + "|".join(record.get(s, "") for s in ("primary", "secondary", "tertiary") if record.get(s))
     if kind == "tolerance":
@@ -431,7 +574,9 @@ def read_pmi_records(step_path: str | Path, shape: Any = None, object_name: str 
     face_names = [f"{object_name}.Face{i + 1}" if i is not None else None for i in indices]
     records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, object_name))
     skipped = [{"kind": r["kind"], "what": describe(r), "reason": why} for r in records if (why := skip_reason(r))]
+    attached = [{"what": describe(r), "to": r["attached_to"]} for r in records if r["kind"] == "note" and r.get("attached_to")]
     return {
+        "notes_attached": attached,
         "file": str(step_path),
         "file_length_unit": pmi["file_length_unit"],
         "values_unit": pmi["values_unit"],
@@ -515,6 +660,9 @@ def _dimension_values(record: dict) -> dict:
 
 
 def _dimension_label(record: dict) -> str:
+    if record.get("limit") == "max":  # '4X R0.15 MAX': as the note says it
+        count = f"{record['count']}X " if record.get("count") else ""
+        return f"{count}{record['symbol']}{record['value']:g} MAX"
     text = size_text(_dimension_values(record))
     if record["dimension_type"] in P.ANGULAR_DIMENSIONS:
         return text.replace(" ", "° ", 1) + "°" if " " in text else text + "°"
@@ -560,6 +708,7 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
     created: dict[str, list[str]] = {k: [] for k in ("datum", "datum_target", "datum_system", "tolerance", "dimension")}
     skipped: list[dict] = []
     items: list[dict] = []
+    attached: list[dict] = []
     with transaction(document, f"Spatial: import PMI of {step_path.name}"):
         if target is None:
             target = document.addObject("Part::Feature", _object_name(step_path))
@@ -569,6 +718,9 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
         records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, target.Name))
         for record in records:
             kind = record["kind"]
+            if kind == "note" and record.get("attached_to"):
+                attached.append({"what": describe(record), "to": record["attached_to"]})
+                continue  # it is on its frame's object (Notes, Count)
             why = skip_reason(record)
             if why is not None:
                 skipped.append({"kind": kind, "what": describe(record), "reason": why, "record": record})
@@ -586,10 +738,13 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
                     "Movable": bool(record["movable"]),
                 }
                 obj = _new_object(document, P.DATUM_FEATURE, describe(record), values, target, record["faces"])
-                if record["point"] is not None:
+                if record["point"] is not None or record["movable_direction"] is not None:
                     import FreeCAD
 
-                    obj.TargetLocation = FreeCAD.Vector(*record["point"])
+                    if record["point"] is not None:
+                        obj.TargetLocation = FreeCAD.Vector(*record["point"])
+                    if record["movable_direction"] is not None:
+                        obj.MovableDirection = FreeCAD.Vector(*record["movable_direction"])
                     obj.purgeTouched()
             elif kind == "datum_system":
                 values = {slot.capitalize(): record.get(slot, "") for slot in ("primary", "secondary", "tertiary")}
@@ -603,8 +758,11 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
             else:
                 obj = _new_object(document, P.SIZE_DIMENSION, _dimension_label(record), _dimension_values(record), target, record["faces"])
             created[kind].append(obj.Name)
-            items.append({"kind": kind, "object": obj.Name, "what": describe(record), "faces": len(record.get("faces", [])),
-                          "unmatched_faces": record.get("unmatched_faces", 0)})
+            item = {"kind": kind, "object": obj.Name, "what": describe(record), "faces": len(record.get("faces", [])),
+                    "unmatched_faces": record.get("unmatched_faces", 0)}
+            if record.get("movable_source"):
+                item["movable"] = MOVABLE_SOURCES[record["movable_source"]]
+            items.append(item)
     return {
         "file": str(step_path),
         "target": target.Name,
@@ -613,6 +771,7 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
         "imported": items,
         "skipped": skipped,
         "skipped_by_kind": _count(skipped),
+        "notes_attached": attached,
         "unmatched_faces": unmatched,
         "warnings": pmi["warnings"],
     }

@@ -21,12 +21,13 @@ Exit codes: 0 success, 2 the file cannot be read, 3 OCP is not installed.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-READER_VERSION = 2
+READER_VERSION = 3
 
 # XCAF tolerance type -> our characteristic (properties.CHARACTERISTICS); coaxiality is
 # concentricity's ISO name (gdt.md groups them).
@@ -162,6 +163,17 @@ class _Faces:
         self.signatures.append(face_signature(face))
         return len(self.faces) - 1
 
+    def cylinder_axis(self, index: int) -> dict | None:
+        """A cylindrical face's axis (point and radius in mm, unit direction) as placed in the model; None otherwise."""
+        from OCP.BRepAdaptor import BRepAdaptor_Surface
+
+        adaptor = BRepAdaptor_Surface(self.faces[index])
+        if _enum_name(adaptor.GetType(), "GeomAbs_") != "Cylinder":
+            return None
+        cyl = adaptor.Cylinder()
+        p, d = cyl.Axis().Location(), cyl.Axis().Direction()
+        return {"face": index, "point": _vec(p.X(), p.Y(), p.Z()), "direction": [d.X(), d.Y(), d.Z()], "radius": round(cyl.Radius(), 6)}
+
     def indices(self, shape: Any) -> list[int]:
         """Indices of the faces of ``shape`` (a face or anything holding faces); every placed instance."""
         from OCP.TopAbs import TopAbs_FACE
@@ -198,8 +210,23 @@ class StepGraph:
         self.relations: list[tuple[int, int]] = []
         self.usages: dict[int, list[int]] = {}
         self.target_features: dict[int, list[int]] = {}
+        self.property_definitions: dict[int, list[int]] = {}  # definition -> its PROPERTY_DEFINITIONs
+        self.shape_representations: dict[int, list[int]] = {}  # PROPERTY_DEFINITION -> representations
+        self.presentations: dict[int, list[int]] = {}  # PMI item -> its DRAUGHTING_MODEL_ITEM_ASSOCIATION items
         for i, body in self.entities.items():
             kw = self.keyword[i]
+            if kw == "PROPERTY_DEFINITION":
+                refs = [int(r) for r in _REF.findall(body)]
+                if refs:
+                    self.property_definitions.setdefault(refs[-1], []).append(i)
+            elif kw == "SHAPE_DEFINITION_REPRESENTATION":
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 2:
+                    self.shape_representations.setdefault(refs[0], []).append(refs[1])
+            elif kw.startswith("DRAUGHTING_MODEL_ITEM_ASSOCIATION"):
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 3 and refs[2] not in self.presentations.get(refs[0], []):
+                    self.presentations.setdefault(refs[0], []).append(refs[2])
             if kw == "DATUM":
                 m = re.search(r",\s*'([^']*)'\s*\)\s*$", body)
                 if m:
@@ -379,11 +406,111 @@ class StepGraph:
             faces = [f for item in self.usages.get(i, []) for f in self.faces_of_item(item)]
             for aspect in self.target_features.get(i, []):  # FEATURE_FOR_DATUM_TARGET_RELATIONSHIP(aspect, target)
                 faces += [f for f in self.faces_of_aspect(aspect) if f not in faces]
-            out.append({"letter": letter, "number": int(number) if number.isdigit() else 0, "shape": shape.lower(), "step_faces": faces})
+            out.append({"letter": letter, "number": int(number) if number.isdigit() else 0, "shape": shape.lower(), "step_faces": faces,
+                        "step_id": i})
         return out
 
-    def semantic_texts(self) -> dict[int, list[str]]:
-        """Entity id -> its 'semantic text' notes ('4X INDIVIDUALLY'), through PROPERTY_DEFINITION and REPRESENTATION."""
+    def movable_direction(self, target: int) -> list[float] | None:
+        """The direction a movable datum target moves in, as the CAx-IF PMI practice states it (sec. 6.6.3).
+
+        The target's SHAPE_REPRESENTATION_WITH_PARAMETERS (through its
+        PROPERTY_DEFINITION and SHAPE_DEFINITION_REPRESENTATION) holds a
+        ``DIRECTION('movable direction', ...)``; None when the file says nothing.
+        """
+        for prop in self.property_definitions.get(target, []):
+            for rep in self.shape_representations.get(prop, []):
+                body = self.entities.get(rep, "")
+                inner = re.search(r"\(\s*'[^']*'\s*,\s*\(([^)]*)\)", body)
+                for item in _REF.findall(inner.group(1) if inner else ""):
+                    m = re.match(r"DIRECTION\s*\(\s*'movable direction'\s*,\s*\(([^)]*)\)", self.entities.get(int(item), ""), re.I)
+                    if m:
+                        ratios = [float(x) for x in m.group(1).split(",")]
+                        length = sum(x * x for x in ratios) ** 0.5
+                        if len(ratios) == 3 and length > 0:
+                            return [round(x / length, 6) + 0.0 for x in ratios]
+        return None
+
+    # --- presentation (the drawn annotation) ------------------------------------------------
+
+    def _placement(self, ref: int) -> tuple[list[float], list[float], list[float], list[float]]:
+        """AXIS2_PLACEMENT_3D -> origin, x, y, z (the frame a repositioned tessellated item is drawn in)."""
+        refs = [int(r) for r in _REF.findall(self.entities.get(ref, ""))]
+
+        def triple(i: int | None, default: list[float]) -> list[float]:
+            m = re.search(r"\(\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*\)", self.entities.get(i or -1, ""))
+            return [float(v) for v in m.groups()] if m else default
+
+        origin = triple(refs[0] if refs else None, [0.0, 0.0, 0.0])
+        z = triple(refs[1] if len(refs) > 1 else None, [0.0, 0.0, 1.0])
+        x = triple(refs[2] if len(refs) > 2 else None, [1.0, 0.0, 0.0])
+        zn = sum(v * v for v in z) ** 0.5 or 1.0
+        z = [v / zn for v in z]
+        d = sum(a * b for a, b in zip(x, z, strict=True))
+        x = [a - d * b for a, b in zip(x, z, strict=True)]
+        xn = sum(v * v for v in x) ** 0.5 or 1.0
+        x = [v / xn for v in x]
+        y = [z[1] * x[2] - z[2] * x[1], z[2] * x[0] - z[0] * x[2], z[0] * x[1] - z[1] * x[0]]
+        return origin, x, y, z
+
+    def _points(self, coords: int) -> list[list[float]]:
+        body = self.entities.get(coords, "")
+        return [[float(v) for v in t] for t in re.findall(r"\(\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*\)", body)]
+
+    def _curves(self, item: int, frame: Any = None, depth: int = 0) -> list[list[list[float]]]:
+        """The polylines an annotation item draws (tessellated curve sets, polylines, circles), in model coordinates."""
+        body = self.entities.get(item, "")
+        kw = self.keyword.get(item, "")
+        out: list[list[list[float]]] = []
+        if depth > 5:
+            return out
+        repositioned = re.search(r"REPOSITIONED_TESSELLATED_ITEM\s*\(\s*#(\d+)", body)
+        if repositioned:
+            frame = self._placement(int(repositioned.group(1)))
+        if kw == "TESSELLATED_CURVE_SET":
+            m = re.match(r"TESSELLATED_CURVE_SET\s*\(\s*'[^']*'\s*,\s*#(\d+)\s*,(.*)\)\s*$", body)
+            if m:
+                points = self._points(int(m.group(1)))
+                for line in re.findall(r"\(([\d,\s]+)\)", m.group(2)):
+                    idx = [int(v) for v in line.split(",") if v.strip()]
+                    out.append([points[k - 1] for k in idx if 0 < k <= len(points)])
+        elif kw == "POLYLINE":
+            out.append([p for r in _REF.findall(body) for p in self._points(int(r))])
+        elif kw == "CIRCLE":
+            m = re.match(r"CIRCLE\s*\(\s*'[^']*'\s*,\s*#(\d+)\s*,\s*(" + _NUM + r")\s*\)", body)
+            if m:
+                origin, x, y, _ = self._placement(int(m.group(1)))
+                r = float(m.group(2))
+                out.append([[origin[k] + r * (math.cos(a) * x[k] + math.sin(a) * y[k]) for k in range(3)]
+                            for a in (2 * math.pi * i / 72 for i in range(73))])
+        else:
+            members = re.search(r"(?:TESSELLATED_GEOMETRIC_SET|GEOMETRIC_CURVE_SET|GEOMETRIC_SET)\s*\(\s*(?:'[^']*'\s*,\s*)?\(([^)]*)\)", body)
+            if members:
+                for ref in _REF.findall(members.group(1)):
+                    out += self._curves(int(ref), None, depth + 1)
+            elif kw in ("DRAUGHTING_CALLOUT",):
+                for ref in _REF.findall(body):
+                    out += self._curves(int(ref), None, depth + 1)
+            elif "OCCURRENCE" in kw:  # an annotation occurrence: name, styles, then the item it draws
+                refs = _REF.findall(re.sub(r"'[^']*'", "''", body))
+                if refs:
+                    out += self._curves(int(refs[-1]), None, depth + 1)
+        if frame is not None and kw != "CIRCLE":
+            origin, x, y, z = frame
+            out = [[[origin[k] + p[0] * x[k] + p[1] * y[k] + p[2] * z[k] for k in range(3)] for p in line] for line in out]
+        return out
+
+    def presentation_polylines(self, item: int) -> list[list[list[float]]]:
+        """Every polyline drawn for a PMI item (its DRAUGHTING_MODEL_ITEM_ASSOCIATION presentations), file units."""
+        out: list[list[list[float]]] = []
+        for shown in self.presentations.get(item, []):
+            out += [line for line in self._curves(shown) if len(line) >= 2]
+        return out
+
+    def semantic_texts(self, joined: bool = False) -> dict[int, list[str]]:
+        """Entity id -> its 'semantic text' notes ('4X INDIVIDUALLY'), through PROPERTY_DEFINITION and REPRESENTATION.
+
+        ``joined``: the lines of one representation as one note ('4X R0.2' and 'MAX' are NIST FTC 10's 'R.20 MAX').
+        """
         holders = {}
         for i, body in self.entities.items():
             if self.keyword[i] == "PROPERTY_DEFINITION" and "'semantic text'" in body.lower():
@@ -398,10 +525,14 @@ class StepGraph:
             if len(refs) < 2 or refs[0] not in holders:
                 continue
             items = [int(r) for r in _REF.findall(self.entities.get(refs[1], "").split("(", 2)[-1].split(")", 1)[0])]
+            lines = []
             for item in items:
                 m = re.search(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'[^']*'\s*,\s*'([^']*)'", self.entities.get(item, ""))
                 if m and m.group(1).strip():
-                    out.setdefault(holders[refs[0]], []).append(m.group(1).strip())
+                    lines.append(m.group(1).strip())
+            if joined and lines:
+                lines = ["\n".join(lines)]
+            out.setdefault(holders[refs[0]], []).extend(lines)
         return out
 
     def composites(self) -> dict[int, tuple[int, str]]:
@@ -629,8 +760,31 @@ def _datum_target(label: Any, letter: str) -> dict:
         "shape": shape.lower(),  # point, line, rectangle, circle, area
         "length": length,  # line length, rectangle length, circle diameter
         "width": width,
-        "movable": False,  # AP242 states a movable target only as note text in NIST's files
+        "movable": False,  # completed from the file (_complete_targets): XDE does not carry it
     }
+
+
+def _complete_targets(targets: list[dict], stated: list[dict], graph: StepGraph, scale: float) -> None:
+    """Gives each datum target what the file says of it beyond XDE: the movable direction and its drawing.
+
+    ``movable_direction`` is the CAx-IF semantic statement (None when the file
+    has none); ``presentation`` is every polyline drawn for the target (mm),
+    which ``pmi_target_symbol`` reads for the movable symbol when the
+    semantic PMI is silent.
+    """
+    ids: dict[str, list[int]] = {}
+    for entry in stated:
+        ids.setdefault(f"{entry['letter']}{entry['number']}", []).append(entry["step_id"])
+    for target in targets:
+        direction = None
+        drawn: list[list[list[float]]] = []
+        for step_id in ids.get(target["label"], []):
+            direction = direction or graph.movable_direction(step_id)
+            drawn += graph.presentation_polylines(step_id)
+        target["movable_direction"] = direction
+        target["movable"] = target["movable"] or direction is not None
+        target["movable_source"] = "semantic" if direction is not None else None
+        target["presentation"] = [[[round(v * scale, 6) for v in p] for p in line] for line in drawn]
 
 
 def _same_faces(a: list[int], b: list[int]) -> bool:
@@ -838,9 +992,19 @@ def read_pmi(path: str | Path) -> dict:
     _complete_tolerances(tolerances, stated, step_faces)
     used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
     used |= {a for a, b in graph.relations if b in graph.letters} | set(graph.letters)  # a datum feature's note is its letter
-    loose_notes = [step_text(text) for holder, texts in graph.semantic_texts().items() if holder not in used for text in texts]
+    loose = [(holder, step_text(t)) for holder, texts in graph.semantic_texts(joined=True).items() if holder not in used for t in texts]
+    loose_notes = [t for _, t in loose]
+    # Where each loose note sits (its faces, their hole axes), so the import can tell whether it is a
+    # frame's note ('4X INDIVIDUALLY' on a datum feature's holes); frames and datums get their hole axes too.
+    note_places = []
+    for holder, note in loose:
+        indices = step_faces(graph.faces_of_aspect(holder, depth=-2), f"note {note[:20]!r}")
+        note_places.append({"text": note, "step_id": holder, "faces": indices, "axes": [a for i in indices if (a := faces.cylinder_axis(i))]})
+    for entry in [*tolerances, *datums.values()]:
+        entry["hole_axes"] = [a for i in entry["faces"] if (a := faces.cylinder_axis(i))]
     known = {t["label"] for t in targets.values()}
-    for entry in graph.datum_targets():  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
+    stated_targets = graph.datum_targets()
+    for entry in stated_targets:  # targets XDE leaves out (NIST FTC 10's DATUM_TARGET areas)
         label = f"{entry['letter']}{entry['number']}"
         if label in known:
             continue
@@ -854,6 +1018,7 @@ def read_pmi(path: str | Path) -> dict:
         }
         if entry["letter"] in datums:
             datums[entry["letter"]]["target"] = True
+    _complete_targets(list(targets.values()), stated_targets, graph, INCH_MM if file_length_unit(text) == "inch" else 1.0)
 
     dimensions = []
     labels = Sequence_TDF_Label()
@@ -886,6 +1051,7 @@ def read_pmi(path: str | Path) -> dict:
         "tolerances": tolerances,
         "dimensions": dimensions,
         "notes": loose_notes,  # semantic texts the file ties to no tolerance (NIST FTC 06's '4X INDIVIDUALLY')
+        "note_places": note_places,  # the same notes with the hole axes of their faces
         "faces": faces.signatures,
         "model_face_count": len(faces.model_faces),
         "warnings": warnings,

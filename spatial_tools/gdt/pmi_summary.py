@@ -30,6 +30,7 @@ def public_summary(summary: dict) -> dict:
         "items": summary.get("imported", []),
         "skipped": [{"kind": s["kind"], "what": s["what"], "reason": s["reason"]} for s in summary["skipped"]],
         "skipped_by_kind": summary.get("skipped_by_kind", {}),
+        "notes_attached": list(summary.get("notes_attached", [])),
         "unlinked": [i for i in summary.get("imported", []) if i.get("unmatched_faces")],
         "faces_not_mapped": [{"reason": u["reason"], "surface": u["signature"].get("surface")} for u in summary["unmatched_faces"]],
         "warnings": list(summary.get("warnings", [])),
@@ -48,6 +49,13 @@ def summary_lines(summary: dict) -> list[str]:
     if data["unlinked"]:
         lines.append(f"  {len(data['unlinked'])} imported without all their faces linked:")
         lines += [f"    {i['what']} ({i['object']})" for i in data["unlinked"]]
+    if data["notes_attached"]:
+        lines.append(f"  {len(data['notes_attached'])} note(s) added to their frame:")
+        lines += [f"    {n['what']} -> {n['to']}" for n in data["notes_attached"]]
+    read_elsewhere = [i for i in data["items"] if i.get("movable")]
+    if read_elsewhere:
+        lines.append(f"  {len(read_elsewhere)} movable datum target(s):")
+        lines += [f"    {i['what']} ({i['object']}): {i['movable']}" for i in read_elsewhere]
     if data["skipped"]:
         lines.append(f"  {len(data['skipped'])} skipped:")
         lines += [f"    {s['what']}: {s['reason']}" for s in data["skipped"]]
