@@ -256,8 +256,9 @@ class DependencyBanner(QtWidgets.QFrame):
                       "(restart FreeCAD if it still reports one missing).").format(target=self._installed_into)
         else:
             reason = next((line for line in reversed(self.output) if line.startswith("ERROR")), "")
-            text = (tr("DependencyBanner", "Installing failed (pip exit {code}); still missing: {names}.").format(
-                code=code, names=", ".join(still) or tr("DependencyBanner", "nothing"))
+            failed = (tr("DependencyBanner", "Installing failed (exit {code}); still missing: {names}.") if self._plan is not None
+                      else tr("DependencyBanner", "Installing failed (pip exit {code}); still missing: {names}."))
+            text = (failed.format(code=code, names=", ".join(still) or tr("DependencyBanner", "nothing"))
                 + (f" {self._failure}" if self._failure else "")
                 + (f" {reason[:300]}" if reason else "") + " "
                 + tr("DependencyBanner", "Check the network or install them by hand; the Report view has pip's output."))

@@ -91,8 +91,21 @@ def install_dialog():
 def parts(dialog):
     banner = dialog.findChild(DependencyBanner)
     install = next(b for b in dialog.findChildren(QtGui.QPushButton) if b.text() == "Install")
-    cancel = next(b for b in dialog.findChildren(QtGui.QPushButton) if b.text().replace("&", "") == "Cancel")
+    cancel = next(b for b in dialog.findChildren(QtGui.QPushButton) if b.text().replace("&", "") in ("Cancel", "Close"))
     return banner, install, cancel
+
+def guarded(step):
+    """Runs a timer step; an exception is recorded and every dialog closed, so a failure never hangs the run."""
+    def run():
+        try:
+            step()
+        except Exception:
+            import traceback
+            seen["error"] = traceback.format_exc()
+            while QtGui.QApplication.activeModalWidget() is not None:
+                QtGui.QApplication.activeModalWidget().reject()
+                QtGui.QApplication.processEvents()
+    return run
 
 def leftovers():
     """What the installs left beside the user data's other files: the reader's folder and staging folders."""
@@ -129,8 +142,8 @@ def tick():
         harness.screenshot("pmi_summary_after_install", summary)
         summary.reject()
         return
-    QtCore.QTimer.singleShot(100, tick)
-QtCore.QTimer.singleShot(300, tick)
+    QtCore.QTimer.singleShot(100, guarded(tick))
+QtCore.QTimer.singleShot(300, guarded(tick))
 Gui.runCommand("Spatial_ImportPmi")
 harness.wait(300)
 r["seen"] = seen
@@ -157,7 +170,7 @@ def tick():
             seen["install_finished_before_cancel"] = True  # pip was faster than the ticks: no cancel tested
             summary.reject()
         elif seen["phase"] != "closed":
-            QtCore.QTimer.singleShot(100, tick)
+            QtCore.QTimer.singleShot(100, guarded(tick))
         return
     banner, install, cancel = parts(dialog)
     phase = seen["phase"]
@@ -187,9 +200,9 @@ def tick():
         except ProcessLookupError:
             seen["pip_alive"] = False
         return
-    QtCore.QTimer.singleShot(100, tick)
+    QtCore.QTimer.singleShot(100, guarded(tick))
 DISTRIBUTION = harness.params["distribution"]
-QtCore.QTimer.singleShot(300, tick)
+QtCore.QTimer.singleShot(300, guarded(tick))
 Gui.runCommand("Spatial_ImportPmi")
 harness.wait(300)
 r["seen"] = seen
@@ -215,10 +228,11 @@ def _prepare(tmp_path: Path) -> Path:
 def test_clicking_install_builds_the_reader_venv_then_the_import_runs_in_one_undo_step(tmp_path, reader_wheelhouse):
     step = _prepare(tmp_path)
     run = gui_harness.run_in_freecad_gui(INSTALL_SCRIPT, params={"step": str(step)}, work_dir=tmp_path / "run",
-                                         timeout=900, env=_gui_env(reader_wheelhouse))
+                                         timeout=600, env=_gui_env(reader_wheelhouse))
     print(f"GUI run folder (screenshots in out/): {run.work_dir}")
     r = run.result
     seen = r["seen"]
+    assert "error" not in seen, seen["error"]
     assert r["missing_before"], r  # nothing could read PMI before the click
     assert r["folder"].startswith(r["user_data"].rstrip("/")) and r["folder"].endswith("FreeCADSpatial/pmi-reader")
     assert any("cadquery-ocp-novtk" in text for text in seen["offer_labels"]), seen
@@ -243,10 +257,11 @@ def test_a_failed_install_says_why_and_cancel_kills_pip_leaving_nothing_half_ins
     empty.mkdir()
     run = gui_harness.run_in_freecad_gui(
         FAIL_CANCEL_SCRIPT, params={"step": str(step), "wheelhouse": str(reader_wheelhouse), "distribution": "cadquery"},
-        work_dir=tmp_path / "run", timeout=900, env=_gui_env(empty))
+        work_dir=tmp_path / "run", timeout=600, env=_gui_env(empty))
     print(f"GUI run folder (screenshots in out/): {run.work_dir}")
     r = run.result
     seen = r["seen"]
+    assert "error" not in seen, seen["error"]
     # The failure: pip found no wheel; the dialog stays open and says so, with pip's reason; Install can be retried.
     assert seen["failed_dialog_open"] and seen["failed_install_enabled"], seen
     assert "Installing failed" in seen["failed_log"] and "cadquery-ocp-novtk" in seen["failed_log"], seen["failed_log"]

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FREECAD_SPATIAL_QT", "pyside6")
+
 from freecad_spatial.spatial_tools.gdt import pmi_import
 from freecad_spatial.spatial_tools.gdt.reader_venv import (
     STAGING_PREFIX,
@@ -112,3 +115,26 @@ def test_the_reader_runs_in_the_installed_venv_unless_a_python_is_named(tmp_path
     assert pmi_import.reader_python() == str(venv_python(folder))
     monkeypatch.setenv(pmi_import.PYTHON_ENV, "/opt/mine/python3")
     assert pmi_import.reader_python() == "/opt/mine/python3"
+
+
+def test_the_install_button_with_a_python_without_venv_says_to_install_python3_venv(qtbot, tmp_path, python_without_venv):
+    """The dialog's banner, clicked: the first step fails, the message names the Python and python3-venv; no folder."""
+    pytest.importorskip("PySide6")
+    from PySide6 import QtCore
+
+    from freecad_spatial.panels.dependencies import DependencyBanner
+
+    folder = tmp_path / "FreeCADSpatial" / "pmi-reader"
+    banner = DependencyBanner(find_missing=lambda: [] if folder.is_dir() else ["cadquery-ocp-novtk>=8.0"],
+                              target=lambda: str(folder), plan=ReaderVenvInstall(folder, python_without_venv, ["cadquery-ocp-novtk>=8.0"]),
+                              needed_by="Reading GD&T from a STEP file")
+    qtbot.addWidget(banner)
+    banner.show()
+    with qtbot.waitSignal(banner.finished, timeout=120000) as result:
+        qtbot.mouseClick(banner.button, QtCore.Qt.MouseButton.LeftButton)
+    assert result.args == [False]
+    text = banner.log.text()
+    assert text.startswith("Installing failed (exit 1); still missing: cadquery-ocp-novtk>=8.0."), text
+    assert python_without_venv in text and "sudo apt install python3-venv" in text, text
+    assert banner.button.isEnabled() and not banner.installing()
+    assert list(folder.parent.iterdir()) == []  # no staging, no reader folder
