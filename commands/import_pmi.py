@@ -48,7 +48,7 @@ def offer_reader_install(parent: Any = None) -> bool:
     folder = pmi_import.reader_packages_folder()
     dialog = QtWidgets.QDialog(parent)
     dialog.setObjectName("SpatialPmiReaderInstall")
-    dialog.setMinimumWidth(520)
+    dialog.setMinimumWidth(640)
     dialog.setWindowTitle(tr(NAME, "Import GD&T from STEP"))
     layout = QtWidgets.QVBoxLayout(dialog)
     chosen = os.environ.get(pmi_import.PYTHON_ENV)
@@ -79,6 +79,8 @@ def offer_reader_install(parent: Any = None) -> bool:
     buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel, dialog)
     buttons.rejected.connect(dialog.reject)
     layout.addWidget(buttons)
+    # Room for the wrapped messages (pip's progress, a failure's reason): Qt sizes a dialog from unwrapped text.
+    dialog.resize(680, 420)
     accepted = bool(exec_dialog(dialog))
     if banner is not None:
         banner.cancel()  # closed by the window manager while installing: nothing left running or half-built
