@@ -71,6 +71,8 @@ def offer_reader_install(parent: Any = None) -> bool:
                                     "(the Python FreeCAD runs on); the reader runs there, in its own process.").format(
             python=base, folder=folder), dialog)
         where.setWordWrap(True)
+        banner.button.setToolTip(tr(NAME, "Make the PMI reader's own Python environment and install its packages "
+                                    "there with pip; Cancel stops it and removes what it had made"))
         banner.finished.connect(lambda ok: dialog.accept() if ok else None)
         dialog.rejected.connect(banner.cancel)
         layout.addWidget(banner)

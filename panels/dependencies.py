@@ -8,6 +8,11 @@ in a QProcess (never blocking the GUI) into the ``AdditionalPythonPackages``
 folder that this FreeCAD puts on ``sys.path`` at start-up, streaming pip's
 output as progress. The packages come from one list,
 ``resources/assistant-requirements.txt``.
+
+An install of several commands, all or nothing, is a ``plan`` (``steps()``,
+``settle(ok)``): the PMI reader's venv (``spatial_tools/gdt/reader_venv.py``).
+Each command runs in its own QProcess after the last succeeded; ``cancel()``
+kills the running one and the plan removes what it had made.
 """
 
 from __future__ import annotations
