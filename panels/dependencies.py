@@ -172,7 +172,12 @@ class DependencyBanner(QtWidgets.QFrame):
             return
         target = self._installed_into = self._target()
         if self._plan is not None:
-            self._queue = list(self._plan.steps())
+            try:
+                self._queue = list(self._plan.steps())
+            except OSError as exc:  # e.g. the user data folder is not writable
+                self.log.setText(tr("DependencyBanner", "Cannot install into {target}: {why}").format(target=target, why=exc))
+                self.finished.emit(False)
+                return
         else:
             self._queue = [Step(self._python(), pip_arguments(names, target, self._pip_options), "")]
         self.button.setEnabled(False)

@@ -138,3 +138,19 @@ def test_the_install_button_with_a_python_without_venv_says_to_install_python3_v
     assert python_without_venv in text and "sudo apt install python3-venv" in text, text
     assert banner.button.isEnabled() and not banner.installing()
     assert list(folder.parent.iterdir()) == []  # no staging, no reader folder
+
+
+def test_an_unwritable_user_data_folder_is_reported_not_raised(qtbot, tmp_path):
+    pytest.importorskip("PySide6")
+    from freecad_spatial.panels.dependencies import DependencyBanner
+
+    blocker = tmp_path / "FreeCADSpatial"
+    blocker.write_text("a file where the folder should be")
+    folder = blocker / "pmi-reader"
+    banner = DependencyBanner(find_missing=lambda: ["cadquery-ocp-novtk>=8.0"], target=lambda: str(folder),
+                              plan=ReaderVenvInstall(folder, sys.executable, ["cadquery-ocp-novtk>=8.0"]))
+    qtbot.addWidget(banner)
+    with qtbot.waitSignal(banner.finished, timeout=10000) as result:
+        banner.install()
+    assert result.args == [False] and banner.log.text().startswith(f"Cannot install into {folder}: "), banner.log.text()
+    assert banner.button.isEnabled() and not banner.installing() and blocker.is_file()
