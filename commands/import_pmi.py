@@ -33,36 +33,60 @@ def choose_file() -> str:
 
 
 def offer_reader_install(parent: Any = None) -> bool:
-    """The reader's packages are missing: a dialog offering to install them with pip (progress, result) into
-    the folder only the reader's process puts on its path; True when the reader can run afterwards."""
-    from freecad_spatial.panels.dependencies import DependencyBanner
+    """The reader's packages are missing: a dialog offering to install them (progress, result) into the reader's
+    own venv, made with the Python FreeCAD runs on; True when the reader can run afterwards.
+
+    The install runs in QProcesses (the GUI never freezes); Cancel kills it and removes what it had built.
+    """
+    import os
+
+    from freecad_spatial.panels.dependencies import DependencyBanner, python_executable
     from freecad_spatial.panels.qt import QtWidgets, exec_dialog, tr
     from freecad_spatial.spatial_tools.gdt import pmi_import
+    from freecad_spatial.spatial_tools.gdt.reader_venv import ReaderVenvInstall
 
-    def target() -> str:
-        folder = pmi_import.reader_packages_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        return str(folder)
-
+    folder = pmi_import.reader_packages_folder()
     dialog = QtWidgets.QDialog(parent)
     dialog.setObjectName("SpatialPmiReaderInstall")
-    dialog.setMinimumWidth(520)
+    dialog.setMinimumWidth(640)
     dialog.setWindowTitle(tr(NAME, "Import GD&T from STEP"))
     layout = QtWidgets.QVBoxLayout(dialog)
-    banner = DependencyBanner(dialog, find_missing=lambda: pmi_import.reader_requirements() if pmi_import.reader_missing() else [],
-                              target=target, python=pmi_import.reader_python,
-                              needed_by=tr(NAME, "Reading GD&T from a STEP file"))
-    where = QtWidgets.QLabel(tr(NAME, "They run in {python}, in their own process, from {folder}.").format(
-        python=pmi_import.reader_python(), folder=pmi_import.reader_packages_folder()), dialog)
-    where.setWordWrap(True)
-    buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close, dialog)
+    chosen = os.environ.get(pmi_import.PYTHON_ENV)
+    if chosen:
+        # The user named the reader's Python: an install elsewhere would not be used.
+        note = QtWidgets.QLabel(tr(NAME, "{variable} names {python}, which cannot import the PMI reader's packages "
+                                   "({names}). Install them into that Python, or unset {variable} to let FreeCAD "
+                                   "Spatial install them into its own folder.").format(
+            variable=pmi_import.PYTHON_ENV, python=chosen, names=", ".join(pmi_import.reader_requirements())), dialog)
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        banner = None
+    else:
+        base = python_executable()
+        plan = ReaderVenvInstall(folder, base, pmi_import.reader_requirements())
+        banner = DependencyBanner(dialog, find_missing=lambda: pmi_import.reader_requirements() if pmi_import.reader_missing() else [],
+                                  target=lambda: str(folder), python=lambda: base, plan=plan,
+                                  needed_by=tr(NAME, "Reading GD&T from a STEP file"))
+        where = QtWidgets.QLabel(tr(NAME, "Install makes a Python environment for them in {folder} with {python} "
+                                    "(the Python FreeCAD runs on); the reader runs there, in its own process.").format(
+            python=base, folder=folder), dialog)
+        where.setWordWrap(True)
+        banner.button.setToolTip(tr(NAME, "Make the PMI reader's own Python environment and install its packages "
+                                    "there with pip; Cancel stops it and removes what it had made"))
+        banner.finished.connect(lambda ok: dialog.accept() if ok else None)
+        dialog.rejected.connect(banner.cancel)
+        layout.addWidget(banner)
+        layout.addWidget(where)
+        banner.setVisible(True)
+    buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel, dialog)
     buttons.rejected.connect(dialog.reject)
-    banner.finished.connect(lambda ok: dialog.accept() if ok else None)
-    layout.addWidget(banner)
-    layout.addWidget(where)
     layout.addWidget(buttons)
-    banner.setVisible(True)
-    return bool(exec_dialog(dialog)) and not pmi_import.reader_missing()
+    # Room for the wrapped messages (pip's progress, a failure's reason): Qt sizes a dialog from unwrapped text.
+    dialog.resize(680, 420)
+    accepted = bool(exec_dialog(dialog))
+    if banner is not None:
+        banner.cancel()  # closed by the window manager while installing: nothing left running or half-built
+    return accepted and not pmi_import.reader_missing()
 
 
 class Command:

@@ -8,6 +8,11 @@ in a QProcess (never blocking the GUI) into the ``AdditionalPythonPackages``
 folder that this FreeCAD puts on ``sys.path`` at start-up, streaming pip's
 output as progress. The packages come from one list,
 ``resources/assistant-requirements.txt``.
+
+An install of several commands, all or nothing, is a ``plan`` (``steps()``,
+``settle(ok)``): the PMI reader's venv (``spatial_tools/gdt/reader_venv.py``).
+Each command runs in its own QProcess after the last succeeded; ``cancel()``
+kills the running one and the plan removes what it had made.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import RESOURCES
+from ..spatial_tools.gdt.reader_venv import Step
 from .qt import QtCore, QtWidgets, Signal, tr
 
 REQUIREMENTS = RESOURCES / "assistant-requirements.txt"
@@ -75,12 +81,15 @@ def additional_packages_folder(user_data_dir: str, freecad_version: Sequence[str
 
 
 def python_executable() -> str:
-    """The Python FreeCAD embeds (sys.executable is the FreeCAD binary inside the GUI)."""
+    """The Python FreeCAD embeds (sys.executable is the FreeCAD binary inside the GUI): beside FreeCAD, else
+    in the prefix its Python library came from (a pyenv python3.X earlier on PATH is another Python)."""
     exe = sys.executable or ""
     if os.path.basename(exe).lower().startswith("python"):
         return exe
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (os.path.join(os.path.dirname(exe), version), os.path.join(os.path.dirname(exe), "python3"),
+    here, prefix = os.path.dirname(exe), os.path.join(sys.base_exec_prefix, "bin")
+    for candidate in (os.path.join(here, version), os.path.join(here, "python3"), os.path.join(here, "python.exe"),
+                      os.path.join(prefix, version), os.path.join(prefix, "python3"),
                       shutil.which(version), shutil.which("python3")):
         if candidate and os.path.isfile(candidate):
             return candidate
@@ -101,8 +110,14 @@ class DependencyBanner(QtWidgets.QFrame):
     progress_text = Signal(str)  # each line pip prints, as it prints it
 
     def __init__(self, parent: Any = None, *, find_missing: Any = missing, target: Any = target_folder,
-                 pip_options: Sequence[str] = (), python: Any = None, needed_by: str = ""):
+                 pip_options: Sequence[str] = (), python: Any = None, needed_by: str = "", plan: Any = None):
         super().__init__(parent)
+        # An install of more than one command, all or nothing (``steps()``, ``settle(ok)``: reader_venv);
+        # None: one ``pip install --target`` into ``target()``.
+        self._plan = plan
+        self._queue: list[Step] = []
+        self._step: Step | None = None
+        self._failure = ""
         self.setObjectName("dependencyBanner")
         self.setStyleSheet("QFrame#dependencyBanner { border: 1px solid #d4a017; border-radius: 6px; background: #fff8e1; }"
                            " QLabel { color: #4a3b00; }")
@@ -156,17 +171,58 @@ class DependencyBanner(QtWidgets.QFrame):
         if not names or self.process is not None:
             return
         target = self._installed_into = self._target()
-        self.process = QtCore.QProcess(self)
-        self.process.setProcessChannelMode(QtCore.QProcess.MergedChannels)
-        self.process.readyReadStandardOutput.connect(self._output)
-        self.process.finished.connect(self._done)
-        self.process.errorOccurred.connect(self._error)
+        if self._plan is not None:
+            try:
+                self._queue = list(self._plan.steps())
+            except OSError as exc:  # e.g. the user data folder is not writable
+                self.log.setText(tr("DependencyBanner", "Cannot install into {target}: {why}").format(target=target, why=exc))
+                self.finished.emit(False)
+                return
+        else:
+            self._queue = [Step(self._python(), pip_arguments(names, target, self._pip_options), "")]
         self.button.setEnabled(False)
         self.progress.setVisible(True)
         self.output = []
+        self._failure = ""
         self.log.setText(tr("DependencyBanner", "Installing {names} into {target}…").format(
             names=", ".join(names), target=target))
-        self.process.start(self._python(), pip_arguments(names, target, self._pip_options))
+        self._start_next()
+
+    def installing(self) -> bool:
+        """Whether an install is running (its QProcess is alive)."""
+        return self.process is not None
+
+    def _start_next(self) -> None:
+        """Runs the next command of the install in a QProcess: the GUI keeps running meanwhile."""
+        self._step = step = self._queue.pop(0)
+        self.process = QtCore.QProcess(self)
+        self.process.setProcessChannelMode(QtCore.QProcess.MergedChannels)
+        if step.env is not None:
+            environment = QtCore.QProcessEnvironment()
+            for key, value in step.env.items():
+                environment.insert(key, value)
+            self.process.setProcessEnvironment(environment)
+        self.process.readyReadStandardOutput.connect(self._output)
+        self.process.finished.connect(self._done)
+        self.process.errorOccurred.connect(self._error)
+        self.process.start(step.program, step.arguments)
+
+    def cancel(self) -> None:
+        """Stops a running install: its process is killed and a plan's staging removed (nothing half-installed)."""
+        process = self.process
+        if process is None:
+            return
+        self.process, self._queue = None, []
+        process.finished.disconnect(self._done)
+        process.kill()
+        process.waitForFinished(10000)
+        process.deleteLater()
+        if self._plan is not None:
+            self._plan.settle(False)
+        self.progress.setVisible(False)
+        self.button.setEnabled(True)
+        self.log.setText(tr("DependencyBanner", "Cancelled: nothing was installed."))
+        self.finished.emit(False)
 
     def _output(self) -> None:
         if self.process is None:
@@ -180,17 +236,26 @@ class DependencyBanner(QtWidgets.QFrame):
 
     def _error(self, error: Any) -> None:
         if error == QtCore.QProcess.FailedToStart and self.process is not None:
+            program = self._step.program if self._step is not None else self._python()
             self.output.append(tr("DependencyBanner", "could not start {python}: {why}").format(
-                python=self._python(), why=self.process.errorString()))
+                python=program, why=self.process.errorString()))
             self._done(-1)
 
     def _done(self, code: int, *_: Any) -> None:
         if self.process is None:
             return
         self._output()
-        self.progress.setVisible(False)
         self.process.deleteLater()
         self.process = None
+        if code == 0 and self._queue:
+            self._start_next()
+            return
+        if code != 0 and self._step is not None:
+            self._failure = self._step.failure
+        self._queue = []
+        self.progress.setVisible(False)
+        if self._plan is not None:
+            self._plan.settle(code == 0)
         importlib.invalidate_caches()
         still = self._show_missing()  # stays visible with the result; the next refresh() hides it
         ok = code == 0 and not still
@@ -201,8 +266,10 @@ class DependencyBanner(QtWidgets.QFrame):
                       "(restart FreeCAD if it still reports one missing).").format(target=self._installed_into)
         else:
             reason = next((line for line in reversed(self.output) if line.startswith("ERROR")), "")
-            text = (tr("DependencyBanner", "Installing failed (pip exit {code}); still missing: {names}.").format(
-                code=code, names=", ".join(still) or tr("DependencyBanner", "nothing"))
+            failed = (tr("DependencyBanner", "Installing failed (exit {code}); still missing: {names}.") if self._plan is not None
+                      else tr("DependencyBanner", "Installing failed (pip exit {code}); still missing: {names}."))
+            text = (failed.format(code=code, names=", ".join(still) or tr("DependencyBanner", "nothing"))
+                + (f" {self._failure}" if self._failure else "")
                 + (f" {reason[:300]}" if reason else "") + " "
                 + tr("DependencyBanner", "Check the network or install them by hand; the Report view has pip's output."))
             _report("".join(f"{line}\n" for line in self.output))

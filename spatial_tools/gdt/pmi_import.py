@@ -38,6 +38,7 @@ from ..annotations.store import link_elements, spatial_group
 from ..annotations.transaction import transaction
 from ..errors import DeadlineExceeded, ToolError, UnreadableFile
 from .pmi_target_symbol import read_symbol
+from .reader_venv import venv_python
 
 PYTHON_ENV = "FREECAD_SPATIAL_PMI_PYTHON"
 READER = Path(__file__).with_name("pmi_reader.py")
@@ -56,12 +57,16 @@ class PmiReaderMissing(ToolError):
 
 
 def reader_python() -> str:
-    """The Python that runs the reader: ``FREECAD_SPATIAL_PMI_PYTHON``, this one, or python3 on PATH.
+    """The Python that runs the reader: ``FREECAD_SPATIAL_PMI_PYTHON``, the reader's venv the GUI installs
+    (``reader_venv``), this one, or python3 on PATH.
 
     Inside the FreeCAD GUI ``sys.executable`` is FreeCAD itself, not a Python.
     """
     if os.environ.get(PYTHON_ENV):
         return os.environ[PYTHON_ENV]
+    folder = reader_packages_folder()
+    if folder is not None and venv_python(folder).is_file():
+        return str(venv_python(folder))
     if Path(sys.executable).name.lower().startswith("python"):
         return sys.executable
     return shutil.which("python3") or "python3"
