@@ -310,21 +310,24 @@ def test_no_refinement_against_an_axis_position_or_a_bonus_zone(doc, abc):
 
 
 def counterbored(doc):
-    """A 60 x 30 x 10 block, a Ø6 hole at (15, 15) counterbored Ø11 × 4 deep from the top."""
-    shape = Part.makeBox(60, 30, 10).cut(Part.makeCylinder(3, 10, V(15, 15, 0))).cut(Part.makeCylinder(5.5, 4, V(15, 15, 6)))
+    """A 60 x 30 x 10 block, two Ø6 holes at (15, 15) and (45, 15), each counterbored Ø11 × 4 deep from the top."""
+    shape = Part.makeBox(60, 30, 10)
+    for x in (15, 45):
+        shape = shape.cut(Part.makeCylinder(3, 10, V(x, 15, 0))).cut(Part.makeCylinder(5.5, 4, V(x, 15, 6)))
     return add_shape(doc, "Plate", shape)
 
 
-def test_a_counterbored_hole_is_a_feature_of_size(doc):
-    """⌖ ⌀0.635 Ⓜ on a counterbored hole's faces (its floor included, NIST STC 06) is MMC on a feature of size."""
+def test_counterbored_holes_are_features_of_size(doc):
+    """⌖ ⌀0.635 Ⓜ on two counterbored holes' faces, floors included (NIST STC 06), is MMC on features of size."""
     obj = counterbored(doc)
     cylinders = [f"Plate.Face{i + 1}" for i, f in enumerate(obj.Shape.Faces) if f.Surface.__class__.__name__ == "Cylinder"]
-    floor = f"Plate.{face(obj, lambda f: f.Surface.__class__.__name__ == 'Plane' and abs(f.CenterOfMass.z - 6) < 1e-6)}"
+    floors = [f"Plate.Face{i + 1}" for i, f in enumerate(obj.Shape.Faces)
+              if f.Surface.__class__.__name__ == "Plane" and abs(f.CenterOfMass.z - 6) < 1e-6]
     store.add_datum_feature(doc, "A", [f"Plate.{plane_at(obj, 'z', 0)}"])
-    store.add_feature_control_frame(doc, "position", 0.635, [*cylinders, floor], datums=["A"], diameter_zone=True,
+    store.add_feature_control_frame(doc, "position", 0.635, [*cylinders, *floors], datums=["A"], diameter_zone=True,
                                     material_modifier="MMC")
-    assert len(cylinders) == 2 and of_rule(doc, "gdt.modifier_on_non_size") == []
-    side = f"Plate.{plane_at(obj, 'x', 60)}"  # a plane along the axis: no longer one stepped bore
+    assert len(cylinders) == 4 and len(floors) == 2 and of_rule(doc, "gdt.modifier_on_non_size") == []
+    side = f"Plate.{plane_at(obj, 'x', 60)}"  # a plane along the axes: no longer stepped bores
     store.add_feature_control_frame(doc, "position", 0.635, [cylinders[0], side], datums=["A"], material_modifier="MMC")
     assert len(of_rule(doc, "gdt.modifier_on_non_size")) == 1
 

@@ -19,7 +19,6 @@ from ...geometry.query import (
     SurfaceType,
     face_axis,
     is_internal,
-    line_distance,
     plane_normal,
     point_inside,
     surface_info,
@@ -51,7 +50,6 @@ STANDARD_META = "GDTStandard"
 GENERAL_TOLERANCE_META = "GeneralTolerance"  # same key as tools/stack_up.py
 DATUM_REF_RE = re.compile(r"^\s*([A-Za-z]{0,2})\s*(\((?:M|L)\))?\s*$")
 PARALLEL_COS = 1 - 1e-9
-AXIS_EPS = 1e-4  # mm: two axes closer than this are one axis
 
 
 def parse_datum_ref(ref: str) -> tuple[str, str]:
@@ -299,15 +297,17 @@ class Geometry:
 
     @staticmethod
     def _stepped_bore(shapes: list[Any]) -> bool:
-        """Coaxial cylinders and the planes square to their axis: a counterbored or spotfaced hole, a stepped pin.
+        """Cylinders on parallel axes and planes square to them: counterbored or spotfaced holes (one or a
+        pattern), stepped pins.
 
-        A frame on such a hole (NIST STC 06's ⌖ ⌀0.635 Ⓜ) names its floor too; it is still a feature of size.
+        A frame on such holes (NIST STC 06's ⌖ ⌀0.635 Ⓜ on two counterbored holes) names their floors too;
+        they are still features of size.
         """
         axes = [a for a in (face_axis(f) for f in shapes if surface_info(f).type is SurfaceType.CYLINDER) if a is not None]
         if not axes:
             return False
         first = axes[0]
-        if any(abs(a.direction.dot(first.direction)) < PARALLEL_COS or line_distance(a, first) > AXIS_EPS for a in axes[1:]):
+        if any(abs(a.direction.dot(first.direction)) < PARALLEL_COS for a in axes[1:]):
             return False
         for face in shapes:
             normal = plane_normal(face)
