@@ -368,3 +368,11 @@ def test_holes_are_reported_once_per_pattern(doc):
     store.add_feature_control_frame(doc, "position", 0.2, [f"Plate.{hole(obj, 35)}"], datums=["A"], diameter_zone=True)
     found = sorted(of_rule(doc, "gdt.unlocated_hole"), key=lambda f: len(f.elements))
     assert [set(f.elements) for f in found] == [{hole(obj, 80)}, small - {hole(obj, 35)}]
+
+
+def test_a_datum_feature_hole_is_not_unlocated(doc, abc):
+    """Datum B on a hole, oriented ⟂ to A (NIST CTC 03's B and F): it is the origin locations are measured from."""
+    store.add_datum_feature(doc, "D", [f"Plate.{hole(abc, 15)}"])
+    store.add_feature_control_frame(doc, "perpendicularity", 0.254, [f"Plate.{hole(abc, 15)}"], datums=["A"], diameter_zone=True)
+    found = of_rule(doc, "gdt.unlocated_hole")
+    assert len(found) == 1 and found[0].elements == (hole(abc, 45),)

@@ -54,13 +54,15 @@ def _pattern_finding(ctx: GdtContext, name: str, holes: list[dict], lacks: str, 
 
 
 def unlocated_hole(ctx: GdtContext) -> list[Finding]:
-    """Patterns of holes no locating frame (nor a whole-part profile) names."""
+    """Patterns of holes no locating frame (nor a whole-part profile) names; datum feature holes are the origin."""
     if ctx.gdt.whole_part_profiles():
         return []
     located = set()
     for frame in ctx.gdt.frames:
         if frame.characteristic in LOCATING:
             located |= frame.faces.keys
+    for datum in ctx.gdt.datums:
+        located |= datum.faces.keys  # a datum feature hole is what locations are measured from (CTC 03's B, F)
     found = []
     for name in ctx.gdt.toleranced_objects():
         holes = [h for h in ctx.geometry.holes(name) if not (_hole_faces(name, h).keys & located)]
