@@ -376,3 +376,16 @@ def test_a_datum_feature_hole_is_not_unlocated(doc, abc):
     store.add_feature_control_frame(doc, "perpendicularity", 0.254, [f"Plate.{hole(abc, 15)}"], datums=["A"], diameter_zone=True)
     found = of_rule(doc, "gdt.unlocated_hole")
     assert len(found) == 1 and found[0].elements == (hole(abc, 45),)
+
+
+def test_a_frame_under_a_pattern_size_locates_the_whole_pattern(doc):
+    """"30X ⌀14 ±0.1" with ⌖ ⌀0.35 A|B|C under it, the frame linked to one hole (NIST CTC 04): every sized hole is located."""
+    shape = Part.makeBox(100, 30, 10)
+    for x in (15, 35, 55, 80):
+        shape = shape.cut(Part.makeCylinder(3, 10, V(x, 15, 0)))
+    obj = add_shape(doc, "Plate", shape)
+    store.add_datum_feature(doc, "A", [f"Plate.{plane_at(obj, 'z', 0)}"])
+    store.add_size_dimension(doc, 6, [f"Plate.{hole(obj, x)}" for x in (15, 35, 55)], upper=0.1, lower=-0.1)
+    store.add_feature_control_frame(doc, "position", 0.35, [f"Plate.{hole(obj, 15)}"], datums=["A"], diameter_zone=True)
+    found = of_rule(doc, "gdt.unlocated_hole")
+    assert [f.elements for f in found] == [(hole(obj, 80),)]

@@ -61,6 +61,9 @@ def unlocated_hole(ctx: GdtContext) -> list[Finding]:
     for frame in ctx.gdt.frames:
         if frame.characteristic in LOCATING:
             located |= frame.faces.keys
+            for size in ctx.gdt.sizes:
+                if size.faces.keys & frame.faces.keys:
+                    located |= size.faces.keys  # a frame under an "nX ⌀" callout locates every hole it sizes
     for datum in ctx.gdt.datums:
         located |= datum.faces.keys  # a datum feature hole is what locations are measured from (CTC 03's B, F)
     found = []
