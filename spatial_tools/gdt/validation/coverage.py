@@ -18,6 +18,7 @@ from .model import Faces
 LOCATING = ("position", "concentricity", "symmetry", "circular_runout", "total_runout", "profile_of_a_surface")
 LISTED = 4  # hole positions named in a pattern's message
 DIGITS = 3  # mm decimals two holes of one pattern agree to (diameter, depth)
+UNLOCATED = "no position tolerance, in a part that is otherwise toleranced"
 
 
 def _hole_faces(name: str, hole: dict) -> Faces:
@@ -38,19 +39,20 @@ def _patterns(holes: list[dict]) -> list[list[dict]]:
 
 
 def _where(holes: list[dict]) -> str:
-    shown = ", ".join("(" + ", ".join(f"{c:.4g}" for c in h["position"]) + ")" for h in holes[:LISTED])
+    shown = ", ".join("(" + ", ".join(f"{round(c, 6) + 0.0:.4g}" for c in h["position"]) + ")" for h in holes[:LISTED])
     return shown + (f" and {len(holes) - LISTED} more" if len(holes) > LISTED else "")
 
 
-def _pattern_finding(ctx: GdtContext, name: str, holes: list[dict], lacks: str, suggestion: str) -> Finding:
-    """One finding for ``holes`` (one pattern of object ``name``), its elements every hole's faces."""
+def _pattern_finding(ctx: GdtContext, name: str, holes: list[dict], says: tuple[str, str], suggestion: str) -> Finding:
+    """One finding for ``holes`` (one pattern of object ``name``), its elements every hole's faces;
+    ``says`` is what is wrong, for one hole and for several ('has no ...', 'have no ...')."""
     faces = Faces(((name, tuple(face for h in holes for face in h["faces"])),))
     first = holes[0]
     if len(holes) == 1:
-        what = f"hole Ø{first['diameter']:.4g} at {_where(holes)} of {name} has"
+        what = f"hole Ø{first['diameter']:.4g} at {_where(holes)} of {name} {says[0]}"
     else:
-        what = f"{len(holes)} holes Ø{first['diameter']:.4g} (one pattern) at {_where(holes)} of {name} have"
-    return ctx.finding(Severity.WARNING, f"{what} {lacks}", faces, location=tuple(first["position"]), suggestion=suggestion)
+        what = f"{len(holes)} holes Ø{first['diameter']:.4g} (one pattern) at {_where(holes)} of {name} {says[1]}"
+    return ctx.finding(Severity.WARNING, what, faces, location=tuple(first["position"]), suggestion=suggestion)
 
 
 def unlocated_hole(ctx: GdtContext) -> list[Finding]:
@@ -71,7 +73,7 @@ def unlocated_hole(ctx: GdtContext) -> list[Finding]:
         holes = [h for h in ctx.geometry.holes(name) if not (_hole_faces(name, h).keys & located)]
         for pattern in _patterns(holes):
             found.append(_pattern_finding(
-                ctx, name, pattern, "no position tolerance, in a part that is otherwise toleranced",
+                ctx, name, pattern, (f"has {UNLOCATED}", f"have {UNLOCATED}"),
                 "Add a position frame (e.g. ⌖ Ø0.2 Ⓜ A|B|C for a clearance hole; 'nX' for a pattern), "
                 "or a profile applied to all untoleranced surfaces (UOS) with the model's dimensions basic"))
     return found
@@ -93,9 +95,8 @@ def undimensioned_feature_of_size(ctx: GdtContext) -> list[Finding]:
         holes = ctx.geometry.holes(name)
         holes_seen |= frozenset().union(*(_hole_faces(name, h).keys for h in holes))
         bare = [h for h in holes if not (_hole_faces(name, h).keys & sized)]
-        found += [_pattern_finding(ctx, name, pattern, f"a feature of size with {lacks}"
-                                   if len(pattern) == 1 else f"features of size with {lacks}", suggestion)
-                  for pattern in _patterns(bare)]
+        found += [_pattern_finding(ctx, name, pattern, (f"is a feature of size with {lacks}", f"are features of size with {lacks}"),
+                                   suggestion) for pattern in _patterns(bare)]
     seen: set[frozenset[str]] = set()
     for frame in ctx.gdt.frames:
         if frame.faces.keys <= holes_seen or frame.faces.keys in seen or frame.faces.keys & sized:
