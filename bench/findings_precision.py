@@ -4,7 +4,9 @@ The corpus is tests/data/real_parts/: catalogue parts built by parts.py and NIST
 the findings an engineer expects (TOML). A finding is true when it falls on an expected feature of its
 rule (its location or one of its elements within the expectation's locator; at most ``max_count``
 findings per feature), false otherwise; an expected finding nobody reported is a miss. The matching
-rule in full: spatial_tools/dfm/expectations.py. Prints JSON:
+rule in full: spatial_tools/dfm/expectations.py. A STEP part is checked as ``freecad-spatial check`` checks
+it: its AP242 PMI imported first and the gdt.* findings added (tests/data/real_parts/corpus.py), so the
+gdt.* rules are scored too; ``check_s`` includes the PMI import. Prints JSON:
 
     .venv/bin/python bench/findings_precision.py [--suite-only] [--parts NAME ...] [--out FILE]
 """

@@ -270,3 +270,122 @@ def test_check_cli_includes_gdt_findings(doc, tmp_path):
     outcome = check_file(path, CheckOptions(process="cnc-3axis"))
     assert outcome.status == "ok", outcome.error
     assert {"gdt.form_with_datum", "gdt.undefined_datum"} <= {f.rule for f in outcome.findings}
+
+
+# --- issue 20: what a supplier's imported PMI holds (common datums, counterbores, UOS profiles, patterns) -----------
+
+
+def test_common_datum_letters_are_each_defined(doc, abc):
+    """A common datum E(M)-F(M)-G(M) (NIST FTC 10) is defined by E, F and G: only a letter really missing is reported."""
+    for letter, x in (("E", 60), ("F", 15), ("G", 45)):
+        ref = f"Plate.{plane_at(abc, 'x', 60)}" if letter == "E" else f"Plate.{hole(abc, x)}"
+        store.add_datum_feature(doc, letter, [ref])
+    store.add_feature_control_frame(doc, "position", 0.8, [f"Plate.{hole(abc, 15)}"], datums=["A", "E(M)-F(M)-G(M)"],
+                                    diameter_zone=True)
+    store.add_datum_reference_frame(doc, "A", "E-F-G")
+    assert of_rule(doc, "gdt.undefined_datum") == []
+    bad = store.add_feature_control_frame(doc, "position", 0.8, [f"Plate.{hole(abc, 45)}"], datums=["A", "F-H"],
+                                          diameter_zone=True)
+    found = of_rule(doc, "gdt.undefined_datum")
+    assert len(found) == 1 and bad.Name in found[0].message and "datum H," in found[0].message
+
+
+def test_a_datum_modifier_inside_a_common_datum_is_judged_per_letter(doc, abc):
+    store.add_datum_feature(doc, "F", [f"Plate.{hole(abc, 15)}"])
+    store.add_feature_control_frame(doc, "position", 0.2, [f"Plate.{hole(abc, 45)}"], datums=["F(M)-A(M)"], diameter_zone=True)
+    found = of_rule(doc, "gdt.modifier_on_non_size")
+    assert len(found) == 1 and "datum A is referenced at MMC" in found[0].message
+
+
+def test_no_refinement_against_an_axis_position_or_a_bonus_zone(doc, abc):
+    """Cylindricity 0.1 under ⌖ ⌀0 Ⓛ (NIST FTC 10): the position locates the axis and grows with the bonus; no refinement."""
+    bore = f"Plate.{hole(abc, 15)}"
+    store.add_feature_control_frame(doc, "position", 0.0, [bore], datums=["A", "B", "C"], diameter_zone=True,
+                                    material_modifier="LMC")
+    store.add_feature_control_frame(doc, "cylindricity", 0.1, [bore])
+    top = f"Plate.{plane_at(abc, 'z', 10)}"
+    store.add_feature_control_frame(doc, "parallelism", 0.2, [top], datums=["A"], material_modifier="MMC")
+    store.add_feature_control_frame(doc, "flatness", 0.3, [top])
+    assert of_rule(doc, "gdt.refinement") == []
+
+
+def counterbored(doc):
+    """A 60 x 30 x 10 block, two Ø6 holes at (15, 15) and (45, 15), each counterbored Ø11 × 4 deep from the top."""
+    shape = Part.makeBox(60, 30, 10)
+    for x in (15, 45):
+        shape = shape.cut(Part.makeCylinder(3, 10, V(x, 15, 0))).cut(Part.makeCylinder(5.5, 4, V(x, 15, 6)))
+    return add_shape(doc, "Plate", shape)
+
+
+def test_counterbored_holes_are_features_of_size(doc):
+    """⌖ ⌀0.635 Ⓜ on two counterbored holes' faces, floors included (NIST STC 06), is MMC on features of size."""
+    obj = counterbored(doc)
+    cylinders = [f"Plate.Face{i + 1}" for i, f in enumerate(obj.Shape.Faces) if f.Surface.__class__.__name__ == "Cylinder"]
+    floors = [f"Plate.Face{i + 1}" for i, f in enumerate(obj.Shape.Faces)
+              if f.Surface.__class__.__name__ == "Plane" and abs(f.CenterOfMass.z - 6) < 1e-6]
+    store.add_datum_feature(doc, "A", [f"Plate.{plane_at(obj, 'z', 0)}"])
+    store.add_feature_control_frame(doc, "position", 0.635, [*cylinders, *floors], datums=["A"], diameter_zone=True,
+                                    material_modifier="MMC")
+    assert len(cylinders) == 4 and len(floors) == 2 and of_rule(doc, "gdt.modifier_on_non_size") == []
+    side = f"Plate.{plane_at(obj, 'x', 60)}"  # a plane along the axes: no longer stepped bores
+    store.add_feature_control_frame(doc, "position", 0.635, [cylinders[0], side], datums=["A"], material_modifier="MMC")
+    assert len(of_rule(doc, "gdt.modifier_on_non_size")) == 1
+
+
+def whole_part_profile(doc, datums):
+    frame = store.add_feature_control_frame(doc, "profile_of_a_surface", 1.5, [], datums=datums)
+    frame.WholePart = True
+    return frame
+
+
+def test_a_whole_part_profile_locates_and_sizes_every_hole(doc, abc):
+    """⌓ 1.5 A|B|C applied to all untoleranced surfaces (NIST FTC 10's UOS profile) covers both holes."""
+    doc.Meta = {}
+    store.add_feature_control_frame(doc, "flatness", 0.05, [f"Plate.{plane_at(abc, 'z', 10)}"])
+    assert of_rule(doc, "gdt.unlocated_hole") and of_rule(doc, "gdt.undimensioned_feature_of_size")
+    whole_part_profile(doc, ["A", "B", "C"])
+    assert of_rule(doc, "gdt.unlocated_hole") == [] and of_rule(doc, "gdt.undimensioned_feature_of_size") == []
+
+
+def test_a_whole_part_profile_without_datums_locates_nothing(doc, abc):
+    doc.Meta = {}
+    whole_part_profile(doc, [])
+    assert len(of_rule(doc, "gdt.unlocated_hole")) == 1 and len(of_rule(doc, "gdt.undimensioned_feature_of_size")) == 1
+
+
+def test_holes_are_reported_once_per_pattern(doc):
+    """Three Ø6 holes and one Ø10 hole, none toleranced: two findings per rule, one per pattern, with every hole's faces."""
+    shape = Part.makeBox(100, 30, 10)
+    for x, d in ((15, 6), (35, 6), (55, 6), (80, 10)):
+        shape = shape.cut(Part.makeCylinder(d / 2, 10, V(x, 15, 0)))
+    obj = add_shape(doc, "Plate", shape)
+    store.add_datum_feature(doc, "A", [f"Plate.{plane_at(obj, 'z', 0)}"])
+    small = {hole(obj, x) for x in (15, 35, 55)}
+    for rule in ("gdt.unlocated_hole", "gdt.undimensioned_feature_of_size"):
+        found = sorted(of_rule(doc, rule), key=lambda f: len(f.elements))
+        assert [set(f.elements) for f in found] == [{hole(obj, 80)}, small], rule
+        assert "3 holes Ø6 (one pattern)" in found[1].message and found[1].location[0] == pytest.approx(15)
+    store.add_feature_control_frame(doc, "position", 0.2, [f"Plate.{hole(obj, 35)}"], datums=["A"], diameter_zone=True)
+    found = sorted(of_rule(doc, "gdt.unlocated_hole"), key=lambda f: len(f.elements))
+    assert [set(f.elements) for f in found] == [{hole(obj, 80)}, small - {hole(obj, 35)}]
+
+
+def test_a_datum_feature_hole_is_not_unlocated(doc, abc):
+    """Datum B on a hole, oriented ⟂ to A (NIST CTC 03's B and F): it is the origin locations are measured from."""
+    store.add_datum_feature(doc, "D", [f"Plate.{hole(abc, 15)}"])
+    store.add_feature_control_frame(doc, "perpendicularity", 0.254, [f"Plate.{hole(abc, 15)}"], datums=["A"], diameter_zone=True)
+    found = of_rule(doc, "gdt.unlocated_hole")
+    assert len(found) == 1 and found[0].elements == (hole(abc, 45),)
+
+
+def test_a_frame_under_a_pattern_size_locates_the_whole_pattern(doc):
+    """"30X ⌀14 ±0.1" with ⌖ ⌀0.35 A|B|C under it, the frame linked to one hole (NIST CTC 04): every sized hole is located."""
+    shape = Part.makeBox(100, 30, 10)
+    for x in (15, 35, 55, 80):
+        shape = shape.cut(Part.makeCylinder(3, 10, V(x, 15, 0)))
+    obj = add_shape(doc, "Plate", shape)
+    store.add_datum_feature(doc, "A", [f"Plate.{plane_at(obj, 'z', 0)}"])
+    store.add_size_dimension(doc, 6, [f"Plate.{hole(obj, x)}" for x in (15, 35, 55)], upper=0.1, lower=-0.1)
+    store.add_feature_control_frame(doc, "position", 0.35, [f"Plate.{hole(obj, 15)}"], datums=["A"], diameter_zone=True)
+    found = of_rule(doc, "gdt.unlocated_hole")
+    assert [f.elements for f in found] == [(hole(obj, 80),)]

@@ -26,6 +26,7 @@ from freecad_spatial.spatial_tools.dfm.expectations import (
 from freecad_spatial.spatial_tools.dfm.finding import Finding, Severity
 from freecad_spatial.spatial_tools.dfm.profiles import load_profile
 from freecad_spatial.spatial_tools.errors import BadArguments
+from freecad_spatial.spatial_tools.gdt.validation import CATALOGUE as GDT_RULES
 
 CORPUS = DATA / "real_parts"
 sys.path.insert(0, str(CORPUS))
@@ -35,7 +36,8 @@ import parts  # noqa: E402
 PRECISION = 0.9
 SUITE = corpus.specs(suite_only=True)
 PROCESSES = sorted({s.process for s in SUITE})
-RULES = sorted({rule for p in PROCESSES for rule in load_profile(p).enabled_rules()})
+# A STEP part is checked as `check` checks it (PMI imported, gdt.* findings added): those rules are scored too.
+RULES = sorted({rule for p in PROCESSES for rule in load_profile(p).enabled_rules()} | set(GDT_RULES))
 _results: dict[str, tuple] = {}
 
 
@@ -62,7 +64,8 @@ def test_every_part_has_a_source_and_a_judgement():
         assert spec.standards, f"{spec.name}: say which standard the dimensions come from"
         assert spec.expectations or spec.must_not, f"{spec.name} judges nothing"
         for rule in list(spec.must_not) + [e.rule for e in spec.expectations]:
-            assert rule in load_profile(spec.process).enabled_rules(), f"{spec.name}: unknown rule {rule}"
+            known = set(load_profile(spec.process).enabled_rules()) | (set(GDT_RULES) if spec.step else set())
+            assert rule in known, f"{spec.name}: unknown rule {rule}"
 
 
 def test_parts_have_their_catalogue_dimensions():
@@ -178,6 +181,14 @@ def test_precision_per_rule(rule):
     assert total.precision >= PRECISION, (
         f"{rule}: precision {total.precision:.2f} ({total.true} true, {total.false} false):\n" + summary(false[:15])
     )
+
+
+@pytest.mark.parametrize("spec", [s for s in SUITE if s.step and any(r.startswith("gdt.") for r in s.judged or ())],
+                         ids=lambda s: s.name)
+def test_a_step_part_is_checked_with_its_pmi(spec):
+    """The NIST parts judge gdt.* rules: their findings come from the file's own PMI, imported as `check` does."""
+    _, findings = checked(spec)
+    assert any(f.rule.startswith("gdt.") for f in findings) or not any(e.rule.startswith("gdt.") for e in spec.expectations)
 
 
 def test_freecad_is_the_real_kernel():

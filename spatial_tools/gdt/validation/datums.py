@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...dfm.finding import Finding, Severity
 from ...geometry.query import face_axis, line_distance
 from . import GdtContext, GdtRule
+from .model import datum_components
 
 AXIS_EPS = 1e-4  # mm: two axes closer than this are one feature (a counterbore's two cylinders)
 
@@ -49,10 +50,11 @@ def missing_datum(ctx: GdtContext) -> list[Finding]:
 
 
 def undefined_datum(ctx: GdtContext) -> list[Finding]:
+    """Each letter must be defined; a common datum (E(M)-F(M)-G(M)) needs each of E, F and G."""
     known = ctx.gdt.letters
     found = []
     for frame in ctx.gdt.frames:
-        missing = [letter for letter in frame.datum_letters if letter and letter not in known]
+        missing = [letter for letter, _ in frame.datum_components if letter and letter not in known]
         if missing:
             found.append(ctx.finding(
                 Severity.ERROR,
@@ -61,7 +63,7 @@ def undefined_datum(ctx: GdtContext) -> list[Finding]:
                 suggestion=f"Add a datum feature {missing[0]} on the face that establishes it, or correct the letter "
                            f"(defined: {', '.join(sorted(known)) or 'none'})"))
     for drf in ctx.gdt.datum_frames:
-        missing = [letter for letter, _ in drf.slots if letter and letter not in known]
+        missing = [single for letter, _ in drf.slots for single, _ in datum_components(letter) if single and single not in known]
         if missing:
             found.append(ctx.finding(
                 Severity.ERROR,

@@ -53,12 +53,31 @@ PARALLEL_COS = 1 - 1e-9
 
 
 def parse_datum_ref(ref: str) -> tuple[str, str]:
-    """'B(M)' -> ('B', 'MMC'); 'A' -> ('A', 'none'); '' -> ('', 'none'). Unparseable text is kept as the letter."""
+    """'B(M)' -> ('B', 'MMC'); 'A' -> ('A', 'none'); '' -> ('', 'none'); a common datum 'A-B(M)' -> ('A-B', ...)
+    with the modifier of its first member. Unparseable text is kept as the letter."""
+    parts = datum_components(ref)
+    if len(parts) > 1:
+        return "-".join(letter for letter, _ in parts), parts[0][1]
     match = DATUM_REF_RE.match(ref or "")
     if match is None:
         return ref.strip(), "none"
     modifier = {"(M)": "MMC", "(L)": "LMC"}.get(match.group(2) or "", "none")
     return match.group(1).upper(), modifier
+
+
+def datum_components(ref: str) -> list[tuple[str, str]]:
+    """The datums a reference is made of: 'E(M)-F(M)-G(M)' -> [('E', 'MMC'), ('F', 'MMC'), ('G', 'MMC')].
+
+    A common datum (ASME Y14.5 "A-B", ISO 5459 "A-B") is established by several
+    datum features at once; each letter must be defined, not the hyphenated text.
+    """
+    pieces = [p for p in (ref or "").split("-")]
+    if len(pieces) < 2 or not all(DATUM_REF_RE.match(p) and p.strip() for p in pieces):
+        match = DATUM_REF_RE.match(ref or "")
+        if match is None:
+            return [(ref.strip(), "none")]
+        return [(match.group(1).upper(), {"(M)": "MMC", "(L)": "LMC"}.get(match.group(2) or "", "none"))]
+    return [c for p in pieces for c in datum_components(p)]
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,8 @@ class Frame:
     datums: tuple[str, ...]  # as written: 'A', 'B(M)'
     standard: str
     faces: Faces
+    whole_part: bool = False  # applies to every surface not otherwise toleranced (UOS) or all over
+    count: int = 0  # the '4X' of a pattern frame, 0 when not stated
 
     @property
     def group(self) -> str:
@@ -111,7 +132,13 @@ class Frame:
 
     @property
     def datum_letters(self) -> list[str]:
+        """One entry per slot, as written ('A', 'E-F-G' for a common datum)."""
         return [parse_datum_ref(d)[0] for d in self.datums]
+
+    @property
+    def datum_components(self) -> list[tuple[str, str]]:
+        """Every single datum the frame uses, common datums split: [('E', 'MMC'), ...]."""
+        return [c for d in self.datums for c in datum_components(d)]
 
     @property
     def title(self) -> str:
@@ -166,6 +193,14 @@ class Gdt:
         meta = getattr(self.document, "Meta", None) or {}
         return meta.get(GENERAL_TOLERANCE_META) or None
 
+    def whole_part_profiles(self) -> list[Frame]:
+        """Profile-of-a-surface frames with datums applied to the whole part (UOS, all over).
+
+        With the model's dimensions basic (the NIST notes, ASME Y14.41), such a
+        profile locates and sizes every feature no other frame controls.
+        """
+        return [f for f in self.frames if f.whole_part and f.characteristic == "profile_of_a_surface" and any(f.datum_letters)]
+
     def toleranced_objects(self) -> list[str]:
         """Objects carrying at least one frame or datum feature, in document order."""
         names: list[str] = []
@@ -189,12 +224,14 @@ def read_gdt(document: Any, objects: list[str] | None = None) -> Gdt:
         kind = obj.SpatialType
         if kind == P.FEATURE_CONTROL_FRAME:
             faces = _faces(obj)
-            if not wanted(faces):
+            whole = bool(getattr(obj, "WholePart", False) or getattr(obj, "AllOver", False))
+            if not (wanted(faces) or (whole and not faces.links)):  # a whole-part frame names no faces
                 continue
             gdt.frames.append(Frame(
                 name=obj.Name, label=obj.Label, characteristic=obj.Characteristic, zone=float(obj.Zone),
                 diameter_zone=bool(obj.DiameterZone), material_modifier=obj.MaterialModifier,
-                modifiers=tuple(obj.Modifiers), datums=tuple(obj.DatumReferences), standard=obj.Standard, faces=faces))
+                modifiers=tuple(obj.Modifiers), datums=tuple(obj.DatumReferences), standard=obj.Standard, faces=faces,
+                whole_part=whole, count=int(getattr(obj, "Count", 0) or 0)))
         elif kind == P.DATUM_FEATURE:
             gdt.datums.append(Datum(name=obj.Name, letter=obj.Letter.strip().upper(), faces=_faces(obj)))
         elif kind == P.DATUM_REFERENCE_FRAME:
@@ -251,10 +288,32 @@ class Geometry:
         kinds = {surface_info(f).type for f in shapes}
         if kinds <= {SurfaceType.CYLINDER, SurfaceType.SPHERE}:
             return True
+        if SurfaceType.CYLINDER in kinds and kinds <= {SurfaceType.CYLINDER, SurfaceType.PLANE}:
+            return self._stepped_bore(shapes)
         if kinds != {SurfaceType.PLANE}:
             return False
         normals = [plane_normal(f) for f in shapes]
         return any(a.dot(b) < -PARALLEL_COS for i, a in enumerate(normals) for b in normals[i + 1:])
+
+    @staticmethod
+    def _stepped_bore(shapes: list[Any]) -> bool:
+        """Cylinders on parallel axes and planes square to them: counterbored or spotfaced holes (one or a
+        pattern), stepped pins.
+
+        A frame on such holes (NIST STC 06's ⌖ ⌀0.635 Ⓜ on two counterbored holes) names their floors too;
+        they are still features of size.
+        """
+        axes = [a for a in (face_axis(f) for f in shapes if surface_info(f).type is SurfaceType.CYLINDER) if a is not None]
+        if not axes:
+            return False
+        first = axes[0]
+        if any(abs(a.direction.dot(first.direction)) < PARALLEL_COS for a in axes[1:]):
+            return False
+        for face in shapes:
+            normal = plane_normal(face)
+            if normal is not None and abs(normal.dot(first.direction)) < PARALLEL_COS:
+                return False
+        return True
 
     def location(self, faces: Faces) -> tuple[float, float, float] | None:
         shapes = self.faces(faces)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ...dfm.finding import Finding, Severity
 from . import GdtContext, GdtRule
-from .model import parse_datum_ref
 
 
 def modifier_on_non_size(ctx: GdtContext) -> list[Finding]:
@@ -19,8 +18,7 @@ def modifier_on_non_size(ctx: GdtContext) -> list[Finding]:
                 frame.faces,
                 suggestion=f"Remove the {frame.material_modifier} modifier (regardless of feature size), or apply the frame "
                            "to a hole, pin, slot or tab"))
-        for ref in frame.datums:
-            letter, modifier = parse_datum_ref(ref)
+        for letter, modifier in frame.datum_components:
             datum = datums.get(letter)
             if modifier == "none" or datum is None or not ctx.geometry.faces(datum.faces):
                 continue

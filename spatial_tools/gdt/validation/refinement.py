@@ -13,6 +13,8 @@ from . import GdtContext, GdtRule
 
 LEVEL = {"form": 0, "orientation": 1, "profile": 2, "location": 2, "runout": 2}
 EPS = 1e-9
+# Form of a cylindrical surface: an axis' orientation or location (position, concentricity) does not bound it.
+SURFACE_FORM = ("circularity", "cylindricity", "straightness")
 
 
 def refinement(ctx: GdtContext) -> list[Finding]:
@@ -22,8 +24,10 @@ def refinement(ctx: GdtContext) -> list[Finding]:
         for coarse in frames:
             if fine is coarse or LEVEL[fine.group] >= LEVEL[coarse.group]:
                 continue
-            if fine.group == "form" and fine.characteristic in ("circularity", "cylindricity", "straightness") and coarse.group == "orientation":
-                continue  # an axis' orientation does not bound the surface's form this way
+            if fine.characteristic in SURFACE_FORM and coarse.group in ("orientation", "location"):
+                continue  # an axis' orientation or location does not bound the surface's form this way
+            if coarse.material_modifier in ("MMC", "LMC"):
+                continue  # its zone grows with the bonus (⌀0 Ⓜ is common): the stated value is no limit
             if not (fine.faces.keys & coarse.faces.keys):
                 continue
             if fine.zone >= coarse.zone - EPS:

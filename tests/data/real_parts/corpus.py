@@ -42,15 +42,34 @@ def open_part(spec: PartSpec) -> Any:
     return doc
 
 
+PMI_TIMEOUT = 300.0  # s: the PMI reader's deadline (check's own default is shorter on a loaded machine)
+
+
+class PmiNotRead(RuntimeError):
+    """A STEP part's PMI could not be imported: its gdt.* findings would be judged on nothing."""
+
+
 def check_part(spec: PartSpec) -> tuple[PartScore, list, float]:
-    """The part's findings scored against its expectations, the findings, and the check's seconds."""
+    """The part's findings scored against its expectations, the findings, and the check's seconds.
+
+    Checked as ``freecad-spatial check`` checks a file (check/batch.py ``check_file``): a STEP part's
+    AP242 PMI is imported first and the gdt.* findings are added to the DFM findings.
+    """
     from freecad_spatial.spatial_tools.dfm.engine import check_document
+    from freecad_spatial.spatial_tools.gdt.validation import gdt_findings
 
     app = freecad_env.load()
     doc = open_part(spec)
     try:
         started = time.perf_counter()
-        findings = check_document(doc, spec.process).findings
+        if spec.step is not None:
+            from freecad_spatial.spatial_tools.gdt.pmi_import import import_pmi_for_check
+
+            notes = import_pmi_for_check(doc, spec.step, PMI_TIMEOUT)
+            failed = [n["reason"] for n in notes if str(n.get("reason", "")).startswith("PMI not imported:")]
+            if failed:
+                raise PmiNotRead(f"{spec.name}: {'; '.join(failed)}")
+        findings = check_document(doc, spec.process).findings + gdt_findings(doc)
         seconds = time.perf_counter() - started
         return score_part(spec, findings, document_lookup(doc)), findings, seconds
     finally:
