@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     ratios = [a / b for a, b in zip(walls[1], walls[2], strict=True)]
     overheads = [a / b - 1.0 for a, b in zip(walls[1], inproc_walls, strict=True)]
     clock_overheads = [a / b - 1.0 for a, b in zip(worker_sums[1], inproc_sums, strict=True)]
+    # Two workers side by side each check more slowly than one alone (shared caches and memory bandwidth):
+    # the sum of the per-file clocks with jobs 2 over the sum with jobs 1. 2 / this is the best ratio possible.
+    contention = [a / b for a, b in zip(worker_sums[2], worker_sums[1], strict=True)]
     per_min = {f"jobs{j}": [round(len(files) / w * 60, 1) for w in ws] for j, ws in walls.items()}
     overhead = statistics.median(overheads)
     inproc_wall = statistics.median(inproc_walls)
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "files_per_min": per_min,
         "speedup_jobs2": spread(ratios),
         "overhead_vs_in_process": {"with_startup": spread(overheads), "worker_clock_only": spread(clock_overheads)},
+        "file_clocks_jobs2_over_jobs1": spread(contention),
         "estimate_100k": estimate(inproc, overhead),
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "cores_available_after": parallelism(),

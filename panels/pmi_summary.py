@@ -64,7 +64,11 @@ class PmiSummaryDialog:
         self.skipped_root = QtWidgets.QTreeWidgetItem([tr("PmiSummaryDialog", "Skipped ({n})").format(n=len(data["skipped"])), ""])
         self.tree.addTopLevelItem(self.skipped_root)
         for entry in data["skipped"]:
-            child = QtWidgets.QTreeWidgetItem([readable_text(entry["what"]), entry["reason"]])
+            what = readable_text(entry["what"])
+            lines = [ln.strip() for ln in what.splitlines() if ln.strip()] or [what]
+            # a general note of many lines takes one row: its first line, all of it in the tooltip
+            child = QtWidgets.QTreeWidgetItem([lines[0] + (" …" if len(lines) > 1 else ""), entry["reason"]])
+            child.setToolTip(0, what)
             child.setToolTip(1, entry["reason"])
             self.skipped_root.addChild(child)
         self.imported_root.setExpanded(True)

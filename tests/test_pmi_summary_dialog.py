@@ -50,3 +50,11 @@ def test_every_item_is_a_row_and_every_skip_has_its_reason(qtbot, data):
         dialog.dialog.show()
         qtbot.waitExposed(dialog.dialog)
         dialog.dialog.grab().save(os.path.join(out, "pmi_summary_dialog.png"))
+
+
+def test_a_note_of_many_lines_is_one_row_with_the_whole_text_in_its_tooltip(qtbot, data):
+    note = "NOTES (UNLESS OTHERWISE SPECIFIED):\n\n1. OBTAIN DIMENSIONS FROM THE MODEL.\n2. ASME Y14.5M-1994 APPLIES."
+    dialog = PmiSummaryDialog({**data, "skipped": [*data["skipped"], {"kind": "note", "what": note, "reason": "a general note"}]})
+    qtbot.addWidget(dialog.dialog)
+    row = dialog.skipped_root.child(dialog.skipped_root.childCount() - 1)
+    assert row.text(0) == "NOTES (UNLESS OTHERWISE SPECIFIED): …" and row.toolTip(0) == note and row.text(1) == "a general note"

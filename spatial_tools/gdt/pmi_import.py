@@ -42,7 +42,11 @@ from .reader_venv import venv_python
 
 PYTHON_ENV = "FREECAD_SPATIAL_PMI_PYTHON"
 READER = Path(__file__).with_name("pmi_reader.py")
-STANDARD = "ASME Y14.5-2018"  # the NIST models are ASME; XDE does not carry the standard
+STANDARD = "ASME Y14.5-2018"  # when the file's notes name none; XDE does not carry the standard
+# "ASME Y14.5M-1994 APPLIES TO DIMENSIONING AND TOLERANCING" (Y14.41, the dataset standard, is not it).
+ASME_NOTE = re.compile(r"\bY\s*14\.5\s*(M?)\s*-\s*(1994|2009|2018)\b", re.IGNORECASE)
+ISO_NOTE = re.compile(r"\bISO\s*(?:1101|8015|GPS)\b", re.IGNORECASE)
+ASME_EDITIONS = {"1994": "ASME Y14.5M-1994", "2009": "ASME Y14.5-2009", "2018": "ASME Y14.5-2018"}
 
 # Matching tolerances: areas and radii relative, positions against the part's diagonal.
 AREA_REL = 1e-3
@@ -624,7 +628,22 @@ def _object_name(step_path: Path) -> str:
     return name if name and not name[0].isdigit() else "Part_" + name
 
 
-def _frame_values(record: dict) -> dict:
+def stated_standard(notes: list[str]) -> str | None:
+    """The tolerancing standard the file's notes say applies (None: they name none, or several).
+
+    A frame is judged by its own standard (concentricity and symmetry are valid
+    under Y14.5M-1994 and -2009, gone from -2018), so a 1994 drawing must not be
+    read as 2018.
+    """
+    editions = {ASME_EDITIONS[m.group(2)] for note in notes for m in ASME_NOTE.finditer(note)}
+    if len(editions) == 1:
+        return editions.pop()
+    if not editions and any(ISO_NOTE.search(note) for note in notes):
+        return "ISO 1101"
+    return None
+
+
+def _frame_values(record: dict, standard: str = STANDARD) -> dict:
     """A tolerance record as FeatureControlFrame property values."""
     notes = []
     if record["whole_part"]:
@@ -639,7 +658,7 @@ def _frame_values(record: dict) -> dict:
         "MaterialModifier": record["material_modifier"],
         "Modifiers": list(record["modifiers"]),
         "DatumReferences": list(record["datums"]),
-        "Standard": STANDARD,
+        "Standard": standard,
         "ProjectedLength": float(record["projected_length"] or 0.0),
         "UnequalOffset": float(record["unequal_offset"] or 0.0),
         "UnitBasis": [float(b) for b in record["unit_basis"]],
@@ -721,6 +740,8 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
             target.Label = step_path.stem
         face_names = [f"{target.Name}.Face{i + 1}" if i is not None else None for i in indices]
         records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, target.Name))
+        stated = stated_standard(list(pmi.get("standard_notes", [])) + list(pmi.get("notes", [])))
+        standard = stated or STANDARD
         for record in records:
             kind = record["kind"]
             if kind == "note" and record.get("attached_to"):
@@ -758,7 +779,7 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
                 label = "DRF " + "|".join(v for v in (values["Primary"], values["Secondary"], values["Tertiary"]) if v)
                 obj = _new_object(document, P.DATUM_REFERENCE_FRAME, label, values, target, [])
             elif kind == "tolerance":
-                values = _frame_values(record)
+                values = _frame_values(record, standard)
                 obj = _new_object(document, P.FEATURE_CONTROL_FRAME, frame_text(values), values, target, record["faces"])
             else:
                 obj = _new_object(document, P.SIZE_DIMENSION, _dimension_label(record), _dimension_values(record), target, record["faces"])
@@ -772,6 +793,8 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
         "file": str(step_path),
         "target": target.Name,
         "file_length_unit": pmi["file_length_unit"],
+        "standard": standard,
+        "standard_stated": stated is not None,
         "created": created,
         "imported": items,
         "skipped": skipped,

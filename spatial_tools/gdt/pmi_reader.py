@@ -535,6 +535,18 @@ class StepGraph:
             out.setdefault(holders[refs[0]], []).extend(lines)
         return out
 
+    def standard_texts(self) -> list[str]:
+        """Every descriptive text of the file that names a standard (Y14.5, ISO): the drawing's general notes
+        ("ASME Y14.5M-1994 APPLIES TO DIMENSIONING AND TOLERANCING"), semantic or only presented."""
+        found = []
+        for i, body in self.entities.items():
+            if self.keyword[i] != "DESCRIPTIVE_REPRESENTATION_ITEM":
+                continue
+            m = re.search(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'[^']*'\s*,\s*'((?:[^']|'')*)'", body)
+            if m and re.search(r"Y\s*14\.5|ISO", m.group(1), re.IGNORECASE):
+                found.append(step_text(m.group(1)))
+        return found
+
     def composites(self) -> dict[int, tuple[int, str]]:
         """Tolerance id -> (segment 1 upper / 2 lower, the relationship's name) for composite or stacked frames."""
         out: dict[int, tuple[int, str]] = {}
@@ -1051,6 +1063,7 @@ def read_pmi(path: str | Path) -> dict:
         "tolerances": tolerances,
         "dimensions": dimensions,
         "notes": loose_notes,  # semantic texts the file ties to no tolerance (NIST FTC 06's '4X INDIVIDUALLY')
+        "standard_notes": graph.standard_texts(),  # the texts naming a standard, for the frames' Standard
         "note_places": note_places,  # the same notes with the hole axes of their faces
         "faces": faces.signatures,
         "model_face_count": len(faces.model_faces),

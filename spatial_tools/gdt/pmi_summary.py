@@ -26,6 +26,8 @@ def public_summary(summary: dict) -> dict:
         "file": Path(summary["file"]).name,
         "target": summary["target"],
         "file_length_unit": summary["file_length_unit"],
+        "standard": summary.get("standard"),
+        "standard_stated": bool(summary.get("standard_stated")),
         "imported": {kind: len(names) for kind, names in created.items()},
         "items": summary.get("imported", []),
         "skipped": [{"kind": s["kind"], "what": s["what"], "reason": s["reason"]} for s in summary["skipped"]],
@@ -40,7 +42,8 @@ def public_summary(summary: dict) -> dict:
 def summary_lines(summary: dict) -> list[str]:
     """The summary as lines a user reads: counts, then every skipped item with its reason."""
     data = public_summary(summary)
-    lines = [f"{data['file']}: PMI imported onto {data['target']} (values in mm; the file is in {data['file_length_unit']})"]
+    lines = [f"{data['file']}: PMI imported onto {data['target']} (values in mm; the file is in {data['file_length_unit']}; "
+             f"frames follow {data['standard']}{'' if data['standard_stated'] else ', which the file does not name'})"]
     for kind, count in data["imported"].items():
         if count:
             lines.append(f"  {count:4d} {KIND_NAMES.get(kind, kind)}")
