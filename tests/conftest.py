@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -92,6 +93,12 @@ def face_where(obj, predicate) -> str:
 V = FreeCAD.Vector
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.dont_write_bytecode = True
+
+# A shell starts background jobs (`./setup.sh test &`, nohup) with SIGINT ignored, and an ignored
+# signal stays ignored in every child: the tests that stop a server or a run with Ctrl-C would then
+# see it ignored. Ctrl-C handled here is SIGINT's default again in each child (exec resets it).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # FreeCAD as a library and PySide6 in one interpreter can abort while Python tears
