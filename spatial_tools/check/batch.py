@@ -308,6 +308,14 @@ def warm_up() -> None:
     load_rules()
 
 
+def file_size(path: str) -> int:
+    """The file's size in bytes (0 when it cannot be read): the guess of its checking time that orders the work."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _largest_first(paths: list[str]) -> deque[tuple[int, str]]:
     """(index, path) in the order files are handed out: largest first.
 
@@ -315,14 +323,7 @@ def _largest_first(paths: list[str]) -> deque[tuple[int, str]]:
     out the long ones first keeps N workers from waiting on one big file at the
     end (longest-processing-time-first). Results still come back in input order.
     """
-
-    def size(item: tuple[int, str]) -> int:
-        try:
-            return os.path.getsize(item[1])
-        except OSError:
-            return 0
-
-    return deque(sorted(enumerate(paths), key=lambda item: (-size(item), item[0])))
+    return deque(sorted(enumerate(paths), key=lambda item: (-file_size(item[1]), item[0])))
 
 
 def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -> None:

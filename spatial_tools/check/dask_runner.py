@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from .batch import CheckOptions, FileResult, check_file, warm_up
+from .batch import CheckOptions, FileResult, check_file, file_size, warm_up
 from .output import display_name
 from .progress import Progress
 
@@ -67,13 +67,6 @@ def check_shipped(path: str, data: bytes | None, options: CheckOptions) -> FileR
             return result
         finally:
             timer.cancel()
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def _shipped_bytes(path: str) -> bytes | None:
@@ -119,7 +112,7 @@ def run_on_cluster(
     try:
         for index, path in enumerate(paths):
             future = client.submit(check_shipped, path, _shipped_bytes(path), options, key=f"freecad-spatial-check-{run}-{index}",
-                                   pure=False, priority=_size(path))  # largest first, as a local run hands them out
+                                   pure=False, priority=file_size(path))  # largest first, as a local run hands them out
             futures[future] = index
         for future in as_completed(list(futures)):
             index = futures[future]

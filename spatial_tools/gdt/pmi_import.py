@@ -141,9 +141,7 @@ def reader_result(proc: subprocess.Popen, step_path: str | Path, timeout: float 
     except subprocess.TimeoutExpired:
         raise DeadlineExceeded(f"reading the PMI of {path.name} took longer than {timeout:g} s") from None
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        stop_reader(proc)
     if proc.returncode == 3:
         raise PmiReaderMissing(err.strip() or "the cadquery-ocp bindings are missing")
     if proc.returncode != 0:
@@ -823,7 +821,7 @@ def start_reader_for_check(path: str | Path) -> subprocess.Popen | None:
 
 
 def stop_reader(proc: subprocess.Popen | None) -> None:
-    """Ends a reader whose output is no longer wanted (the file could not be opened)."""
+    """Ends a reader still running: past its deadline, or its output no longer wanted (the file could not be opened)."""
     if proc is not None and proc.poll() is None:
         proc.kill()
         proc.communicate()
