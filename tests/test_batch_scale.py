@@ -217,6 +217,17 @@ def test_a_worker_imports_the_rules_before_it_says_ready():
     assert results[0].status == "ok", results[0].error
 
 
+@pytest.mark.skipif(shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"]).returncode != 0,
+                    reason="cannot make a pid namespace here")
+def test_workers_start_when_the_batch_process_is_pid_1():
+    """In a container ``freecad-spatial check`` is often pid 1: its workers see parent pid 1 from birth and must not
+    take that for "the batch died before I started" (they did: "could not start (exit status 1)")."""
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", str(EXE), "check", str(PARTS[0]), str(PARTS[1]),
+                           "--process", "cnc-3axis", "--jobs", "2"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert [f["status"] for f in json.loads(proc.stdout)["files"]] == ["ok", "ok"]
+
+
 def test_a_finished_run_leaves_no_process_behind():
     """run_batch ends its workers and the resource tracker that multiprocessing started for them."""
     before = set(children_of(os.getpid()))  # earlier tests' long-lived helpers (the warm tool worker) may be here

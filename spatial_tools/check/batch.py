@@ -281,8 +281,12 @@ def _unalias(reason: str, opened: str, path: str) -> str:
 Checker = Callable[[str, CheckOptions], FileResult]
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this process when the batch process dies (even by SIGKILL); elsewhere a no-op."""
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this process when the batch process ``parent`` dies (even by SIGKILL); elsewhere a no-op.
+
+    Whether the parent died before prctl took effect is asked by its pid, not by
+    "reparented to 1": in a container the batch process itself is often pid 1.
+    """
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -290,7 +294,7 @@ def _die_with_parent() -> None:
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before prctl took effect
+        if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
     except (OSError, AttributeError):
         pass
@@ -326,11 +330,11 @@ def _largest_first(paths: list[str]) -> deque[tuple[int, str]]:
     return deque(sorted(enumerate(paths), key=lambda item: (-file_size(item[1]), item[0])))
 
 
-def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker) -> None:
+def _worker(conn: Any, options: CheckOptions, log_path: str, checker: Checker, parent: int) -> None:
     """Worker loop: says "ready", then receives (index, path) and sends (index, FileResult)."""
     # Ctrl-C reaches the whole process group: the batch process decides, and ends its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    _die_with_parent(parent)
     # The kernel prints to stdout/stderr; keep it out of the report and the user's terminal.
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
@@ -376,7 +380,7 @@ class _Slot:
         self.log_path = os.path.join(tmpdir, f"worker{number}.log")
         parent, child = context.Pipe()
         self.conn = parent
-        self.process = context.Process(target=_worker, args=(child, options, self.log_path, checker), daemon=True)
+        self.process = context.Process(target=_worker, args=(child, options, self.log_path, checker, os.getpid()), daemon=True)
         self.born = time.monotonic()
         self.process.start()
         child.close()
