@@ -114,8 +114,11 @@ def leftovers():
 '''
 
 INSTALL_SCRIPT = COMMON + r'''
-seen = {"ticks": 0, "logs": [], "gaps": [], "phase": "offer"}
+seen = {"ticks": 0, "logs": [], "gaps": [], "phase": "offer", "streamed": []}
 last = [None]
+def streamed(line):
+    """Each line pip printed, as the banner streamed it, with the timer ticks counted so far."""
+    seen["streamed"].append([seen["ticks"], line])
 def tick():
     dialog = install_dialog()
     if seen["phase"] == "offer" and dialog is not None:
@@ -123,6 +126,7 @@ def tick():
         seen["offer_labels"] = [w.text() for w in dialog.findChildren(QtGui.QLabel) if w.isVisible()]
         harness.screenshot("pmi_reader_offer", dialog)
         seen["phase"] = "installing"
+        banner.progress_text.connect(streamed)
         click(install)
     elif seen["phase"] == "installing" and dialog is not None:
         banner = dialog.findChild(DependencyBanner)
@@ -236,8 +240,13 @@ def test_clicking_install_builds_the_reader_venv_then_the_import_runs_in_one_und
     assert r["missing_before"], r  # nothing could read PMI before the click
     assert r["folder"].startswith(r["user_data"].rstrip("/")) and r["folder"].endswith("FreeCADSpatial/pmi-reader")
     assert any("cadquery-ocp-novtk" in text for text in seen["offer_labels"]), seen
-    # The GUI's event loop ran all along the install: many timer ticks, pip's lines streamed as progress.
-    assert seen["ticks"] >= 10 and len(seen["logs"]) >= 3, seen
+    # The GUI's event loop ran all along the install: many timer ticks, and pip's lines streamed as progress while
+    # the timer kept ticking (the label, sampled every 100 ms, may skip lines pip prints in a burst).
+    lines = [line for _, line in seen["streamed"]]
+    assert seen["ticks"] >= 10 and len(lines) >= 3, seen
+    assert any("Installing collected packages" in line or "Successfully installed" in line for line in lines), lines
+    assert len({tick for tick, _ in seen["streamed"]}) >= 2, seen["streamed"]  # lines arrived at different ticks
+    assert len(seen["logs"]) >= 2, seen  # the label changed while installing
     print(f"install: {sum(seen['gaps']):.1f} s, {seen['ticks']} ticks of a 100 ms timer, longest gap {max(seen['gaps']):.2f} s")
     # The reader now runs in the venv made with FreeCAD's own Python, in the user-data folder.
     assert r["reader_python_after"] == str(Path(r["folder"]) / "bin" / "python"), r
