@@ -7,6 +7,10 @@ Three measurements, back to back in each repeat on the same files:
 - ``run_batch`` with ``--jobs 1`` and ``--jobs 2`` (order alternating between
   repeats), wall time around the whole batch (worker start-up included): files
   per minute each, and the jobs-2/jobs-1 ratio per repeat (median, min, max);
+- with ``--command``: the ``freecad-spatial check`` command itself, as a user
+  runs it (interpreter, imports, report included), ``--jobs 1`` and ``--jobs 2``
+  with workers forked from the loaded command and with spawned workers
+  (FREECAD_SPATIAL_WORKER_START), the same files, back to back in each repeat;
 - per-file overhead of the pool per repeat: (jobs-1 wall − in-process total) /
   in-process total, start-up included, and the same counting only the workers'
   own per-file clocks.
@@ -17,7 +21,7 @@ with it: on a shared 2-core machine read the ratio against them. The per-file
 distribution (in-process) gives the estimate for 100,000 files on N workers.
 Prints JSON.
 
-    .venv/bin/python bench/batch_speed.py [--corpus mfcad|nist] [--repeat 2] [--process cnc-3axis] [--no-pmi]
+    .venv/bin/python bench/batch_speed.py [--corpus mfcad|nist] [--repeat 2] [--process cnc-3axis] [--no-pmi] [--command]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,18 +56,26 @@ def main(argv: list[str] | None = None) -> int:
     from dfm_speed import parallelism
 
     from freecad_spatial.spatial_tools import freecad_env
-    from freecad_spatial.spatial_tools.check.batch import CheckOptions, check_file, run_batch
+    from freecad_spatial.spatial_tools.check.batch import (
+        CheckOptions,
+        check_file,
+        run_batch,
+        start_method,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", choices=sorted(GLOBS), default="mfcad")
     parser.add_argument("--process", default="cnc-3axis")
     parser.add_argument("--no-pmi", action="store_true", help="skip the AP242 PMI import, as check --no-pmi")
     parser.add_argument("--repeat", type=int, default=2, help="repeats of in-process, jobs-1 and jobs-2 runs")
+    parser.add_argument("--command", action="store_true",
+                        help="also time the check command itself, workers forked and spawned")
     args = parser.parse_args(argv)
     sub, pattern = GLOBS[args.corpus]
     files = sorted(str(p) for p in (CORPORA / sub).glob(pattern))
     options = CheckOptions(process=args.process, timeout=600, pmi=not args.no_pmi)
     out: dict = {"benchmark": "batch_speed", "corpus": args.corpus, "files": len(files), "process": args.process, "pmi": not args.no_pmi,
+                 "worker_start": start_method(),
                  "cpus": os.cpu_count(), "load_before": [round(x, 2) for x in os.getloadavg()]}
     out["cores_available_before"] = parallelism()
 
@@ -77,6 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     # Each repeat runs in-process, jobs 1 and jobs 2 back to back, the two pool runs in
     # alternating order, so a machine that slows down or speeds up during the run
     # weighs on both sides of every ratio alike.
+    command = [str(Path(sys.executable).with_name("freecad-spatial")), "check", *files, "--process", args.process,
+               "--timeout", "600"] + (["--no-pmi"] if args.no_pmi else [])
+    commands: dict[str, dict[int, list[float]]] = {m: {1: [], 2: []} for m in ("fork", "spawn")}
+
+    def run_command(method: str, jobs: int) -> None:
+        env = {**os.environ, "FREECAD_SPATIAL_WORKER_START": method, "CI": "true"}
+        started = time.monotonic()
+        proc = subprocess.run([*command, "--jobs", str(jobs)], capture_output=True, env=env, check=False)
+        commands[method][jobs].append(time.monotonic() - started)
+        assert proc.returncode in (0, 1), proc.stderr.decode(errors="replace")[-2000:]
+
     inproc_walls: list[float] = []
     walls: dict[int, list[float]] = {1: [], 2: []}
     worker_sums: dict[int, list[float]] = {1: [], 2: []}
@@ -93,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             walls[jobs].append(time.monotonic() - started)
             worker_sums[jobs].append(sum(r.seconds for r in results))
             assert all(r.status == "ok" for r in results), [r.error for r in results if r.status != "ok"]
+        if args.command:
+            runs = [(m, j) for m in ("fork", "spawn") for j in (1, 2)]
+            for method, jobs in (runs if repeat % 2 == 0 else runs[::-1]):
+                run_command(method, jobs)
     ratios = [a / b for a, b in zip(walls[1], walls[2], strict=True)]
     overheads = [a / b - 1.0 for a, b in zip(walls[1], inproc_walls, strict=True)]
     clock_overheads = [a / b - 1.0 for a, b in zip(worker_sums[1], inproc_sums, strict=True)]
@@ -117,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "overhead_vs_in_process": {"with_startup": spread(overheads), "worker_clock_only": spread(clock_overheads)},
         "file_clocks_jobs2_over_jobs1": spread(contention),
         "estimate_100k": estimate(inproc, overhead),
+        **({"command": {m: {"wall_s": {f"jobs{j}": [round(w, 3) for w in ws] for j, ws in walls_of.items()},
+                            "speedup_jobs2": spread([a / b for a, b in zip(walls_of[1], walls_of[2], strict=True)])}
+                        for m, walls_of in commands.items()}} if args.command else {}),
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "cores_available_after": parallelism(),
     })

@@ -47,7 +47,7 @@ _POLL_S = 0.05  # how often a wait looks at its cancel token
 # here runs only the forking thread's Python and the kernel, and never takes a lock another thread
 # could have held (no logging, no Qt, no imports of new modules on the common path; OpenCASCADE's
 # thread pool is parked around the fork, see _KernelThreads), so the warning says nothing about this use.
-_FORK_WARNING = r".*use of fork\(\) may lead to deadlocks"
+FORK_WARNING = r".*use of fork\(\) may lead to deadlocks"
 
 _in_child = False
 
@@ -140,7 +140,8 @@ class _KernelThreads:
 _kernel_threads: _KernelThreads | None = None
 
 
-def _threads() -> _KernelThreads:
+def kernel_threads() -> _KernelThreads:
+    """The one handle on OpenCASCADE's thread pool that every fork of this process parks (calls, batch workers)."""
     global _kernel_threads
     if _kernel_threads is None:
         _kernel_threads = _KernelThreads()
@@ -206,7 +207,7 @@ def _child(fn: Callable[[], Any], write_fd: int, scratch: str, parked: bool) -> 
         _in_child = True
         os.setpgid(0, 0)  # its own process group, so a kill reaches anything it starts
         default_crash_signals()
-        _threads().in_child(parked)
+        kernel_threads().in_child(parked)
         tempfile.tempdir = scratch
         os.environ["TMPDIR"] = os.environ["TMP"] = os.environ["TEMP"] = scratch
         try:
@@ -239,11 +240,11 @@ class ChildCall(Pending):
         self.scratch = tempfile.mkdtemp(prefix="spatial-tool-")
         self.pid = -1
         read_fd, write_fd = os.pipe()
-        threads = _threads()
+        threads = kernel_threads()
         parked = threads.park()
         try:
             with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=_FORK_WARNING, category=DeprecationWarning)
+                warnings.filterwarnings("ignore", message=FORK_WARNING, category=DeprecationWarning)
                 self.pid = os.fork()
         except BaseException:
             os.close(read_fd)

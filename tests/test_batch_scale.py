@@ -212,7 +212,10 @@ def test_the_largest_files_are_handed_out_first_and_results_stay_in_input_order(
     assert [r.path for r in results] == paths and [r.status for r in results] == ["ok"] * len(paths)
 
 
-def test_a_worker_imports_the_rules_before_it_says_ready():
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_worker_imports_the_rules_before_it_says_ready(monkeypatch, method):
+    """Spawned: the worker imports them itself; forked: it is a copy of the batch process, which imported them."""
+    monkeypatch.setenv("FREECAD_SPATIAL_WORKER_START", method)
     results = run_batch([str(PARTS[0])], CheckOptions(process="cnc-3axis"), jobs=1, progress=False, checker=rules_already_loaded)
     assert results[0].status == "ok", results[0].error
 
