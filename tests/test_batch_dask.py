@@ -33,11 +33,10 @@ def files_of(report_text):
     return [{k: v for k, v in f.items() if k != "seconds"} for f in json.loads(report_text)["files"]]
 
 
-@pytest.fixture(scope="module")
-def cluster():
+def local_cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(
+    return LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
@@ -45,7 +44,20 @@ def cluster():
         dashboard_address=None,
         memory_limit="1.5GiB",
         worker_class="distributed.Nanny",
-    ) as cluster:
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with local_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster for one test whose workers are ended on purpose (a nanny may even close after the last death
+    under load, seen once on FreeCAD 1.1): what it does to its workers reaches no other test."""
+    with local_cluster() as cluster:
         yield cluster
 
 
@@ -107,17 +119,16 @@ def test_annotate_cannot_go_to_a_cluster(tmp_path):
     assert proc.returncode == 2 and "--annotate" in proc.stderr
 
 
-def test_a_file_past_its_timeout_on_the_cluster_is_an_error_and_the_rest_is_checked(cluster):
+def test_a_file_past_its_timeout_on_the_cluster_is_an_error_and_the_rest_is_checked(own_cluster):
     """A NIST model (seconds of work) under --timeout 4: its worker ends at the deadline each try, Dask gives up on
     the task (KilledWorker) and the report says why; the small parts are still checked as a local run checks them."""
     nist = Path(__file__).parent / "data" / "corpora" / "nist-pmi" / "step" / "nist_ctc_02_asme1_ap242-e2.stp"
     paths = [str(PARTS[20]), str(nist), str(PARTS[21])]
     options = CheckOptions(process="cnc-3axis", timeout=4)
     local = run_batch([paths[0], paths[2]], options, jobs=1, progress=False)
-    client = connect(cluster.scheduler_address)
+    client = connect(own_cluster.scheduler_address)
     try:
         remote = run_on_cluster(paths, options, client)
-        client.wait_for_workers(2, timeout=120)  # the nanny restarted the ended worker: later tests get two
     finally:
         client.close()
     assert [r.path for r in remote] == paths

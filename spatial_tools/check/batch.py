@@ -513,11 +513,11 @@ def run_batch(
     if not isinstance(progress, Progress):
         progress = Progress(len(paths), wanted() if progress is None else bool(progress))
     method = start_method()
-    if method == "fork" and paths:
-        _preload()
     context = multiprocessing.get_context(method)
     tracker_was_running = _tracker_running()
     try:
+        if method == "fork" and paths:
+            _preload()  # inside the try: the progress line is closed if FreeCAD cannot load
         return _run_slots(paths, options, jobs, progress, checker, on_result, context)
     finally:
         progress.close()
