@@ -10,7 +10,6 @@ the semantic size by the file's DRAUGHTING_MODEL_ITEM_ASSOCIATION). Without it `
 from __future__ import annotations
 
 import importlib.util
-from collections import Counter
 
 import pytest
 from conftest import CORPORA, Part
@@ -74,8 +73,8 @@ def test_ctc04_check_no_longer_reports_the_tap_drills():
 
     result = check_file(str(CTC_04), CheckOptions(process="cnc-3axis", timeout=300))
     assert result.status == "ok", result.error
-    on_drills = [f for f in result.findings if f.rule in ("gdt.unlocated_hole", "gdt.undimensioned_feature_of_size")
-                 and ("10.2" in f.message or "Ø10.2" in f.message)]
-    assert on_drills == [], [f.message for f in on_drills]
-    counts = Counter(f.rule for f in result.findings if f.rule.startswith("gdt."))
-    assert counts["gdt.unlocated_hole"] == 0 and counts["gdt.undimensioned_feature_of_size"] == 0, counts
+    gdt = [f for f in result.findings if f.rule in ("gdt.unlocated_hole", "gdt.undimensioned_feature_of_size")]
+    on_drills = [f.message for f in gdt if "Ø10.2 " in f.message]
+    assert on_drills == []  # main: '4 holes Ø10.2 (one pattern) ... have no position tolerance' and '... no size tolerance'
+    # the rules did run: CTC 04's 6 × Ø6.65 holes carry no frame or size in the file, and are still reported
+    assert {f.rule for f in gdt if "6 holes Ø6.65 " in f.message} == {"gdt.unlocated_hole", "gdt.undimensioned_feature_of_size"}
