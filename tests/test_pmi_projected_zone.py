@@ -99,6 +99,10 @@ def test_ftc10_three_projected_zone_frames_each_on_their_two_holes():
         # the holes run along Y (the file's thread axes), and are smaller than the M3 thread they carry
         assert all(abs(abs(FreeCAD.Vector(f.Surface.Axis).normalize().y) - 1) < 1e-9 for f in faces)
         assert all(f.Surface.Radius < 1.5 for f in faces)
+    # the ∅3 sizes on the same thread curves (the file's DIMENSIONAL_SIZE on each frame's group) sit on the same holes
+    sizes = [r for r in result["records"] if r["kind"] == "dimension" and r.get("inferred_link")]
+    assert sorted(sorted(r["faces"]) for r in sizes) == sorted(sorted(r["faces"]) for r in hits)
+    assert {(r["value"], r["count"]) for r in sizes} == {(3.0, 2)}
 
 
 def _plate_with_holes(drill_r: float, bore_r: float):

@@ -384,6 +384,8 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
             if linker is not None:
                 faces, lost, inferred = linker(dim["supplemental"])
             thread = thread_designation(dim.get("presentation_texts", []), dim["value"])
+            if thread and inferred:
+                inferred += f"; thread {thread} read from the text its drawn callout shows (CAx-IF 'equivalent unicode string')"
         records.append(
             {
                 "kind": "dimension",
@@ -506,8 +508,9 @@ def supplemental_linker(shape: Any, object_name: str) -> Any:
     def link(cylinders: list[dict]) -> tuple[list[str], int, str]:
         faces, missing = supplemental_faces(cylinders, shape, object_name, limits)
         names = sorted({c.get("name") or "curves" for c in cylinders})
-        why = (f"inferred: the file ties it only to construction curves ({', '.join(repr(n) for n in names)}, "
-               f"{len(cylinders)} axis/axes); linked to the cylindrical faces on those axes")
+        axes = f"{len(cylinders)} axes" if len(cylinders) > 1 else "one axis"
+        why = (f"inferred from geometry: the file ties it only to construction curves ({', '.join(repr(n) for n in names)}) "
+               f"on {axes}; linked to the cylindrical faces on those axes (rule: resources/pmi_supplemental_links.toml)")
         return faces, missing, why
 
     return link
@@ -803,6 +806,8 @@ def _dimension_label(record: dict) -> str:
         count = f"{record['count']}X " if record.get("count") else ""
         return f"{count}{record['symbol']}{record['value']:g} MAX"
     text = size_text(_dimension_values(record))
+    if record.get("inferred_link") and record["type"] == "Size_Diameter":  # a size on thread curves: '2X ∅3'
+        return f"{record['count']}X ∅{text}" if record.get("count") else f"∅{text}"
     if record["dimension_type"] in P.ANGULAR_DIMENSIONS:
         return text.replace(" ", "° ", 1) + "°" if " " in text else text + "°"
     return text
