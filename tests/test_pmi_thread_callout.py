@@ -76,5 +76,6 @@ def test_ctc04_check_no_longer_reports_the_tap_drills():
     gdt = [f for f in result.findings if f.rule in ("gdt.unlocated_hole", "gdt.undimensioned_feature_of_size")]
     on_drills = [f.message for f in gdt if "Ø10.2 " in f.message]
     assert on_drills == []  # main: '4 holes Ø10.2 (one pattern) ... have no position tolerance' and '... no size tolerance'
-    # the rules did run: CTC 04's 6 × Ø6.65 holes carry no frame or size in the file, and are still reported
+    # the rules did run: CTC 04's second group of 6 × Ø6.65 (y 535-625), which no frame or size of the file names
+    # (tests/data/real_parts/nist_ctc_04.toml), is still reported
     assert {f.rule for f in gdt if "6 holes Ø6.65 " in f.message} == {"gdt.unlocated_hole", "gdt.undimensioned_feature_of_size"}
