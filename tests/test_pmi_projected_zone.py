@@ -136,6 +136,17 @@ def test_supplemental_faces_links_the_coaxial_drill_and_nothing_else():
         assert supplemental_faces([wrong], shape, "P", limits) == ([], 1)
 
 
+def test_degenerate_curves_link_nothing_and_raise_nothing():
+    from freecad_spatial.spatial_tools.gdt.pmi_import import supplemental_faces
+
+    shape = _plate_with_holes(5.1, 9.0)
+    thread = {"point": [30.0, 30.0, 10.0], "direction": [0.0, 0.0, 1.0], "radius": 6.0, "span": None}
+    assert supplemental_faces([thread | {"radius": 0.0}], shape, "P") == ([], 1)
+    assert supplemental_faces([thread | {"direction": [0.0, 0.0, 0.0]}], shape, "P") == ([], 1)
+    faces, missing = supplemental_faces([thread], shape, "P")  # no lines along the axis: no length to cover
+    assert missing == 0 and faces
+
+
 def test_supplemental_faces_follows_the_part_placement():
     from freecad_spatial.spatial_tools.gdt.pmi_import import supplemental_faces
 

@@ -468,8 +468,11 @@ def supplemental_faces(cylinders: list[dict], shape: Any, object_name: str, limi
     for cyl in cylinders:
         point = shape.Placement.multVec(FreeCAD.Vector(*cyl["point"]))
         axis = rotation.multVec(FreeCAD.Vector(*cyl["direction"]))
-        axis.normalize()
         radius = float(cyl["radius"])
+        if axis.Length < 1e-12 or not math.isfinite(radius) or radius <= 0:  # a degenerate circle in the file
+            missing += 1
+            continue
+        axis.normalize()
         hits = []
         for i, face in enumerate(shape.Faces):
             surface = face.Surface

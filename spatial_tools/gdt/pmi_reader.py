@@ -213,6 +213,7 @@ class StepGraph:
         self.property_definitions: dict[int, list[int]] = {}  # definition -> its PROPERTY_DEFINITIONs
         self.shape_representations: dict[int, list[int]] = {}  # PROPERTY_DEFINITION -> representations
         self.presentations: dict[int, list[int]] = {}  # PMI item -> its DRAUGHTING_MODEL_ITEM_ASSOCIATION items
+        self._validation_index: tuple[dict[int, list[int]], dict[int, list[int]]] | None = None  # presentation_texts
         for i, body in self.entities.items():
             kw = self.keyword[i]
             if kw == "PROPERTY_DEFINITION":
@@ -382,6 +383,8 @@ class StepGraph:
                 if not circles:
                     continue
                 centre, axis, radius = circles[0]
+                if not radius > 0 or not any(axis):
+                    continue  # a degenerate circle names no axis
                 spans = []
                 for kind, value in curves:
                     if kind == "line":
@@ -409,17 +412,21 @@ class StepGraph:
         callouts = set(self.presentations.get(item, []))
         if not callouts:
             return []
-        characterized = {i for i, body in self.entities.items() if self.keyword[i] == "CHARACTERIZED_ITEM_WITHIN_REPRESENTATION"
-                         and (refs := [int(r) for r in _REF.findall(body)]) and refs[0] in callouts}
-        props = {p for c in characterized for p in self.property_definitions.get(c, [])}
+        if self._validation_index is None:  # built once: callout -> its items, property -> its representations
+            characterized: dict[int, list[int]] = {}
+            represented: dict[int, list[int]] = {}
+            for i, body in self.entities.items():
+                kw = self.keyword[i]
+                if kw in ("CHARACTERIZED_ITEM_WITHIN_REPRESENTATION", "PROPERTY_DEFINITION_REPRESENTATION"):
+                    refs = [int(r) for r in _REF.findall(body)]
+                    if len(refs) >= 2:
+                        (characterized if kw.startswith("CHAR") else represented).setdefault(refs[0], []).append(refs[1] if kw.startswith("PROP") else i)
+            self._validation_index = (characterized, represented)
+        characterized, represented = self._validation_index
+        props = {p for c in callouts for ci in characterized.get(c, []) for p in self.property_definitions.get(ci, [])}
         out = []
-        for i, body in self.entities.items():
-            if self.keyword[i] != "PROPERTY_DEFINITION_REPRESENTATION":
-                continue
-            refs = [int(r) for r in _REF.findall(body)]
-            if len(refs) < 2 or refs[0] not in props:
-                continue
-            for ref in _REF.findall(self.entities.get(refs[1], "").split("(", 2)[-1].split(")", 1)[0]):
+        for rep in (r for p in props for r in represented.get(p, [])):
+            for ref in _REF.findall(self.entities.get(rep, "").split("(", 2)[-1].split(")", 1)[0]):
                 m = re.match(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'equivalent unicode string'\s*,\s*'((?:[^']|'')*)'",
                              self.entities.get(int(ref), ""), re.I)
                 if m:
