@@ -171,3 +171,22 @@ def test_import_summary_lists_the_inferred_links(doc):
     lines = summary_lines(summary)
     assert any("linked by inference" in line for line in lines), lines
     assert not any(u["what"] == frame["what"] for u in public["unlinked"])
+
+
+@needs_reader
+def test_summary_dialog_marks_the_inferred_links(qtbot, doc, monkeypatch):
+    import os
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    monkeypatch.setenv("FREECAD_SPATIAL_QT", "pyside6")  # as test_pmi_summary_dialog: the dialog under pytest-qt
+    pytest.importorskip("PySide6")
+    from freecad_spatial.panels.pmi_summary import PmiSummaryDialog
+
+    data = public_summary(import_pmi(doc, CTC_04))
+    dialog = PmiSummaryDialog(data)
+    qtbot.addWidget(dialog.dialog)
+    marked = [(text, note) for text, note in dialog.rows(dialog.imported_root) if "inference" in note]
+    assert sorted(text for text, _ in marked) == ["4X M12x1.75-6H", "|position|⌀0.75 (P)50|A|B|C|"], marked
+    rows = [dialog.imported_root.child(i).child(j) for i in range(dialog.imported_root.childCount())
+            for j in range(dialog.imported_root.child(i).childCount())]
+    assert all("inferred from geometry" in r.toolTip(1) for r in rows if "inference" in r.text(1))
