@@ -6,7 +6,11 @@ process) and names each face by its geometry. Here every such signature is
 looked up among the faces of the same STEP as FreeCAD loads it: a face is
 linked only when exactly one FreeCAD face has the same surface type, area,
 centroid and normal/axis (and radius) within tolerance; otherwise it is
-reported unmatched, never guessed.
+reported unmatched, never guessed. A frame or size the file ties only to
+construction curves in its holes (a thread's 'Thread Cylinder' curve sets, as
+NIST CTC 04 and FTC 10 have them) is linked to the cylindrical faces on those
+curves' axes (``supplemental_faces``, limits in
+``resources/pmi_supplemental_links.toml``) and says so (``inferred_link``).
 
 ``read_pmi_records`` gives plain records (``kind``: datum, datum_target,
 datum_system, tolerance, dimension, note) with faces as ``Object.FaceN``;

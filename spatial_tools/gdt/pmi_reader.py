@@ -13,7 +13,9 @@ and in the same form as ``annotations.signature.face_signature``, so the
 FreeCAD side finds it by geometry. Datum features that XDE leaves without
 faces (NIST's files tie them through an ``item_identified_representation_usage``
 with a ``set_representation_item``, which XDE does not follow) are completed
-from the file's own entity graph.
+from the file's own entity graph. So are the frames and sizes the file ties only to
+supplemental curves in a hole (``supplemental``: each curve set's axis, radius
+and length) and a thread's designation its drawn callout shows.
 
 Exit codes: 0 success, 2 the file cannot be read, 3 OCP is not installed.
 """
