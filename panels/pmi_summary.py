@@ -60,7 +60,12 @@ class PmiSummaryDialog:
             note = item["object"]
             if item.get("unmatched_faces"):
                 note += "  " + tr("PmiSummaryDialog", "(not all faces linked)")
-            group.addChild(QtWidgets.QTreeWidgetItem([readable_text(item["what"]), note]))
+            if item.get("inferred"):
+                note += "  " + tr("PmiSummaryDialog", "(faces linked by inference)")
+            row = QtWidgets.QTreeWidgetItem([readable_text(item["what"]), note])
+            if item.get("inferred"):
+                row.setToolTip(1, item["inferred"])
+            group.addChild(row)
         self.skipped_root = QtWidgets.QTreeWidgetItem([tr("PmiSummaryDialog", "Skipped ({n})").format(n=len(data["skipped"])), ""])
         self.tree.addTopLevelItem(self.skipped_root)
         for entry in data["skipped"]:

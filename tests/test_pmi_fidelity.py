@@ -115,8 +115,8 @@ def test_ctc04_projected_zone_frame_arrives_with_its_length():
         ("position", 0.75, True, 50.0, ["A", "B", "C"])]
     assert "projected" in hits[0]["modifiers"]
     # Its four threaded holes are named only as supplemental geometry ('Thread Cylinder' curve sets), not faces:
-    # imported unlinked, and counted as not linked rather than passed off as attached.
-    assert hits[0]["faces"] == [] and hits[0]["unmatched_faces"] == 1
+    # linked to the holes on those curves' axes, and marked as an inferred link (test_pmi_projected_zone).
+    assert hits[0]["faces"] and hits[0]["unmatched_faces"] == 0 and hits[0]["inferred_link"]
 
 
 def test_ftc07_whole_part_profile_and_projected_lengths_in_millimetres():

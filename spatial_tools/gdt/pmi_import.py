@@ -6,7 +6,11 @@ process) and names each face by its geometry. Here every such signature is
 looked up among the faces of the same STEP as FreeCAD loads it: a face is
 linked only when exactly one FreeCAD face has the same surface type, area,
 centroid and normal/axis (and radius) within tolerance; otherwise it is
-reported unmatched, never guessed.
+reported unmatched, never guessed. A frame or size the file ties only to
+construction curves in its holes (a thread's 'Thread Cylinder' curve sets, as
+NIST CTC 04 and FTC 10 have them) is linked to the cylindrical faces on those
+curves' axes (``supplemental_faces``, limits in
+``resources/pmi_supplemental_links.toml``) and says so (``inferred_link``).
 
 ``read_pmi_records`` gives plain records (``kind``: datum, datum_target,
 datum_system, tolerance, dimension, note) with faces as ``Object.FaceN``;
@@ -272,10 +276,13 @@ def _count_of(notes: list[str]) -> int:
     return 0
 
 
-def _tolerance_record(tol: dict, names: Any) -> dict:
+def _tolerance_record(tol: dict, names: Any, linker: Any = None) -> dict:
     faces, lost = names(tol["faces"])
+    inferred = None
     if not tol["faces"] and not tol.get("whole_part"):
-        lost = 1  # the file ties it to no face (NIST CTC 04's threads: supplemental curves only): never shown as linked
+        lost = 1  # the file ties it to no face: never shown as linked
+        if tol.get("supplemental") and linker is not None:  # only construction curves in its holes (NIST CTC 04's threads)
+            faces, lost, inferred = linker(tol["supplemental"])
     basis = tol.get("unit_basis") or {}
     return {
         "kind": "tolerance",
@@ -299,6 +306,7 @@ def _tolerance_record(tol: dict, names: Any) -> dict:
         "source": tol.get("source", "xde"),
         "faces": faces,
         "unmatched_faces": lost,
+        "inferred_link": inferred,
     }
 
 
@@ -322,11 +330,14 @@ def _movable(target: dict) -> dict:
     return {"movable": bool(target.get("movable")), "movable_direction": None, "movable_source": None, "symbol": drawn["symbol"]}
 
 
-def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str, list[str]] | None = None) -> list[dict]:
+def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str, list[str]] | None = None,
+                linker: Any = None) -> list[dict]:
     """The reader's output as plain records whose faces are ``Object.FaceN`` names (unmatched left out).
 
     ``target_faces`` (datum target label -> faces) links the datum targets
     placed by a point; a datum defined only by targets is linked to their faces.
+    ``linker`` (``supplemental_linker``) links a frame or size the file ties only to
+    construction curves in holes; such a record carries ``inferred_link``, why.
     """
     target_faces = target_faces or {}
 
@@ -367,10 +378,18 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
                 if modifier != "none":
                     record["modifiers"][slot] = modifier
             records.append(record)
-        records.append(_tolerance_record(tol, names))
+        records.append(_tolerance_record(tol, names, linker))
     for index, dim in enumerate(pmi["dimensions"], start=1):
         faces, lost = names(dim["faces"] + dim.get("faces2", []))
         kind = dimension_type(dim["type"])
+        inferred, thread = None, None
+        if dim.get("supplemental"):  # a size on construction curves only: a thread's '4X M12x1.75-6H' (NIST CTC 04)
+            lost = len(dim["supplemental"])
+            if linker is not None:
+                faces, lost, inferred = linker(dim["supplemental"])
+            thread = thread_designation(dim.get("presentation_texts", []), dim["value"])
+            if thread and inferred:
+                inferred += f"; thread {thread} read from the text its drawn callout shows (CAx-IF 'equivalent unicode string')"
         records.append(
             {
                 "kind": "dimension",
@@ -385,6 +404,9 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
                 "size": _size_values(dim) if kind != "other" else None,
                 "faces": faces,
                 "unmatched_faces": lost,
+                "inferred_link": inferred,
+                "thread": thread,
+                "count": len(dim["supplemental"]) if dim.get("supplemental") and len(dim["supplemental"]) > 1 else 0,
             }
         )
     places = pmi.get("note_places")
@@ -400,6 +422,105 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
             continue
         records.append(attach_loose_note(place, tolerances, pmi["tolerances"], pmi["datums"]))
     return records
+
+
+SUPPLEMENTAL_LINKS_FILE = RESOURCES / "pmi_supplemental_links.toml"
+
+
+def supplemental_limits() -> dict:
+    """The limits of the supplemental-curves link rule (``resources/pmi_supplemental_links.toml``)."""
+    import tomllib
+
+    with open(SUPPLEMENTAL_LINKS_FILE, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def thread_designation(texts: list[str], nominal: float | None = None) -> str | None:
+    """The thread designation a callout shows ('M12x1.75-6H'), None when its texts hold none.
+
+    A metric one must name the size's own nominal diameter (M12 on a 12 mm
+    size), so a text that belongs to something else is not taken.
+    """
+    for text in texts:
+        for pattern in supplemental_limits()["designations"]:
+            m = re.search(pattern, text)
+            if m is None:
+                continue
+            found = " ".join(m.group(0).split())
+            metric = re.match(r"M(\d+(?:\.\d+)?)", found)
+            if metric and nominal is not None and abs(float(metric.group(1)) - nominal) > 1e-6 * max(1.0, nominal):
+                continue
+            return found
+    return None
+
+
+def supplemental_faces(cylinders: list[dict], shape: Any, object_name: str, limits: dict | None = None) -> tuple[list[str], int]:
+    """The faces of ``shape`` on the axes of construction cylinders (reader's ``supplemental``), and how many found none.
+
+    A face is linked when it is a cylinder on the same axis (direction and
+    offset within the limits), its radius within the ratio range of the
+    curves' radius, and, when the curves give a length, it covers enough of it.
+    """
+    import FreeCAD
+    import Part
+
+    limits = limits or supplemental_limits()
+    cos_limit = math.cos(math.radians(float(limits["axis_angle_deg"])))
+    out: list[str] = []
+    missing = 0
+    rotation = shape.Placement.Rotation
+    for cyl in cylinders:
+        point = shape.Placement.multVec(FreeCAD.Vector(*cyl["point"]))
+        axis = rotation.multVec(FreeCAD.Vector(*cyl["direction"]))
+        radius = float(cyl["radius"])
+        if axis.Length < 1e-12 or not math.isfinite(radius) or radius <= 0:  # a degenerate circle in the file
+            missing += 1
+            continue
+        axis.normalize()
+        hits = []
+        for i, face in enumerate(shape.Faces):
+            surface = face.Surface
+            if not isinstance(surface, Part.Cylinder):
+                continue
+            direction = FreeCAD.Vector(surface.Axis)
+            direction.normalize()
+            if abs(direction.dot(axis)) < cos_limit:
+                continue
+            ratio = surface.Radius / radius
+            if not float(limits["radius_ratio_min"]) <= ratio <= float(limits["radius_ratio_max"]):
+                continue
+            gap = surface.Center - point
+            off = (gap - axis * gap.dot(axis)).Length
+            if off > float(limits["axis_offset"]) * radius:
+                continue
+            if cyl.get("span"):
+                lo, hi = cyl["span"]
+                along = [(v.Point - point).dot(axis) for v in face.Vertexes]
+                if not along:
+                    continue
+                cover = min(hi, max(along)) - max(lo, min(along))
+                if cover < float(limits["min_overlap"]) * (hi - lo):
+                    continue
+            hits.append(f"{object_name}.Face{i + 1}")
+        if not hits:
+            missing += 1
+        out += [h for h in hits if h not in out]
+    return out, missing
+
+
+def supplemental_linker(shape: Any, object_name: str) -> Any:
+    """``pmi_records``' linker for ``shape``: supplemental cylinders -> (faces, cylinders not found, why inferred)."""
+    limits = supplemental_limits()
+
+    def link(cylinders: list[dict]) -> tuple[list[str], int, str]:
+        faces, missing = supplemental_faces(cylinders, shape, object_name, limits)
+        names = sorted({c.get("name") or "curves" for c in cylinders})
+        axes = f"{len(cylinders)} axes" if len(cylinders) > 1 else "one axis"
+        why = (f"inferred from geometry: the file ties it only to construction curves ({', '.join(repr(n) for n in names)}) "
+               f"on {axes}; linked to the cylindrical faces on those axes (rule: resources/pmi_supplemental_links.toml)")
+        return faces, missing, why
+
+    return link
 
 
 _LIMIT_NOTE = re.compile(r"^\s*(?:(\d+)\s*X\s+)?(S?R|S?∅|⌀)\s*(\d*\.?\d+)\s+(MAX|MIN)\s*$", re.I)
@@ -579,11 +700,12 @@ def read_pmi_records(step_path: str | Path, shape: Any = None, object_name: str 
         shape = load_step_shape(step_path)
     indices, unmatched = map_faces(pmi["faces"], shape)
     face_names = [f"{object_name}.Face{i + 1}" if i is not None else None for i in indices]
-    records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, object_name))
+    records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, object_name), supplemental_linker(shape, object_name))
     skipped = [{"kind": r["kind"], "what": describe(r), "reason": why} for r in records if (why := skip_reason(r))]
     attached = [{"what": describe(r), "to": r["attached_to"]} for r in records if r["kind"] == "note" and r.get("attached_to")]
     return {
         "notes_attached": attached,
+        "inferred_links": [{"what": describe(r), "why": r["inferred_link"]} for r in records if r.get("inferred_link")],
         "file": str(step_path),
         "file_length_unit": pmi["file_length_unit"],
         "values_unit": pmi["values_unit"],
@@ -671,21 +793,28 @@ def _frame_values(record: dict, standard: str = STANDARD) -> dict:
 
 def _dimension_values(record: dict) -> dict:
     size = record["size"]
+    source = f"STEP {record['type']}"
+    if record.get("thread"):
+        source = f"STEP thread {record['thread']} ({record['type']} on its thread's construction curves)"
     return {
         "Nominal": float(size["nominal"]),
         "UpperDeviation": float(size["upper"]),
         "LowerDeviation": float(size["lower"]),
         "FitCode": "",
         "DimensionType": record["dimension_type"],
-        "Source": f"STEP {record['type']}",
+        "Source": source,
     }
 
 
 def _dimension_label(record: dict) -> str:
+    if record.get("thread"):  # '4X M12x1.75-6H': the callout as the file shows it
+        return f"{record['count']}X {record['thread']}" if record.get("count") else record["thread"]
     if record.get("limit") == "max":  # '4X R0.15 MAX': as the note says it
         count = f"{record['count']}X " if record.get("count") else ""
         return f"{count}{record['symbol']}{record['value']:g} MAX"
     text = size_text(_dimension_values(record))
+    if record.get("inferred_link") and record["type"] == "Size_Diameter":  # a size on thread curves: '2X ∅3'
+        return f"{record['count']}X ∅{text}" if record.get("count") else f"∅{text}"
     if record["dimension_type"] in P.ANGULAR_DIMENSIONS:
         return text.replace(" ", "° ", 1) + "°" if " " in text else text + "°"
     return text
@@ -737,7 +866,7 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
             target.Shape = shape
             target.Label = step_path.stem
         face_names = [f"{target.Name}.Face{i + 1}" if i is not None else None for i in indices]
-        records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, target.Name))
+        records = pmi_records(pmi, face_names, target_point_faces(pmi, shape, target.Name), supplemental_linker(shape, target.Name))
         stated = stated_standard(list(pmi.get("standard_notes", [])) + list(pmi.get("notes", [])))
         standard = stated or STANDARD
         for record in records:
@@ -786,6 +915,8 @@ def import_pmi(document: Any, step_path: str | Path, target: Any = None, timeout
                     "unmatched_faces": record.get("unmatched_faces", 0)}
             if record.get("movable_source"):
                 item["movable"] = MOVABLE_SOURCES[record["movable_source"]]
+            if record.get("inferred_link"):
+                item["inferred"] = record["inferred_link"]
             items.append(item)
     return {
         "file": str(step_path),

@@ -13,7 +13,9 @@ and in the same form as ``annotations.signature.face_signature``, so the
 FreeCAD side finds it by geometry. Datum features that XDE leaves without
 faces (NIST's files tie them through an ``item_identified_representation_usage``
 with a ``set_representation_item``, which XDE does not follow) are completed
-from the file's own entity graph.
+from the file's own entity graph. So are the frames and sizes the file ties only to
+supplemental curves in a hole (``supplemental``: each curve set's axis, radius
+and length) and a thread's designation its drawn callout shows.
 
 Exit codes: 0 success, 2 the file cannot be read, 3 OCP is not installed.
 """
@@ -27,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-READER_VERSION = 3
+READER_VERSION = 4
 
 # XCAF tolerance type -> our characteristic (properties.CHARACTERISTICS); coaxiality is
 # concentricity's ISO name (gdt.md groups them).
@@ -213,6 +215,7 @@ class StepGraph:
         self.property_definitions: dict[int, list[int]] = {}  # definition -> its PROPERTY_DEFINITIONs
         self.shape_representations: dict[int, list[int]] = {}  # PROPERTY_DEFINITION -> representations
         self.presentations: dict[int, list[int]] = {}  # PMI item -> its DRAUGHTING_MODEL_ITEM_ASSOCIATION items
+        self._validation_index: tuple[dict[int, list[int]], dict[int, list[int]]] | None = None  # presentation_texts
         for i, body in self.entities.items():
             kw = self.keyword[i]
             if kw == "PROPERTY_DEFINITION":
@@ -320,6 +323,150 @@ class StepGraph:
                     "faces": self.faces_of_aspect(aspect),
                 }
             )
+        return out
+
+    # --- supplemental geometry: a frame or size tied to construction curves, not to faces ------
+
+    def _line_or_circle(self, curve: int) -> tuple[str, Any] | None:
+        """A (trimmed) CIRCLE -> ('circle', (centre, axis, radius)); a trimmed LINE -> ('line', (start, end)); file units."""
+        body = self.entities.get(curve, "")
+        kw = self.keyword.get(curve, "")
+        if kw == "TRIMMED_CURVE":
+            m = re.match(r"TRIMMED_CURVE\s*\(\s*'[^']*'\s*,\s*#(\d+)\s*,\s*\(\s*PARAMETER_VALUE\s*\(\s*(" + _NUM
+                         + r")\s*\)\s*\)\s*,\s*\(\s*PARAMETER_VALUE\s*\(\s*(" + _NUM + r")\s*\)\s*\)", body)
+            if m is None:
+                return None
+            basis = int(m.group(1))
+            if self.keyword.get(basis) == "LINE":
+                line = re.match(r"LINE\s*\(\s*'[^']*'\s*,\s*#(\d+)\s*,\s*#(\d+)\s*\)", self.entities[basis])
+                if line is None:
+                    return None
+                start = self._points(int(line.group(1)))
+                vector = re.match(r"VECTOR\s*\(\s*'[^']*'\s*,\s*#(\d+)\s*,\s*(" + _NUM + r")\s*\)", self.entities.get(int(line.group(2)), ""))
+                if not start or vector is None:
+                    return None
+                d = self._points(int(vector.group(1)))
+                if not d:
+                    return None
+                scale = float(vector.group(2))
+                t0, t1 = float(m.group(2)), float(m.group(3))
+                ends = [[start[0][k] + t * scale * d[0][k] for k in range(3)] for t in (t0, t1)]
+                return "line", (ends[0], ends[1])
+            return self._line_or_circle(basis)
+        if kw == "CIRCLE":
+            m = re.match(r"CIRCLE\s*\(\s*'[^']*'\s*,\s*#(\d+)\s*,\s*(" + _NUM + r")\s*\)", body)
+            if m is None:
+                return None
+            origin, _, _, z = self._placement(int(m.group(1)))
+            return "circle", (origin, z, float(m.group(2)))
+        return None
+
+    def supplemental_cylinders(self, aspect: int, scale: float = 1.0) -> list[dict]:
+        """The cylinders a shape aspect names through supplemental curves (NIST's 'Thread Cylinder' curve sets), in mm.
+
+        A frame or size on a thread names no face of the part: its aspect (or
+        each member of its composite group) sits on a GEOMETRIC_CURVE_SET of a
+        circle and lines along its axis, drawn in the hole. Each such set gives
+        an axis (point, unit direction), a radius and the span along the axis
+        its lines cover (``span``, from the point; None without lines), so the
+        import can find the hole's faces on that axis.
+        """
+        members = [aspect] + [related for relating, related in self.relations if relating == aspect and related not in self.letters]
+        out: list[dict] = []
+        for member in members:
+            for item in self.usages.get(member, []):
+                if self.keyword.get(item) != "GEOMETRIC_CURVE_SET":
+                    continue
+                inner = re.search(r"\(\s*'([^']*)'\s*,\s*\(([^)]*)\)", self.entities[item])
+                if inner is None:
+                    continue
+                curves = [c for r in _REF.findall(inner.group(2)) if (c := self._line_or_circle(int(r)))]
+                circles = [c[1] for c in curves if c[0] == "circle"]
+                if not circles:
+                    continue
+                centre, axis, radius = circles[0]
+                if not radius > 0 or not any(axis):
+                    continue  # a degenerate circle names no axis
+                spans = []
+                for kind, value in curves:
+                    if kind == "line":
+                        along = [sum((p[k] - centre[k]) * axis[k] for k in range(3)) for p in value]
+                        spans += along
+                entry = {
+                    "name": step_text(inner.group(1)),
+                    "step_id": item,
+                    "point": [round(v * scale, 6) + 0.0 for v in centre],
+                    "direction": [round(v, 9) + 0.0 for v in axis],
+                    "radius": round(radius * scale, 6),
+                    "span": [round(min(spans) * scale, 6), round(max(spans) * scale, 6)] if spans else None,
+                }
+                if entry not in out:
+                    out.append(entry)
+        return out
+
+    def presentation_texts(self, item: int) -> list[str]:
+        """The 'equivalent unicode string' validation texts of a PMI item's drawn presentations ('4X M12x1.75-6H').
+
+        CAx-IF's PMI validation properties state, on each draughting callout
+        (through CHARACTERIZED_ITEM_WITHIN_REPRESENTATION), the text it shows;
+        the callout is the item's through DRAUGHTING_MODEL_ITEM_ASSOCIATION.
+        """
+        callouts = set(self.presentations.get(item, []))
+        if not callouts:
+            return []
+        if self._validation_index is None:  # built once: callout -> its items, property -> its representations
+            characterized: dict[int, list[int]] = {}
+            represented: dict[int, list[int]] = {}
+            for i, body in self.entities.items():
+                kw = self.keyword[i]
+                if kw in ("CHARACTERIZED_ITEM_WITHIN_REPRESENTATION", "PROPERTY_DEFINITION_REPRESENTATION"):
+                    refs = [int(r) for r in _REF.findall(body)]
+                    if len(refs) >= 2:
+                        (characterized if kw.startswith("CHAR") else represented).setdefault(refs[0], []).append(refs[1] if kw.startswith("PROP") else i)
+            self._validation_index = (characterized, represented)
+        characterized, represented = self._validation_index
+        props = {p for c in callouts for ci in characterized.get(c, []) for p in self.property_definitions.get(ci, [])}
+        out = []
+        for rep in (r for p in props for r in represented.get(p, [])):
+            for ref in _REF.findall(self.entities.get(rep, "").split("(", 2)[-1].split(")", 1)[0]):
+                m = re.match(r"DESCRIPTIVE_REPRESENTATION_ITEM\s*\(\s*'equivalent unicode string'\s*,\s*'((?:[^']|'')*)'",
+                             self.entities.get(int(ref), ""), re.I)
+                if m:
+                    text = step_text(m.group(1).replace("\\\\w", " ").replace("\\w", " "))
+                    out.append(" ".join(text.split()))
+        return out
+
+    def supplemental_sizes(self, scale: float = 1.0) -> list[dict]:
+        """DIMENSIONAL_SIZE entities on supplemental cylinders only (a thread's '4X M12x1.75-6H'), which XDE drops.
+
+        Each: its name ('diameter'), nominal value (mm), the cylinders, and the
+        texts its presentation shows (the thread designation is only there).
+        """
+        values: dict[int, float] = {}
+        for i, body in self.entities.items():
+            if self.keyword[i] == "DIMENSIONAL_CHARACTERISTIC_REPRESENTATION":
+                refs = [int(r) for r in _REF.findall(body)]
+                if len(refs) >= 2:
+                    rep = self.entities.get(refs[1], "")
+                    for ref in _REF.findall(rep.split("(", 2)[-1].split(")", 1)[0]):
+                        m = re.search(r"LENGTH_MEASURE\s*\(\s*(" + _NUM + r")\s*\).*REPRESENTATION_ITEM\s*\(\s*'nominal value'",
+                                      self.entities.get(int(ref), ""))
+                        if m:
+                            values[refs[0]] = float(m.group(1)) * scale
+        out = []
+        for i, body in self.entities.items():
+            if self.keyword[i] != "DIMENSIONAL_SIZE":
+                continue
+            m = re.match(r"DIMENSIONAL_SIZE\s*\(\s*#(\d+)\s*,\s*'([^']*)'", body)
+            if m is None or i not in values:
+                continue
+            aspect = int(m.group(1))
+            if self.faces_of_aspect(aspect, depth=-2):
+                continue  # on faces: XDE reads it
+            cylinders = self.supplemental_cylinders(aspect, scale)
+            if cylinders:
+                out.append({"step_id": i, "name": m.group(2), "value": values[i], "cylinders": cylinders,
+                            "texts": self.presentation_texts(i)})
         return out
 
     # --- every geometric tolerance of the file, as the STEP entities state it ---------------
@@ -853,6 +1000,7 @@ def _step_modifier_names(entry: dict) -> list[str]:
 
 def _enrich(tol: dict, entry: dict) -> None:
     tol["step_id"] = entry["step_id"]
+    tol["supplemental"] = list(entry.get("supplemental", []))
     tol["name"] = entry["name"]
     tol["spherical_zone"] = entry["spherical_zone"]
     tol["unequal_offset"] = entry["unequal_offset"]
@@ -1001,6 +1149,9 @@ def read_pmi(path: str | Path) -> dict:
         )
 
     stated = graph.geometric_tolerances()
+    scale = INCH_MM if file_length_unit(text) == "inch" else 1.0
+    for entry in stated:  # a frame on a thread names construction curves in the hole, not its faces (NIST CTC 04, FTC 10)
+        entry["supplemental"] = [] if entry["step_faces"] else graph.supplemental_cylinders(entry["aspect"], scale)
     _complete_tolerances(tolerances, stated, step_faces)
     used = {t["aspect"] for t in stated} | {t["step_id"] for t in stated}
     used |= {a for a, b in graph.relations if b in graph.letters} | set(graph.letters)  # a datum feature's note is its letter
@@ -1051,6 +1202,13 @@ def read_pmi(path: str | Path) -> dict:
             "faces2": _faces_of(second, faces),
         }
         dimensions.append(record)
+    for size in graph.supplemental_sizes(scale):  # a thread's size, on supplemental curves only: XDE drops it
+        dimensions.append({
+            "type": "Size_Diameter" if size["name"].lower() == "diameter" else f"Size_{size['name'].capitalize()}",
+            "value": size["value"], "upper": None, "lower": None, "range": None, "angular": False,
+            "faces": [], "faces2": [], "supplemental": size["cylinders"], "presentation_texts": size["texts"],
+            "step_id": size["step_id"], "source": "step_entities",
+        })
 
     return {
         "reader": "OCP (OpenCASCADE XDE) STEPCAFControl_Reader, GDT mode",

@@ -55,6 +55,10 @@ def summary_lines(summary: dict) -> list[str]:
     if data["notes_attached"]:
         lines.append(f"  {len(data['notes_attached'])} note(s) added to their frame:")
         lines += [f"    {n['what']} -> {n['to']}" for n in data["notes_attached"]]
+    inferred = [i for i in data["items"] if i.get("inferred")]
+    if inferred:
+        lines.append(f"  {len(inferred)} linked by inference (the file names no face for them):")
+        lines += [f"    {i['what']} ({i['object']}): {i['inferred']}" for i in inferred]
     read_elsewhere = [i for i in data["items"] if i.get("movable")]
     if read_elsewhere:
         lines.append(f"  {len(read_elsewhere)} movable datum target(s):")
