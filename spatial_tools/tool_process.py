@@ -33,7 +33,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .context import tool_limits
@@ -148,6 +149,23 @@ def kernel_threads() -> _KernelThreads:
     return _kernel_threads
 
 
+@contextmanager
+def fork_prepared() -> Iterator[bool]:
+    """Around a fork of this process (a forked call, a batch worker): OpenCASCADE's pool parked and the
+    fork-with-threads warning silenced (FORK_WARNING). Yields whether the pool was parked, which the child
+    passes to ``kernel_threads().in_child``; only the parent gets the pool's workers back here."""
+    threads = kernel_threads()
+    parent = os.getpid()
+    parked = threads.park()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=FORK_WARNING, category=DeprecationWarning)
+            yield parked
+    finally:
+        if parked and os.getpid() == parent:
+            threads.unpark()
+
+
 def in_child() -> bool:
     """True inside a forked call: the parent enforces the deadline, so nothing here needs its own worker."""
     return _in_child
@@ -240,20 +258,14 @@ class ChildCall(Pending):
         self.scratch = tempfile.mkdtemp(prefix="spatial-tool-")
         self.pid = -1
         read_fd, write_fd = os.pipe()
-        threads = kernel_threads()
-        parked = threads.park()
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=FORK_WARNING, category=DeprecationWarning)
+            with fork_prepared() as parked:
                 self.pid = os.fork()
         except BaseException:
             os.close(read_fd)
             os.close(write_fd)
             shutil.rmtree(self.scratch, ignore_errors=True)
             raise
-        finally:
-            if parked and self.pid != 0:
-                threads.unpark()
         if self.pid == 0:  # pragma: no cover - the child; coverage cannot see it
             os.close(read_fd)
             _child(fn, write_fd, self.scratch, parked)

@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import traceback
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -465,18 +464,11 @@ class WorkerStartError(RuntimeError):
 
 def _forked(context: Any, child: Any, options: CheckOptions, log_path: str, checker: Checker) -> Any:
     """A started worker forked from this process, OpenCASCADE's thread pool parked around the fork."""
-    from ..tool_process import FORK_WARNING, kernel_threads
+    from ..tool_process import fork_prepared
 
-    threads = kernel_threads()
-    parked = threads.park()
-    try:
+    with fork_prepared() as parked:  # the child never returns from start(): multiprocessing ends it
         process = context.Process(target=_worker, args=(child, options, log_path, checker, os.getpid(), parked), daemon=True)
-        with warnings.catch_warnings():  # see tool_process.FORK_WARNING: the child never takes another thread's lock
-            warnings.filterwarnings("ignore", message=FORK_WARNING, category=DeprecationWarning)
-            process.start()
-    finally:
-        if parked:
-            threads.unpark()
+        process.start()
     return process
 
 

@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -427,6 +428,7 @@ def pmi_records(pmi: dict, face_names: list[str | None], target_faces: dict[str,
 SUPPLEMENTAL_LINKS_FILE = RESOURCES / "pmi_supplemental_links.toml"
 
 
+@cache
 def supplemental_limits() -> dict:
     """The limits of the supplemental-curves link rule (``resources/pmi_supplemental_links.toml``)."""
     import tomllib

@@ -1149,7 +1149,8 @@ def read_pmi(path: str | Path) -> dict:
         )
 
     stated = graph.geometric_tolerances()
-    scale = INCH_MM if file_length_unit(text) == "inch" else 1.0
+    unit = file_length_unit(text)
+    scale = INCH_MM if unit == "inch" else 1.0  # file units -> mm, for what is read from the entities
     for entry in stated:  # a frame on a thread names construction curves in the hole, not its faces (NIST CTC 04, FTC 10)
         entry["supplemental"] = [] if entry["step_faces"] else graph.supplemental_cylinders(entry["aspect"], scale)
     _complete_tolerances(tolerances, stated, step_faces)
@@ -1181,7 +1182,7 @@ def read_pmi(path: str | Path) -> dict:
         }
         if entry["letter"] in datums:
             datums[entry["letter"]]["target"] = True
-    _complete_targets(list(targets.values()), stated_targets, graph, INCH_MM if file_length_unit(text) == "inch" else 1.0)
+    _complete_targets(list(targets.values()), stated_targets, graph, scale)
 
     dimensions = []
     labels = Sequence_TDF_Label()
@@ -1214,7 +1215,7 @@ def read_pmi(path: str | Path) -> dict:
         "reader": "OCP (OpenCASCADE XDE) STEPCAFControl_Reader, GDT mode",
         "reader_version": READER_VERSION,
         "file": str(path),
-        "file_length_unit": file_length_unit(text),
+        "file_length_unit": unit,
         "values_unit": "mm (angles in degrees)",
         "datums": list(datums.values()),
         "datum_targets": list(targets.values()),
