@@ -583,7 +583,9 @@ def _run_slots(
                 for slot in slots:
                     if slot.ready and slot.task is None and queue and slot.process.is_alive():
                         slot.give(queue.popleft())
-                live = [s for s in slots if s.process.is_alive() and (s.task is not None or not s.ready)]
+                # Waited on, dead or alive: a worker that died starting or with a file is reported below (its
+                # sentinel is ready), never dropped here, which said only "no checker process is running".
+                live = [s for s in slots if s.task is not None or not s.ready]
                 if not live:
                     raise WorkerStartError("no checker process is running")
                 wait_for = max(0.0, min(s.deadline(options.timeout) for s in live) - time.monotonic())
